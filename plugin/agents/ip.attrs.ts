@@ -1,0 +1,10 @@
+/** Attributes of the virtual IP type, declared once (its agent comes with the coordinator). */
+import type { AttrDecl } from '../config/attributes';
+
+export const IP_ATTRIBUTES: readonly AttrDecl[] = [
+  { name: 'Address', kind: 'string', required: true, example: '192.0.2.25/24',
+    doc: 'Virtual IPv4 address with its prefix length (ADDR/PREFIX).' },
+  { name: 'Device', kind: 'string', required: true, example: 'eth0', doc: 'Network interface that carries the address.' },
+  { name: 'ArpCheck', kind: 'bool', default: true,
+    doc: 'Refuse to add the address when another host already answers for it (duplicate address detection).' },
+];

@@ -1,0 +1,91 @@
+/**
+ * The contract between resource types, the agent runner and the coordinator.
+ *
+ * Results are values, never exceptions: every non-success carries one human sentence and a
+ * recovery class, and the coordinator picks restart-here / move / wait-for-operator from the
+ * class alone (never by matching the sentence).
+ */
+import type { ResolvedResource } from '../config/cluster-types';
+import type { Logger } from '../log';
+
+export type ResourceState = 'ONLINE' | 'OFFLINE' | 'UNKNOWN';
+
+/**
+ * restartable — a soft failure: clean and restart in place;
+ * move        — this node cannot run it (missing binary, permission): fail the group over;
+ * configuration — the configuration is wrong: stop and wait for the operator.
+ */
+export type RecoveryClass = 'restartable' | 'move' | 'configuration';
+
+export type AgentFunction = 'online' | 'offline' | 'monitor' | 'clean';
+
+/** Timing of one phase of a check, in seconds (probes report these). */
+export type Phases = Partial<Record<'connect' | 'tls' | 'greeting' | 'login' | 'command' | 'logout' | 'total', number>>;
+
+export interface CheckReport {
+  /** What was checked, e.g. 'imap:143', 'stored -tv', 'MonitorProgram'. */
+  check: string;
+  outcome: 'ok' | 'fail' | 'timeout';
+  phases?: Phases;
+  reason?: string;
+}
+
+export interface MonitorResult {
+  state: ResourceState;
+  /** Why, in one sentence; for ONLINE a short summary is enough. */
+  reason: string;
+  /** For OFFLINE/UNKNOWN: what the coordinator should do about it. */
+  recovery?: RecoveryClass;
+  /** Which level decided: processes, deep protocol check, or the user's MonitorProgram. */
+  level?: 'first' | 'second' | 'program';
+  /** Pids of the instance's processes found by first-level monitoring (for instant exit watch). */
+  pids?: number[];
+  checks?: CheckReport[];
+}
+
+export interface ActionResult {
+  ok: boolean;
+  reason: string;
+  recovery?: RecoveryClass;
+}
+
+export interface AgentContext {
+  resource: ResolvedResource;
+  /** Shorthand for resource.attrs with defaults applied. */
+  attrs: Record<string, unknown>;
+  log: Logger;
+  /** Aborted when the function's timeout passes or the agent is told to stop. */
+  signal: AbortSignal;
+  /** Decrypts a secret attribute (enc:v1:…) at the moment of use; undefined when unset. */
+  secret(attribute: string): Promise<string | undefined>;
+}
+
+export interface MonitorOptions {
+  /** True when SecondLevelMonitor says this cycle is a deep one. */
+  deep: boolean;
+}
+
+/** How to recognise one process of an instance in /proc. */
+export interface ProcessMatcher {
+  /** Daemon name as it appears in the command line (argv[0] basename or any argument). */
+  name: string;
+  /** A string the whole command line must also contain (the instance root), if any. */
+  root?: string;
+  /** Pid file to try before scanning /proc. */
+  pidFile?: string;
+  /** Also accept a process whose cwd is under this directory (children that lose the root). */
+  cwdUnder?: string;
+}
+
+/**
+ * What a resource type implements (one file per type in plugin/agents/). Its attributes are
+ * declared in `<type>.attrs.ts` and listed in catalog.ts, so validation never loads agent code;
+ * rules that tie several attributes together live in config/type-rules.ts.
+ */
+export interface ResourceType {
+  name: string;
+  online(ctx: AgentContext): Promise<ActionResult>;
+  offline(ctx: AgentContext): Promise<ActionResult>;
+  monitor(ctx: AgentContext, options: MonitorOptions): Promise<MonitorResult>;
+  clean(ctx: AgentContext): Promise<ActionResult>;
+}

@@ -1,0 +1,80 @@
+/**
+ * The shape of a cluster file (DESIGN §2). The same object is accepted from a `.js` ecosystem
+ * file (through `defineCluster`) and from a `.json` file.
+ */
+
+export type GroupDependencyKind =
+  | 'online-global-soft'
+  | 'online-global-firm'
+  | 'online-global-hard'
+  | 'online-local-soft'
+  | 'online-local-firm'
+  | 'online-local-hard';
+
+export interface ClusterSettings {
+  /** Cluster name, used in PM2 app names only for display. */
+  name: string;
+  /** Nodes of the cluster (2–32 for failover; 1 is accepted for single-node use). */
+  nodes: string[];
+  /** Shared directory holding leases, node states and requests (coordinator issue). */
+  sharedDir?: string;
+  lease?: { profile?: 'nfs' | 'local' | 'fast' };
+  metrics?: { listen?: string };
+  /** Cluster key for `enc:v1:` secrets (default /etc/msgha/cluster.key, or $MSGHA_KEY_FILE). */
+  keyFile?: string;
+}
+
+export interface GroupDependency {
+  group: string;
+  kind: GroupDependencyKind;
+}
+
+export interface GroupConfig {
+  /** Nodes that may run the group, in priority order (default: cluster.nodes). */
+  systemList?: string[];
+  /** Bring the group online when the coordinator starts (default true). */
+  autoStart?: boolean;
+  dependsOn?: GroupDependency[];
+  frozen?: boolean;
+  failoverPolicy?: 'priority';
+  resources: Record<string, ResourceConfig>;
+}
+
+export interface ResourceConfig {
+  type: string;
+  /** Resources of the same group that must be ONLINE before this one starts. */
+  requires?: string[];
+  [attribute: string]: unknown;
+}
+
+export interface ClusterDefinition {
+  cluster: ClusterSettings;
+  groups: Record<string, GroupConfig>;
+}
+
+/** A resource after validation: attributes with defaults applied. */
+export interface ResolvedResource {
+  /** `<group>.<resource>`: also its PM2 app name. */
+  id: string;
+  group: string;
+  name: string;
+  type: string;
+  requires: string[];
+  attrs: Record<string, unknown>;
+}
+
+export interface ResolvedGroup {
+  name: string;
+  systemList: string[];
+  autoStart: boolean;
+  dependsOn: GroupDependency[];
+  frozen: boolean;
+  /** Resources in online order (every resource after the ones it requires). */
+  resources: ResolvedResource[];
+}
+
+export interface ResolvedCluster {
+  file: string;
+  settings: ClusterSettings;
+  groups: ResolvedGroup[];
+}
