@@ -1,0 +1,16 @@
+import * as path from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+// Real daemons and real PM2 daemons: generous timeouts, and at most two test files at once
+// (the machine has two cores; more only makes timing-sensitive tests flaky).
+export default defineConfig({
+  test: {
+    root: path.resolve(__dirname, '..'),
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    reporters: ['default'],
+  },
+});
