@@ -75,6 +75,11 @@ export interface ProcessMatcher {
   pidFile?: string;
   /** Also accept a process whose cwd is under this directory (children that lose the root). */
   cwdUnder?: string;
+  /**
+   * 'name' (default): `name` is a daemon name (argv[0] basename, interpreted script, or path
+   * component); 'substring': `name` is a string the joined command line must contain.
+   */
+  match?: 'name' | 'substring';
 }
 
 /**

@@ -1,0 +1,190 @@
+/**
+ * The online / offline / clean flows every process-based type shares.
+ *
+ * online:  already ONLINE → ok without starting again; else start program, then poll the first
+ *          level until ONLINE, all within OnlineTimeout.
+ * offline: nothing of the resource running → ok without running the stop program (this also
+ *          covers a broken configuration such as a missing ServerRoot); else stop program, wait
+ *          until the processes are gone, then SIGTERM/SIGKILL what is left — within OfflineTimeout.
+ * clean:   stop program with a short deadline, then kill every remaining process, within CleanTimeout.
+ *
+ * Results are values with one sentence naming the program or the processes, and a recovery
+ * class: a missing or non-executable program → 'move'; a failed start → 'restartable'; an
+ * unusable User or EnvFile → 'configuration'.
+ */
+import { deadlineIn, pollUntil, timeoutSignal } from '../../probes/deadline';
+import { invalidateSnapshot } from '../../probes/processes';
+import { attrMs, execBase } from './attr-access';
+import { describeExit, execProgram, outputTail, type ExecResult } from './exec';
+import { killPids } from './kill';
+import type { LevelResult } from './monitor-levels';
+import type { ActionResult, AgentContext, RecoveryClass } from './types';
+
+const POLL_MS = 200;
+
+/** A program to run: argv, and optionally the name of a secret attribute fed to its stdin. */
+export interface ProgramSpec {
+  argv: string[];
+  stdinSecret?: string;
+  /** Pre-decrypted stdin (when the type decides the secret itself). */
+  stdin?: string;
+}
+
+export interface LifecycleSpec {
+  /** The first-level process check. */
+  first(): Promise<LevelResult>;
+  /** Every live process of this resource (for offline/clean); must include partial leftovers. */
+  leftovers(): Promise<number[]>;
+  start?: ProgramSpec;
+  /** Undefined = no stop program: SIGTERM the leftovers directly. */
+  stop?: ProgramSpec;
+  /** Run by clean before the kill (default: the stop program). */
+  clean?: ProgramSpec;
+  /** When the instance directory itself is missing, a sentence saying so (offline notes it). */
+  missingRoot?: () => Promise<string | undefined>;
+}
+
+/** Recovery class of a program that could not run or failed. */
+export function classifyRun(r: ExecResult): RecoveryClass {
+  const code = r.spawnError?.code;
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR') return 'move';
+  if (code === 'EUSER' || code === 'EENVFILE') return 'configuration';
+  if (r.code === 126 || r.code === 127) return 'move'; // the shell could not find or execute something
+  return 'restartable';
+}
+
+function runSentence(argv: string[], r: ExecResult): string {
+  const tail = outputTail(r);
+  return `${argv.join(' ')} ${describeExit(r)}${tail ? `: ${tail}` : ''}`;
+}
+
+async function runProgram(ctx: AgentContext, fn: string, p: ProgramSpec, timeoutMs: number, signal: AbortSignal): Promise<ExecResult> {
+  const log = ctx.log.child(fn);
+  let stdin = p.stdin;
+  if (stdin === undefined && p.stdinSecret) stdin = await ctx.secret(p.stdinSecret);
+  const r = await execProgram(p.argv, { ...execBase(ctx, log), timeoutMs, signal, stdin });
+  invalidateSnapshot();
+  log.trace(`${p.argv[0]} ${describeExit(r)} in ${r.durationMs} ms`);
+  return r;
+}
+
+async function gone(spec: LifecycleSpec, deadlineMs: number, signal: AbortSignal): Promise<number[]> {
+  const d = deadlineIn(deadlineMs);
+  let left: number[] = [];
+  const done = await pollUntil(async () => {
+    invalidateSnapshot();
+    left = await spec.leftovers();
+    return left.length === 0 ? true : undefined;
+  }, d, POLL_MS, signal);
+  return done ? [] : left;
+}
+
+export async function onlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
+  const log = ctx.log.child('online');
+  const timeout = attrMs(ctx, 'OnlineTimeout', 120);
+  const deadline = deadlineIn(timeout);
+  const signal = timeoutSignal(timeout, ctx.signal);
+  invalidateSnapshot();
+  const before = await spec.first();
+  if (before.state === 'ONLINE') {
+    log.info(`already online, start not run: ${before.reason}`);
+    return { ok: true, reason: `already online (${before.reason}); the start program was not run again` };
+  }
+  if (!spec.start) return { ok: false, recovery: 'configuration', reason: 'no start program configured' };
+  log.info(`starting: ${spec.start.argv.join(' ')}`);
+  const r = await runProgram(ctx, 'online', spec.start, deadline.remaining(), signal);
+  if (r.spawnError || r.timedOut || r.code !== 0) {
+    const reason = `start program ${runSentence(spec.start.argv, r)}`;
+    log.error(reason);
+    return { ok: false, recovery: r.timedOut ? 'restartable' : classifyRun(r), reason };
+  }
+  let last: LevelResult = before;
+  const ok = await pollUntil(async () => {
+    invalidateSnapshot();
+    last = await spec.first();
+    return last.state === 'ONLINE' ? true : undefined;
+  }, deadline, POLL_MS, signal);
+  if (ok) {
+    log.info(`online: ${last.reason}`);
+    return { ok: true, reason: `started with ${spec.start.argv[0]}; ${last.reason}` };
+  }
+  const reason = `${spec.start.argv[0]} exited 0 but the resource was not ONLINE within OnlineTimeout (${timeout / 1000} s): ${last.reason}`;
+  log.error(reason);
+  return { ok: false, recovery: 'restartable', reason };
+}
+
+async function killLeft(ctx: AgentContext, fn: string, pids: number[], graceMs: number): Promise<{ survivors: number[]; killed: number; how: string }> {
+  if (pids.length === 0) return { survivors: [], killed: 0, how: '' };
+  const report = await killPids(pids, { graceMs, log: ctx.log.child(fn) });
+  return { survivors: report.survivors, killed: report.signalled.length, how: report.forced ? 'SIGTERM, then SIGKILL' : 'SIGTERM' };
+}
+
+export async function offlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
+  const log = ctx.log.child('offline');
+  const timeout = attrMs(ctx, 'OfflineTimeout', 120);
+  const deadline = deadlineIn(timeout);
+  const signal = timeoutSignal(timeout, ctx.signal);
+  invalidateSnapshot();
+  const running = await spec.leftovers();
+  if (running.length === 0) {
+    const missing = await spec.missingRoot?.();
+    const reason = missing ? `${missing}: nothing to stop` : 'already offline: no process of this resource is running';
+    log.info(reason);
+    return { ok: true, reason };
+  }
+  // Keep a quarter of the time (at most 10 s) for killing what the stop program leaves behind.
+  const reserve = Math.min(10_000, timeout / 4);
+  const grace = Math.min(5_000, reserve / 2);
+  let stopNote = '';
+  if (spec.stop) {
+    log.info(`stopping: ${spec.stop.argv.join(' ')}`);
+    const r = await runProgram(ctx, 'offline', spec.stop, Math.max(1000, deadline.remaining() - reserve), signal);
+    if (r.spawnError || r.timedOut || r.code !== 0) {
+      stopNote = `stop program ${runSentence(spec.stop.argv, r)}; `;
+      log.warn(stopNote.slice(0, -2));
+    }
+  }
+  const left = spec.stop ? await gone(spec, Math.max(0, deadline.remaining() - reserve), signal) : running;
+  if (left.length === 0) {
+    const reason = `${stopNote}stopped with ${spec.stop?.argv.join(' ') ?? 'SIGTERM'}; no process of this resource is left`;
+    log.info(reason);
+    return { ok: true, reason };
+  }
+  log.warn(`${left.length} process(es) still running (${left.join(' ')}): killing them`);
+  const k = await killLeft(ctx, 'offline', await spec.leftovers().then((l) => l.length ? l : left), Math.min(grace, Math.max(500, deadline.remaining() / 2)));
+  if (k.survivors.length > 0) {
+    const reason = `${stopNote}${k.survivors.length} process(es) of this resource survived SIGKILL: ${k.survivors.join(' ')}`;
+    log.error(reason);
+    return { ok: false, recovery: 'move', reason };
+  }
+  const reason = `${stopNote}${spec.stop ? `${spec.stop.argv[0]} left ${k.killed} process(es) running; they were stopped with ${k.how}` : `no stop program: ${k.killed} process(es) stopped with ${k.how}`}`;
+  log.info(reason);
+  return { ok: true, reason };
+}
+
+export async function cleanFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
+  const log = ctx.log.child('clean');
+  const timeout = attrMs(ctx, 'CleanTimeout', 60);
+  const deadline = deadlineIn(timeout);
+  const signal = timeoutSignal(timeout, ctx.signal);
+  const program = spec.clean ?? spec.stop;
+  let note = '';
+  invalidateSnapshot();
+  const before = await spec.leftovers();
+  if (program && before.length > 0) {
+    // The stop program gets a short chance only: clean is for a resource already in trouble.
+    const r = await runProgram(ctx, 'clean', program, Math.min(10_000, timeout / 3), signal);
+    if (r.spawnError || r.timedOut || r.code !== 0) note = `${runSentence(program.argv, r)}; `;
+  }
+  invalidateSnapshot();
+  const left = await spec.leftovers();
+  const k = await killLeft(ctx, 'clean', left, Math.min(2_000, Math.max(200, deadline.remaining() / 4)));
+  if (k.survivors.length > 0) {
+    const reason = `${note}${k.survivors.length} process(es) survived SIGKILL: ${k.survivors.join(' ')}`;
+    log.error(reason);
+    return { ok: false, recovery: 'move', reason };
+  }
+  const reason = `${note}${before.length === 0 ? 'nothing of this resource was running' : `cleaned: ${program ? `${program.argv[0]} run, ` : ''}${k.killed} leftover process(es) stopped${k.how ? ` with ${k.how}` : ''}`}`;
+  log.info(reason);
+  return { ok: true, reason };
+}

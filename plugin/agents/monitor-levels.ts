@@ -1,0 +1,120 @@
+/**
+ * The monitor flow every resource type shares (SPEC §3): first level (processes) → second
+ * level (protocol checks) when the caller says this cycle is deep → the user's MonitorProgram
+ * when everything before said ONLINE.
+ *
+ * Guarantees: the whole flow ends before MonitorTimeout (each level gets what is left of one
+ * budget); a flow cut short by the deadline or the caller's signal reports UNKNOWN, never a
+ * guess; the level that decided is named in the result.
+ */
+import type { ProbeResult } from '../../probes/types';
+import { deadlineIn, timeoutSignal } from '../../probes/deadline';
+import { runMonitorProgram } from '../../probes/monitor-program';
+import { attrMs, execBase } from './attr-access';
+import type { AgentContext, CheckReport, MonitorOptions, MonitorResult, RecoveryClass, ResourceState } from './types';
+
+/**
+ * True when cycle number `cycle` (counted from 1 by the caller) is a deep one for
+ * SecondLevelMonitor = `n`: 0 never, 1 every cycle, N the N-th, 2N-th, … cycles.
+ */
+export function isDeepCycle(cycle: number, n: number): boolean {
+  if (!Number.isInteger(n) || n <= 0) return false;
+  return cycle % n === 0;
+}
+
+export interface LevelResult {
+  state: ResourceState;
+  reason: string;
+  recovery?: RecoveryClass;
+  pids?: number[];
+  checks?: CheckReport[];
+}
+
+export interface MonitorSpec {
+  /** Process check; must be cheap (one shared /proc scan). */
+  first(): Promise<LevelResult>;
+  /** Deep check, given the time it may take and a signal that fires when that time is up. */
+  second?(budgetMs: number, signal: AbortSignal): Promise<LevelResult>;
+}
+
+/** Time kept back from MonitorTimeout so that we answer before the caller gives up. */
+const MARGIN_MS = 250;
+
+export async function runMonitor(ctx: AgentContext, options: MonitorOptions, spec: MonitorSpec): Promise<MonitorResult> {
+  const log = ctx.log.child('monitor');
+  const budget = Math.max(500, attrMs(ctx, 'MonitorTimeout', 8) - MARGIN_MS);
+  const deadline = deadlineIn(budget);
+  const signal = timeoutSignal(budget, ctx.signal);
+  const cutShort = (level: MonitorResult['level'], pids?: number[], checks?: CheckReport[]): MonitorResult => ({
+    state: 'UNKNOWN', level, pids, checks, recovery: 'restartable',
+    reason: `monitor did not finish within MonitorTimeout (${(budget / 1000).toFixed(1)} s) at the ${level} level`,
+  });
+
+  const first = await spec.first();
+  if (signal.aborted) return cutShort('first', first.pids);
+  if (first.state !== 'ONLINE') {
+    log.trace(`first level: ${first.state}: ${first.reason}`);
+    return { ...first, level: 'first' };
+  }
+  const checks: CheckReport[] = [...(first.checks ?? [])];
+  let reason = first.reason;
+  let level: MonitorResult['level'] = 'first';
+
+  if (options.deep && spec.second) {
+    const second = await spec.second(deadline.remaining(), signal);
+    checks.push(...(second.checks ?? []));
+    if (ctx.signal.aborted) return cutShort('second', first.pids, checks);
+    level = 'second';
+    if (second.state !== 'ONLINE') {
+      log.trace(`second level: ${second.state}: ${second.reason}`);
+      return { state: second.state, reason: second.reason, recovery: second.recovery, level, pids: first.pids, checks };
+    }
+    reason = `${reason}; ${second.reason}`;
+  }
+
+  const program = ctx.attrs.MonitorProgram;
+  if (program !== undefined && program !== null && program !== '') {
+    if (deadline.expired()) return cutShort('program', first.pids, checks);
+    const r = await runMonitorProgram(program, { ...execBase(ctx, log), timeoutMs: deadline.remaining(), signal });
+    checks.push(r.check);
+    if (r.state !== 'ONLINE') {
+      log.trace(r.reason);
+      return { state: r.state, reason: r.reason, recovery: r.state === 'OFFLINE' ? 'restartable' : undefined, level: 'program', pids: first.pids, checks };
+    }
+    reason = `${reason}; ${r.reason}`;
+    level = 'program';
+  }
+  return { state: 'ONLINE', reason, level, pids: first.pids, checks };
+}
+
+export interface NamedProbe {
+  check: string;
+  result: ProbeResult;
+}
+
+export function toCheckReport(p: NamedProbe): CheckReport {
+  return { check: p.check, outcome: p.result.outcome, phases: p.result.phases, reason: p.result.reason };
+}
+
+/**
+ * Folds several probe results into one level result. `timeout-only` (the Netscape seed's
+ * policy) counts only timeouts; other failures are reported in the reason but keep ONLINE.
+ * A configuration error (bad credentials) wins: recovery 'configuration'.
+ */
+export function foldProbes(probes: NamedProbe[], policy: 'any' | 'timeout-only' = 'any'): LevelResult {
+  const checks = probes.map(toCheckReport);
+  const config = probes.filter((p) => p.result.configurationError);
+  if (config.length > 0) {
+    return { state: 'OFFLINE', recovery: 'configuration', checks,
+      reason: `deep check refused by configuration: ${config.map((p) => p.result.reason ?? p.check).join('; ')}` };
+  }
+  const counted = probes.filter((p) => p.result.outcome === 'timeout' || (policy === 'any' && p.result.outcome === 'fail'));
+  if (counted.length > 0) {
+    return { state: 'OFFLINE', recovery: 'restartable', checks,
+      reason: `deep check failed: ${counted.map((p) => `${p.check} ${p.result.outcome === 'timeout' ? 'timed out' : 'failed'} (${p.result.reason ?? 'no cause'})`).join('; ')}` };
+  }
+  const ignored = probes.filter((p) => p.result.outcome !== 'ok');
+  const okList = probes.filter((p) => p.result.outcome === 'ok').map((p) => `${p.check} ${((p.result.phases.total ?? 0) * 1000).toFixed(0)} ms`);
+  const note = ignored.length > 0 ? `; ignored by ProbeFailurePolicy timeout-only: ${ignored.map((p) => `${p.check} (${p.result.reason ?? 'failed'})`).join('; ')}` : '';
+  return { state: 'ONLINE', checks, reason: `deep check ok: ${okList.join(', ') || 'nothing to probe'}${note}` };
+}

@@ -1,0 +1,64 @@
+/**
+ * SunJESAdm: an Administration Server instance (SPEC §2.2). Start `R/start-admin` (the
+ * certificate-database password on stdin), stop `R/stop-admin`. First level: the `uxwdog`
+ * watchdog and `ns-httpd` with `R/admin-serv/config` in the command line, pid file
+ * `R/admin-serv/logs/pid` first. Deep: with AdminUser, an authenticated GET that asks the server
+ * for its port and expects AdminPort back; otherwise a connection (a handshake with SSLEnabled).
+ */
+import * as path from 'node:path';
+import { httpProbe } from '../../probes/http';
+import { listInstanceProcesses } from '../../probes/processes';
+import { tcpProbe } from '../../probes/tcp';
+import { tlsProbe } from '../../probes/tls';
+import { attrBool, attrNumber, attrString } from './attr-access';
+import { missingDir, processesPresent } from './first-level';
+import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
+import { foldProbes, runMonitor, type LevelResult } from './monitor-levels';
+import type { AgentContext, ResourceType } from './types';
+
+export const ADMIN_DAEMONS = ['uxwdog', 'ns-httpd'] as const;
+export const ADMIN_PORT_PATH = '/admin-serv/tasks/configuration/getPort';
+
+function spec(ctx: AgentContext): LifecycleSpec {
+  const root = attrString(ctx, 'ServerRoot') ?? '';
+  const config = path.join(root, 'admin-serv', 'config');
+  const pidFile = path.join(root, 'admin-serv', 'logs', 'pid');
+  return {
+    first: () => processesPresent(ADMIN_DAEMONS.map((name) => ({ name, root: config, pidFile })), `${config}`),
+    leftovers: async () => (root ? listInstanceProcesses(root) : []),
+    start: { argv: [path.join(root, 'start-admin')], stdinSecret: 'SSLDbPasswd' },
+    stop: { argv: [path.join(root, 'stop-admin')] },
+    missingRoot: () => missingDir('ServerRoot', root),
+  };
+}
+
+async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const host = attrString(ctx, 'AdminHost') ?? '127.0.0.1';
+  const port = attrNumber(ctx, 'AdminPort', 390);
+  const tls = attrBool(ctx, 'SSLEnabled');
+  const user = attrString(ctx, 'AdminUser');
+  const timeoutMs = Math.max(200, budgetMs * 0.9);
+  const check = `admin:${port}`;
+  if (user) {
+    const password = (await ctx.secret('AdminPasswd')) ?? '';
+    const result = await httpProbe({ host, port }, {
+      timeoutMs, tls, path: ADMIN_PORT_PATH, auth: { user, password },
+      checkBody: (body) => {
+        const m = /configuration\.nsserverport\s*[:=]\s*(\d+)/i.exec(body);
+        if (!m) return 'the answer has no configuration.nsserverport';
+        return Number(m[1]) === port ? undefined : `the server says its port is ${m[1]}, not AdminPort ${port}`;
+      },
+    }, signal);
+    return foldProbes([{ check, result }]);
+  }
+  const result = tls ? await tlsProbe({ host, port }, { timeoutMs }, signal) : await tcpProbe({ host, port }, { timeoutMs }, signal);
+  return foldProbes([{ check, result }]);
+}
+
+export const SunJESAdm: ResourceType = {
+  name: 'SunJESAdm',
+  online: (ctx) => onlineFlow(ctx, spec(ctx)),
+  offline: (ctx) => offlineFlow(ctx, spec(ctx)),
+  clean: (ctx) => cleanFlow(ctx, spec(ctx)),
+  monitor: (ctx, options) => runMonitor(ctx, options, { first: spec(ctx).first, second: (b, s) => deep(ctx, b, s) }),
+};

@@ -1,0 +1,49 @@
+/**
+ * SunJESLDAP: a Directory Server instance (SPEC §2.3). Start `I/start-slapd` (certificate-database
+ * password on stdin), stop `I/stop-slapd`. First level: the `ns-slapd` process whose arguments
+ * contain I, pid file `I/logs/pid` first. Deep: bind + base search of cn=monitor on
+ * LDAPHost:LDAPPort, and a TLS handshake on SSLPort when set (both must pass).
+ */
+import * as path from 'node:path';
+import { ldapProbe } from '../../probes/ldap';
+import { listInstanceProcesses } from '../../probes/processes';
+import { tlsProbe } from '../../probes/tls';
+import { attrNumber, attrString } from './attr-access';
+import { missingDir, processesPresent } from './first-level';
+import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
+import { foldProbes, runMonitor, type LevelResult, type NamedProbe } from './monitor-levels';
+import type { AgentContext, ResourceType } from './types';
+
+export const LDAP_DAEMON = 'ns-slapd';
+
+function spec(ctx: AgentContext): LifecycleSpec {
+  const root = attrString(ctx, 'InstanceRoot') ?? '';
+  const pidFile = path.join(root, 'logs', 'pid');
+  return {
+    first: () => processesPresent([{ name: LDAP_DAEMON, root, pidFile }], root),
+    leftovers: async () => (root ? listInstanceProcesses(root) : []),
+    start: { argv: [path.join(root, 'start-slapd')], stdinSecret: 'SSLDbPasswd' },
+    stop: { argv: [path.join(root, 'stop-slapd')] },
+    missingRoot: () => missingDir('InstanceRoot', root),
+  };
+}
+
+async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const host = attrString(ctx, 'LDAPHost') ?? '127.0.0.1';
+  const port = attrNumber(ctx, 'LDAPPort', 389);
+  const sslPort = attrNumber(ctx, 'SSLPort', 0);
+  const timeoutMs = Math.max(200, budgetMs * 0.9);
+  const probes: Promise<NamedProbe>[] = [
+    ldapProbe({ host, port }, { timeoutMs }, signal).then((result) => ({ check: `ldap:${port}`, result })),
+  ];
+  if (sslPort > 0) probes.push(tlsProbe({ host, port: sslPort }, { timeoutMs }, signal).then((result) => ({ check: `ldaps:${sslPort}`, result })));
+  return foldProbes(await Promise.all(probes));
+}
+
+export const SunJESLDAP: ResourceType = {
+  name: 'SunJESLDAP',
+  online: (ctx) => onlineFlow(ctx, spec(ctx)),
+  offline: (ctx) => offlineFlow(ctx, spec(ctx)),
+  clean: (ctx) => cleanFlow(ctx, spec(ctx)),
+  monitor: (ctx, options) => runMonitor(ctx, options, { first: spec(ctx).first, second: (b, s) => deep(ctx, b, s) }),
+};

@@ -1,0 +1,72 @@
+/**
+ * Declarations of the cluster-level and group-level keys of a cluster file (resource
+ * attributes are declared in attributes.ts and the agents' *.attrs.ts). Validation takes the
+ * set of known keys from here and `msgha explain cluster|group` prints these tables.
+ */
+import type { GroupDependencyKind } from './cluster-types';
+
+export interface KeyDecl {
+  /** Dotted for nested keys, e.g. 'lease.profile'. */
+  name: string;
+  /** Kind as shown to the user. */
+  kind: string;
+  doc: string;
+  required?: boolean;
+  default?: unknown;
+  values?: readonly string[];
+  unit?: string;
+  example?: unknown;
+}
+
+export const LEASE_PROFILES = ['nfs', 'local', 'fast'] as const;
+
+export const DEPENDENCY_KINDS: readonly GroupDependencyKind[] = [
+  'online-global-soft', 'online-global-firm', 'online-global-hard',
+  'online-local-soft', 'online-local-firm', 'online-local-hard',
+];
+
+/** Node, group and resource names become PM2 app names (`group.resource`) and file names. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export const NODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const MAX_NODES = 32;
+
+export const TOP_LEVEL_KEYS = ['cluster', 'groups'] as const;
+
+export const CLUSTER_KEYS: readonly KeyDecl[] = [
+  { name: 'name', kind: 'string', required: true, example: 'mail', doc: 'Cluster name (letters, digits, - and _).' },
+  { name: 'nodes', kind: 'stringList', required: true, example: ['mx1', 'mx2'],
+    doc: `Names of the nodes (1 to ${MAX_NODES}, unique). A node knows its own name from $MSGHA_NODE, else its host name.` },
+  { name: 'sharedDir', kind: 'path', example: '/shared/msgha',
+    doc: 'Shared directory (NFS, cluster file system) holding leases, node states, requests and events. Needed for failover between nodes.' },
+  { name: 'lease', kind: 'object', doc: 'Lease settings: { profile }.' },
+  { name: 'lease.profile', kind: 'enum', values: LEASE_PROFILES, default: 'nfs',
+    doc: 'Lease timing profile; every node must use the same one. nfs: L 40 s; local: cluster file system or shared LUN, L 20 s; fast: tests only.' },
+  { name: 'metrics', kind: 'object', doc: 'Prometheus metrics settings: { listen }.' },
+  { name: 'metrics.listen', kind: 'host:port', default: '127.0.0.1:9464', doc: 'Address and port of the /metrics endpoint.' },
+  { name: 'keyFile', kind: 'path', default: '/etc/msgha/cluster.key',
+    doc: 'Cluster key that decrypts enc:v1: secrets (else $MSGHA_KEY_FILE, else the default). Same file, mode 0600, on every node.' },
+];
+
+export const GROUP_KEYS: readonly KeyDecl[] = [
+  { name: 'resources', kind: 'map name → resource', required: true,
+    doc: 'The resources of the group: { name: { type, requires, …attributes } }.' },
+  { name: 'systemList', kind: 'stringList', example: ['mx1', 'mx2'],
+    doc: 'Nodes that may run the group, in priority order (default: cluster.nodes).' },
+  { name: 'autoStart', kind: 'bool', default: true, doc: 'Bring the group online when the cluster starts.' },
+  { name: 'dependsOn', kind: 'list of { group, kind }', example: [{ group: 'directory', kind: 'online-global-soft' }],
+    doc: `Groups that must be online before this one starts. kind: ${DEPENDENCY_KINDS.join(', ')}.` },
+  { name: 'frozen', kind: 'bool', default: false, doc: 'Start frozen: no automatic action for the group until unfrozen.' },
+  { name: 'failoverPolicy', kind: 'enum', values: ['priority'], default: 'priority',
+    doc: 'How the next node is chosen: priority = the first healthy node of systemList.' },
+];
+
+export const RESOURCE_KEYS: readonly KeyDecl[] = [
+  { name: 'type', kind: 'type name', required: true, doc: 'Resource type (see `msgha explain` for the list).' },
+  { name: 'requires', kind: 'stringList', default: [],
+    doc: 'Resources of the same group that must be ONLINE before this one starts (and go offline after it).' },
+];
+
+/** Top-level names of a declaration list ('lease.profile' → 'lease'). */
+export function topNames(keys: readonly KeyDecl[]): string[] {
+  return [...new Set(keys.map((k) => k.name.split('.')[0]!))];
+}

@@ -1,0 +1,121 @@
+/**
+ * One checker per attribute kind (attributes.ts `AttrKind`). A checker looks at one value only;
+ * rules that tie several attributes or resources together live in type-rules.ts and
+ * cluster-rules.ts. Messages never quote a secret's value.
+ */
+import * as path from 'node:path';
+import type { AttrDecl } from './attributes';
+import { suggestion } from './did-you-mean';
+import { isHost, splitCommand } from './values';
+import { looksEncrypted, secretFormatProblem } from '../secrets/format';
+
+export interface Issue {
+  severity: 'error' | 'warning';
+  message: string;
+  hint?: string;
+}
+
+const error = (message: string, hint?: string): Issue[] => [{ severity: 'error', message, hint }];
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 37)}…"` : `"${value}"`;
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function checkInteger(decl: AttrDecl, value: unknown, what: string): Issue[] {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    const hint = typeof value === 'string' && /^\d+$/.test(value) ? `write ${value} without quotes` : undefined;
+    return error(`must be ${what}, got ${describe(value)}`, hint);
+  }
+  if (decl.min !== undefined && value < decl.min) return error(`must be ≥ ${decl.min}, got ${value}`);
+  if (decl.max !== undefined && value > decl.max) return error(`must be ≤ ${decl.max}, got ${value}`);
+  return [];
+}
+
+export function checkPort(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return `must be a port number, got ${describe(value)}`;
+  if (value < 1 || value > 65535) return `port ${value} is outside 1–65535`;
+  return undefined;
+}
+
+function checkPath(value: unknown): Issue[] {
+  if (typeof value !== 'string' || value === '') return error(`must be an absolute path, got ${describe(value)}`);
+  if (!path.isAbsolute(value)) return error(`must be an absolute path, got ${describe(value)}`, `start it with /`);
+  if (value.includes('\0')) return error('contains a NUL character');
+  return [];
+}
+
+function checkCommand(value: unknown): Issue[] {
+  const argv = splitCommand(value);
+  if (!argv) {
+    return error(typeof value === 'string' ? 'has an unclosed quote' : `must be a command line (string) or an argv list, got ${describe(value)}`);
+  }
+  if (argv.length === 0 || argv[0] === '') return error('is empty');
+  if (!path.isAbsolute(argv[0]!)) return error(`program "${argv[0]}" must be an absolute path`, 'commands run without a shell and without PATH lookup');
+  if (typeof value === 'string' && /[|;&$`<>]/.test(value)) {
+    return [{ severity: 'warning', message: 'contains shell syntax (| ; & $ ` < >), but commands are run without a shell', hint: 'wrap it in a script if you need a shell' }];
+  }
+  return [];
+}
+
+function checkSecret(value: unknown): Issue[] {
+  if (typeof value !== 'string' || value === '') return error('must be a string (enc:v1:… from `msgha encrypt`)');
+  if (looksEncrypted(value)) {
+    const problem = secretFormatProblem(value);
+    return problem ? error(problem, 'encrypt it again with `msgha encrypt`') : [];
+  }
+  return [{ severity: 'warning', message: 'password given in clear text', hint: 'encrypt it with `msgha encrypt` and paste the enc:v1:… value' }];
+}
+
+/** Checks one value against its declaration. `value` is never undefined here. */
+export function checkAttribute(decl: AttrDecl, value: unknown): Issue[] {
+  switch (decl.kind) {
+    case 'string':
+      return typeof value === 'string' && value !== '' ? [] : error(`must be a non-empty string, got ${describe(value)}`);
+    case 'path':
+      return checkPath(value);
+    case 'host':
+      if (typeof value !== 'string' || !isHost(value)) {
+        return error(`must be a host name (FQDN or short name) or an IPv4 address, got ${describe(value)}`);
+      }
+      return [];
+    case 'int':
+      return checkInteger(decl, value, 'an integer');
+    case 'seconds':
+      return checkInteger(decl, value, 'a whole number of seconds');
+    case 'port': {
+      const problem = checkPort(value);
+      return problem ? error(problem) : [];
+    }
+    case 'bool':
+      return typeof value === 'boolean' ? [] : error(`must be true or false, got ${describe(value)}`);
+    case 'enum': {
+      const values = decl.values ?? [];
+      if (typeof value === 'string' && values.includes(value)) return [];
+      return error(`must be one of ${values.join(', ')}, got ${describe(value)}`, typeof value === 'string' ? suggestion(value, values) || undefined : undefined);
+    }
+    case 'portMap': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        return error(`must be a map of service → port, e.g. { imap: 143 }, got ${describe(value)}`);
+      }
+      const issues: Issue[] = [];
+      for (const [service, port] of Object.entries(value)) {
+        const problem = checkPort(port);
+        if (problem) issues.push({ severity: 'error', message: `${service}: ${problem}` });
+      }
+      return issues;
+    }
+    case 'stringList':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+        return error(`must be a list of non-empty strings, got ${describe(value)}`);
+      }
+      return [];
+    case 'secret':
+      return checkSecret(value);
+    case 'command':
+      return checkCommand(value);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The agent apps of this node: how each is registered with PM2, which pm_id and pid it has now,
+ * and request/reply with it over the bus.
+ *
+ * Guarantees: every request resolves (never rejects, never hangs): with the agent's reply, or
+ * with a failure when the agent exits, cannot be reached, or does not answer in time. Bus events
+ * are hints; `refresh()` (called by the reconcile timer) re-reads the truth from pm2.list().
+ */
+import * as path from 'node:path';
+import type { ResolvedResource } from '../config/cluster-types';
+import type { Logger } from '../log';
+import * as client from './pm2-client';
+import type { AppInfo, AppOptions } from './pm2-client';
+import { TOPIC, type AgentCommand, type AgentReport } from '../pm2/protocol';
+import { timeoutSeconds } from '../pm2/function-runner';
+
+/** What the group runner needs from the agents: one call. */
+export interface AgentPort {
+  request(resourceId: string, command: DistributiveOmit<AgentCommand, 'reqId'>, timeoutMs: number): Promise<AgentReport>;
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** Agent app restarts PM2 may do in a row before it gives up (status 'errored'). */
+const AGENT_MAX_RESTARTS = 10;
+/** An agent that lived this long is "stable" and its crash counter restarts. */
+const AGENT_MIN_UPTIME_MS = 5000;
+/** How long a freshly started agent may take to load its code and say hello. */
+export const HELLO_TIMEOUT_MS = 30_000;
+/** Environment variables passed through to agents (everything else is filtered out). */
+const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'MSGHA_KEY_FILE'];
+
+export function agentScript(): string {
+  // dist/plugin/coordinator → dist/plugin/pm2/agent-app.js (also inside an installed module).
+  return path.resolve(__dirname, '..', 'pm2', 'agent-app.js');
+}
+
+export function agentAppOptions(resource: ResolvedResource, clusterFile: string, node: string): AppOptions {
+  const env: Record<string, string> = {};
+  for (const k of PASSED_ENV) if (process.env[k]) env[k] = process.env[k] as string;
+  if (!env.PATH) env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  Object.assign(env, { MSGHA_CLUSTER_FILE: clusterFile, MSGHA_RESOURCE: resource.id, MSGHA_NODE: node });
+  const stopBudgetMs = (timeoutSeconds(resource, 'offline') + timeoutSeconds(resource, 'clean')) * 1000 + 5000;
+  return {
+    name: resource.id,
+    namespace: resource.group,
+    script: agentScript(),
+    cwd: path.dirname(clusterFile),
+    // treekill:false: PM2 must signal only the agent, which then stops its daemons itself (offline).
+    treekill: false,
+    pmx: false,
+    autorestart: true,
+    max_restarts: AGENT_MAX_RESTARTS,
+    min_uptime: AGENT_MIN_UPTIME_MS,
+    kill_timeout: stopBudgetMs,
+    // Only the variables above: the coordinator's environment must not leak into agents. PM2
+    // tests `filter_env.length`, so `true` does nothing; [''] drops every inherited key (each
+    // contains ''). It matters beyond hygiene: inherited keys such as `namespace` and
+    // `kill_timeout` (PM2 puts the coordinator's own app options in its env) would override ours.
+    filter_env: [''],
+    env,
+  };
+}
+
+interface Pending {
+  resourceId: string;
+  resolve(report: AgentReport): void;
+  timer: NodeJS.Timeout;
+}
+
+export class AppRegistry {
+  private readonly pmIds = new Map<string, number>();
+  /** Pid of the agent process that last said hello (or answered), by app name. */
+  readonly pids = new Map<string, number>();
+  private readonly helloAt = new Map<string, number>();
+  private helloWaiters: Array<{ name: string; since: number; resolve(ok: boolean): void }> = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextReqId = 1;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Record what pm2.list() says; returns the rows for our names. */
+  refresh(apps: AppInfo[]): void {
+    for (const a of apps) if (a.pmId >= 0) this.pmIds.set(a.name, a.pmId);
+  }
+
+  /** Register (or re-register) the app of a resource and wait until its agent says hello. */
+  async register(resource: ResolvedResource, clusterFile: string, node: string): Promise<boolean> {
+    const since = Date.now();
+    const hello = this.waitHello(resource.id, since, HELLO_TIMEOUT_MS);
+    try {
+      await client.start(agentAppOptions(resource, clusterFile, node));
+    } catch (err) {
+      this.log.error(`cannot register agent app ${resource.id}: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+    const ok = await hello;
+    if (!ok) this.log.error(`agent app ${resource.id} did not say hello within ${HELLO_TIMEOUT_MS / 1000}s`);
+    return ok;
+  }
+
+  waitHello(name: string, since: number, timeoutMs: number): Promise<boolean> {
+    if ((this.helloAt.get(name) ?? 0) >= since) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const entry = { name, since, resolve: (ok: boolean) => { clearTimeout(timer); resolve(ok); } };
+      const timer = setTimeout(() => {
+        this.helloWaiters = this.helloWaiters.filter((w) => w !== entry);
+        resolve(false);
+      }, timeoutMs);
+      this.helloWaiters.push(entry);
+    });
+  }
+
+  /** A state report arrived on the bus (hello included). */
+  noteReport(report: AgentReport, pmId: number): void {
+    this.pmIds.set(report.resource, pmId);
+    this.pids.set(report.resource, report.pid);
+    if (report.fn === 'hello') {
+      const now = Date.now();
+      this.helloAt.set(report.resource, now);
+      const ready = this.helloWaiters.filter((w) => w.name === report.resource && w.since <= now);
+      this.helloWaiters = this.helloWaiters.filter((w) => !ready.includes(w));
+      for (const w of ready) w.resolve(true);
+    }
+  }
+
+  /** A reply arrived on the bus. */
+  noteResult(report: AgentReport, pmId: number): void {
+    this.pmIds.set(report.resource, pmId);
+    if (report.reqId === undefined) return;
+    const p = this.pending.get(report.reqId);
+    if (!p) return;
+    this.pending.delete(report.reqId);
+    clearTimeout(p.timer);
+    p.resolve(report);
+  }
+
+  /** The app exited (crash, stop, kill): its outstanding requests fail now, not at their timeout. */
+  noteExit(name: string): void {
+    for (const [reqId, p] of this.pending) {
+      if (p.resourceId !== name) continue;
+      this.pending.delete(reqId);
+      clearTimeout(p.timer);
+      p.resolve(failure(name, 'agent app exited before replying'));
+    }
+  }
+
+  readonly port: AgentPort = {
+    request: (resourceId, command, timeoutMs) => this.request(resourceId, command, timeoutMs),
+  };
+
+  async request(resourceId: string, command: DistributiveOmit<AgentCommand, 'reqId'>, timeoutMs: number): Promise<AgentReport> {
+    const reqId = this.nextReqId++;
+    const pmId = this.pmIds.get(resourceId);
+    if (pmId === undefined) return failure(resourceId, 'agent app is not registered with PM2');
+    const answer = new Promise<AgentReport>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(reqId);
+        resolve(failure(resourceId, `agent did not answer ${command.cmd} within ${Math.round(timeoutMs / 1000)}s`));
+      }, timeoutMs);
+      this.pending.set(reqId, { resourceId, resolve, timer });
+    });
+    try {
+      await client.sendData(pmId, TOPIC, { ...command, reqId });
+    } catch (err) {
+      const p = this.pending.get(reqId);
+      if (p) { clearTimeout(p.timer); this.pending.delete(reqId); }
+      return failure(resourceId, `cannot reach the agent app: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return answer;
+  }
+
+  close(): void {
+    for (const [, p] of this.pending) { clearTimeout(p.timer); p.resolve(failure(p.resourceId, 'coordinator stopping')); }
+    this.pending.clear();
+    for (const w of this.helloWaiters) w.resolve(false);
+    this.helloWaiters = [];
+  }
+}
+
+function failure(resource: string, reason: string): AgentReport {
+  return { resource, fn: 'state', ok: false, state: 'UNKNOWN', reason, recovery: 'restartable', pid: 0 };
+}

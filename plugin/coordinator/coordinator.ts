@@ -1,0 +1,199 @@
+/**
+ * The coordinator of one node: registers one agent app per resource of every group this node
+ * may run, adopts agents that already run (coordinator restart), brings autoStart groups online,
+ * routes bus reports to the group runners and reconciles with pm2.list() on a timer.
+ *
+ * Guarantees: stopping the coordinator never takes a group offline — restarting it (`pm2 set`,
+ * `pm2 restart msgha`, an upgrade) must never bounce the mail service; `pm2 kill` still stops
+ * everything because every agent runs its offline on SIGINT. Bus events are hints: the reconcile
+ * timer re-reads pm2.list(), re-registers a missing app and notices stopped or errored ones.
+ */
+import type { ResolvedCluster } from '../config/cluster-types';
+import type { Logger } from '../log';
+import type { AgentReport } from '../pm2/protocol';
+import { RESULT_EVENT, STATE_EVENT } from '../pm2/protocol';
+import { timeoutSeconds, SETTLE_GRACE_MS } from '../pm2/function-runner';
+import * as client from './pm2-client';
+import type { BusPacket, ProcessEventPacket, Bus } from './pm2-client';
+import { AppRegistry, HELLO_TIMEOUT_MS } from './app-registry';
+import { GroupRunner, type GroupStatus, type Outcome } from './group-runner';
+
+/** Reconcile period: bus events are only hints, pm2.list() is the truth. */
+export const RECONCILE_MS = 5000;
+
+export interface StatusReply {
+  node: string;
+  cluster: string;
+  file: string;
+  groups: GroupStatus[];
+  summary: string;
+  error?: string;
+}
+
+export class Coordinator {
+  readonly groups = new Map<string, GroupRunner>();
+  private readonly registry: AppRegistry;
+  private bus: Bus | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling = false;
+
+  constructor(readonly cluster: ResolvedCluster, readonly node: string, private readonly log: Logger) {
+    this.registry = new AppRegistry(log);
+    for (const g of cluster.groups) {
+      if (!g.systemList.includes(node)) continue;
+      this.groups.set(g.name, new GroupRunner(g, {
+        agents: this.registry.port,
+        log,
+        restartApp: (id) => this.restartApp(id),
+      }));
+    }
+  }
+
+  private resource(id: string) {
+    for (const g of this.groups.values()) {
+      const r = g.group.resources.find((x) => x.id === id);
+      if (r) return { group: g, res: r };
+    }
+    return undefined;
+  }
+
+  async start(): Promise<void> {
+    if (!this.cluster.settings.nodes.includes(this.node)) {
+      this.log.warn(`node '${this.node}' is not in cluster.nodes (${this.cluster.settings.nodes.join(', ')}); set MSGHA_NODE`);
+    }
+    await client.connect();
+    this.bus = await client.launchBus();
+    this.bus.on(STATE_EVENT, (p: BusPacket<AgentReport>) => this.onState(p));
+    this.bus.on(RESULT_EVENT, (p: BusPacket<AgentReport>) => {
+      if (p?.data && this.resource(p.data.resource)) this.registry.noteResult(p.data, p.process.pm_id);
+    });
+    this.bus.on('process:event', (p: ProcessEventPacket) => {
+      if (p?.event === 'exit' && this.resource(p.process?.name)) this.registry.noteExit(p.process.name);
+    });
+
+    const apps = await client.list();
+    this.registry.refresh(apps);
+    const byName = new Map(apps.map((a) => [a.name, a]));
+    const reports = new Map<string, AgentReport>();
+    const stopped = new Set<string>();
+    const toRegister: string[] = [];
+    await Promise.all([...this.groups.values()].flatMap((g) => g.group.resources.map(async (res) => {
+      const app = byName.get(res.id);
+      if (app?.status === 'online') {
+        const rep = await this.registry.request(res.id, { cmd: 'state' }, 5000);
+        if (rep.ok) { reports.set(res.id, rep); return; }
+        this.log.warn(`${res.id}: running agent did not answer a state query (${rep.reason}); registering it again`);
+      } else if (app?.status === 'stopped') {
+        stopped.add(res.id);
+        return;
+      }
+      toRegister.push(res.id);
+    })));
+    if (reports.size > 0) this.log.info(`adopting ${reports.size} running agent(s)`);
+    await Promise.all(toRegister.map((id) => this.registry.register(this.resource(id)!.res, this.cluster.file, this.node)));
+    for (const g of this.groups.values()) await g.adopt(reports, stopped);
+
+    this.reconcileTimer = setInterval(() => { void this.reconcile(); }, RECONCILE_MS);
+    for (const g of this.groups.values()) {
+      if (g.state === 'PARTIAL') void g.online('completing a partially running group after a coordinator restart');
+      else if (g.state === 'OFFLINE' && g.group.autoStart && !g.group.frozen) {
+        // Groups come online one after another, in file order (group dependencies: next issue).
+        await g.online('autoStart');
+      }
+    }
+  }
+
+  private onState(p: BusPacket<AgentReport>): void {
+    const report = p?.data;
+    if (!report || typeof report.resource !== 'string') return;
+    const found = this.resource(report.resource);
+    if (!found) return;
+    this.registry.noteReport(report, p.process.pm_id);
+    found.group.onReport(report);
+  }
+
+  private async restartApp(id: string): Promise<boolean> {
+    const found = this.resource(id);
+    if (!found) return false;
+    return this.registry.register(found.res, this.cluster.file, this.node);
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.reconciling) return;
+    this.reconciling = true;
+    try {
+      const apps = await client.list();
+      this.registry.refresh(apps);
+      const byName = new Map(apps.map((a) => [a.name, a]));
+      for (const g of this.groups.values()) {
+        for (const res of g.group.resources) {
+          const app = byName.get(res.id);
+          if (!app) {
+            this.log.warn(`${res.id}: agent app missing from PM2 (deleted?); registering it again`);
+            void this.registry.register(res, this.cluster.file, this.node);
+            continue;
+          }
+          g.onAppStatus(res.id, app.status);
+        }
+      }
+    } catch (err) {
+      this.log.warn(`reconcile: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  // ── operator actions ───────────────────────────────────────────────────────────────────
+
+  status(): StatusReply {
+    const groups = [...this.groups.values()].map((g) => g.status());
+    const parts = groups.map((g) => {
+      const on = g.resources.filter((r) => r.state === 'ONLINE').length;
+      return `${g.name} ${g.state} (${on}/${g.resources.length} online)`;
+    });
+    return {
+      node: this.node, cluster: this.cluster.settings.name, file: this.cluster.file, groups,
+      summary: `node ${this.node}: ${parts.length ? parts.join(', ') : 'no group may run here'}`,
+    };
+  }
+
+  private group(name: string): GroupRunner | Outcome {
+    const g = this.groups.get(name);
+    if (g) return g;
+    const known = [...this.groups.keys()].join(', ') || 'none';
+    return { ok: false, reason: `no group '${name}' on node ${this.node} (groups here: ${known})` };
+  }
+
+  async online(name: string): Promise<Outcome> {
+    const g = this.group(name);
+    return g instanceof GroupRunner ? g.online('operator request (pm2 trigger online)') : g;
+  }
+
+  async offline(name: string): Promise<Outcome> {
+    const g = this.group(name);
+    return g instanceof GroupRunner ? g.offline('operator request (pm2 trigger offline)') : g;
+  }
+
+  async clear(target: string): Promise<Outcome> {
+    const found = this.resource(target);
+    if (found) return found.group.clear(target);
+    const g = this.group(target);
+    return g instanceof GroupRunner ? g.clear() : g;
+  }
+
+  async probe(id: string): Promise<Outcome & { report?: AgentReport }> {
+    const found = this.resource(id);
+    if (!found) return { ok: false, reason: `no resource '${id}' on node ${this.node} (use <group>.<resource>)` };
+    const timeout = timeoutSeconds(found.res, 'monitor') * 1000 + SETTLE_GRACE_MS + HELLO_TIMEOUT_MS / 10;
+    const report = await this.registry.request(id, { cmd: 'monitor', deep: true }, timeout);
+    return { ok: report.state === 'ONLINE', reason: `${id} ${report.state ?? 'UNKNOWN'}: ${report.reason}`, report };
+  }
+
+  /** Detach from PM2 without touching any group (see the module header for why). */
+  stop(): void {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.registry.close();
+    try { this.bus?.close?.(); } catch { /* daemon may be gone */ }
+    client.disconnect();
+  }
+}

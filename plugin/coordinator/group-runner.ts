@@ -1,0 +1,362 @@
+/**
+ * One service group on this node: its state machine and its resources' states as the
+ * coordinator sees them, driven by operator requests and agent reports.
+ *
+ *   OFFLINE → STARTING → ONLINE ↔ PARTIAL → STOPPING → OFFLINE;  FAULTED (until cleared)
+ *
+ * Guarantees: every action on the group runs one at a time (a serial chain), so a restart, an
+ * online and an offline never interleave; every state change goes through setState(), which
+ * logs `old → new (reason)`. Online follows `requires` (each resource's online result is awaited
+ * before the next); offline is the reverse. A faulted resource is cleaned and restarted in place
+ * while its RestartLimit within ConfInterval allows (critical or not); beyond that a critical
+ * resource faults the group (taken offline here) and a non-critical one only faults itself.
+ * Not guaranteed here: failover to another node (the elector's job, next issue).
+ */
+import type { ResolvedGroup, ResolvedResource } from '../config/cluster-types';
+import type { Logger } from '../log';
+import type { AgentReport } from '../pm2/protocol';
+import { SETTLE_GRACE_MS, timeoutSeconds } from '../pm2/function-runner';
+import type { AgentFunction } from '../agents/types';
+import type { AgentPort } from './app-registry';
+import { RestartBudget } from './restart-budget';
+
+export type GroupState = 'OFFLINE' | 'STARTING' | 'ONLINE' | 'PARTIAL' | 'STOPPING' | 'FAULTED';
+/** STOPPED: stopped through PM2 (`pm2 stop <app>`) behind the group's back. */
+export type ResState = 'OFFLINE' | 'STARTING' | 'ONLINE' | 'STOPPING' | 'RESTARTING' | 'FAULTED' | 'UNKNOWN' | 'STOPPED';
+
+export interface Transition { at: string; from: GroupState; to: GroupState; reason: string }
+
+export interface ResourceStatus {
+  id: string; name: string; type: string; state: ResState; reason: string; restarts: number;
+  critical: boolean; since: string; violation?: string;
+}
+
+export interface GroupStatus {
+  name: string; state: GroupState; reason: string; last?: Transition; resources: ResourceStatus[];
+}
+
+export interface Outcome { ok: boolean; reason: string }
+
+interface Runtime {
+  res: ResolvedResource;
+  state: ResState;
+  reason: string;
+  restarts: number;
+  budget: RestartBudget;
+  critical: boolean;
+  since: number;
+  violation?: string;
+}
+
+export interface GroupRunnerDeps {
+  agents: AgentPort;
+  log: Logger;
+  /** Start the PM2 app of a resource again (after `pm2 stop`) and wait for its hello. */
+  restartApp(resourceId: string): Promise<boolean>;
+  now?: () => number;
+  onChange?(group: string, from: GroupState, to: GroupState, reason: string): void;
+}
+
+/** Extra time on top of a function's own timeout before the coordinator gives up waiting. */
+const REPLY_SLACK_MS = SETTLE_GRACE_MS + 5000;
+
+export class GroupRunner {
+  state: GroupState = 'OFFLINE';
+  reason = 'not started';
+  last?: Transition;
+  private readonly rt = new Map<string, Runtime>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
+
+  constructor(readonly group: ResolvedGroup, private readonly deps: GroupRunnerDeps) {
+    this.now = deps.now ?? Date.now;
+    for (const res of group.resources) {
+      const limit = Number(res.attrs.RestartLimit ?? 0);
+      const windowS = Number(res.attrs.ConfInterval ?? 600);
+      this.rt.set(res.id, {
+        res, state: 'OFFLINE', reason: 'not started', restarts: 0,
+        budget: new RestartBudget(Number.isFinite(limit) ? limit : 0, (Number.isFinite(windowS) ? windowS : 600) * 1000, this.now),
+        critical: res.attrs.Critical !== false, since: this.now(),
+      });
+    }
+  }
+
+  get name(): string { return this.group.name; }
+
+  has(resourceId: string): boolean { return this.rt.has(resourceId); }
+
+  // ── operator requests ──────────────────────────────────────────────────────────────────
+
+  online(reason: string): Promise<Outcome> { return this.serial(() => this.doOnline(reason)); }
+  offline(reason: string): Promise<Outcome> { return this.serial(() => this.doOffline(reason)); }
+
+  /** Clear FAULTED: of the group (→ OFFLINE), or of one resource (→ restarted if the group runs). */
+  clear(resourceId?: string): Promise<Outcome> {
+    return this.serial(async () => {
+      if (!resourceId) {
+        if (this.state !== 'FAULTED') return { ok: false, reason: `group ${this.name} is ${this.state}, not FAULTED` };
+        for (const r of this.rt.values()) {
+          r.budget.reset();
+          if (r.state === 'FAULTED') this.setRes(r, 'OFFLINE', 'fault cleared by operator');
+        }
+        this.setState('OFFLINE', 'fault cleared by operator');
+        return { ok: true, reason: `group ${this.name} cleared; bring it online with: pm2 trigger msgha online ${this.name}` };
+      }
+      const r = this.rt.get(resourceId);
+      if (!r) return { ok: false, reason: `no resource ${resourceId} in group ${this.name}` };
+      if (r.state !== 'FAULTED') return { ok: false, reason: `${resourceId} is ${r.state}, not FAULTED` };
+      r.budget.reset();
+      this.setRes(r, 'OFFLINE', 'fault cleared by operator');
+      if (this.state === 'ONLINE' || this.state === 'PARTIAL') {
+        const started = await this.startOne(r);
+        this.settle(`${r.res.name} ${started.ok ? 'online again after clear' : 'still failing after clear'}`);
+        return { ok: started.ok, reason: started.ok ? `${resourceId} cleared and online` : `${resourceId} cleared, but online failed: ${started.reason}` };
+      }
+      return { ok: true, reason: `${resourceId} cleared` };
+    });
+  }
+
+  /**
+   * Coordinator restart: take over agents that are already running. `reports` holds each
+   * running agent's answer to a state query. Resources that are ONLINE with target online stay
+   * as they are — nothing is restarted.
+   */
+  adopt(reports: Map<string, AgentReport>, stopped: Set<string>): Promise<void> {
+    return this.serial(async () => {
+      let online = 0;
+      const faulted: Runtime[] = [];
+      for (const r of this.rt.values()) {
+        const rep = reports.get(r.res.id);
+        if (stopped.has(r.res.id)) { this.setRes(r, 'STOPPED', 'stopped through PM2'); continue; }
+        if (!rep || rep.target !== 'online') continue;
+        if (rep.state === 'ONLINE') { this.setRes(r, 'ONLINE', `adopted: ${rep.reason}`); online += 1; }
+        else if (rep.state === 'FAULTED') { this.setRes(r, 'ONLINE', 'adopted (faulted)'); faulted.push(r); online += 1; }
+      }
+      if (online === 0) return;
+      const all = online === this.rt.size;
+      this.setState(all ? 'ONLINE' : 'PARTIAL', `adopted ${online}/${this.rt.size} running resource(s) after a coordinator restart`);
+      for (const r of faulted) await this.handleFault(r, 'FAULTED when adopted', undefined);
+    });
+  }
+
+  // ── agent reports ──────────────────────────────────────────────────────────────────────
+
+  /** A `msgha:state` report from one of our agents. */
+  onReport(report: AgentReport): void {
+    const r = this.rt.get(report.resource);
+    if (!r) return;
+    if (report.fn === 'hello') { void this.serial(() => this.onHello(r)); return; }
+    if (report.fn === 'shutdown') {
+      if (report.state === 'STOPPING') this.setRes(r, 'STOPPING', 'PM2 is stopping the agent: offline in progress');
+      else this.markStopped(r, report.state === 'OFFLINE' ? 'stopped through PM2 (pm2 stop / kill)' : `stopped through PM2, but: ${report.reason}`);
+      return;
+    }
+    if (report.violation) {
+      r.violation = report.reason;
+      this.deps.log.error(`${r.res.id}: ${report.reason}`);
+      return;
+    }
+    if (report.state === 'FAULTED') {
+      void this.serial(() => this.handleFault(r, report.reason, report.recovery));
+    }
+  }
+
+  /** pm2.list() says the app is stopped or errored (reconcile). */
+  onAppStatus(resourceId: string, status: string): void {
+    const r = this.rt.get(resourceId);
+    if (!r) return;
+    if (status === 'stopped' && r.state !== 'STOPPED' && r.state !== 'OFFLINE' && r.state !== 'FAULTED') {
+      this.markStopped(r, 'stopped through PM2 (found by reconcile)');
+    } else if (status === 'errored' && (r.state === 'ONLINE' || r.state === 'RESTARTING')) {
+      void this.serial(() => this.handleFault(r, 'agent app keeps crashing (PM2 status errored)', 'move'));
+    }
+  }
+
+  private markStopped(r: Runtime, reason: string): void {
+    this.setRes(r, 'STOPPED', reason);
+    if (this.state === 'ONLINE') this.setState('PARTIAL', `${r.res.name} ${reason}`);
+  }
+
+  /** A (re)started agent said hello: give it the target this node wants for its resource. */
+  private async onHello(r: Runtime): Promise<void> {
+    const running = this.state === 'ONLINE' || this.state === 'PARTIAL';
+    if (running && r.state === 'STOPPED') {
+      // `pm2 start <app>` after a `pm2 stop`: the operator wants it back.
+      const started = await this.startOne(r);
+      this.settle(`${r.res.name} ${started.ok ? 'started again through PM2' : `failed to start: ${started.reason}`}`);
+      return;
+    }
+    if (running && (r.state === 'ONLINE' || r.state === 'RESTARTING')) {
+      // The agent process was restarted by PM2 (it crashed); its resource may still run.
+      this.deps.log.info(`${r.res.id}: agent restarted, re-sending target online`);
+      await this.deps.agents.request(r.res.id, { cmd: 'target', target: 'online' }, this.replyTimeout(r.res, 'monitor'));
+      return;
+    }
+    if (this.state === 'STARTING' || this.state === 'STOPPING') return;
+    await this.deps.agents.request(r.res.id, { cmd: 'target', target: 'offline' }, 10_000);
+  }
+
+  // ── the work ───────────────────────────────────────────────────────────────────────────
+
+  private async doOnline(reason: string): Promise<Outcome> {
+    if (this.state === 'FAULTED') {
+      return { ok: false, reason: `group ${this.name} is FAULTED on this node (${this.reason}); clear it first: pm2 trigger msgha clear ${this.name}` };
+    }
+    if (this.state === 'ONLINE') return { ok: true, reason: `group ${this.name} is already ONLINE` };
+    this.setState('STARTING', reason);
+    for (const r of this.rt.values()) {
+      if (r.state === 'ONLINE') continue;
+      const missing = r.res.requires.filter((n) => this.byName(n)?.state !== 'ONLINE');
+      if (missing.length > 0) {
+        this.setRes(r, 'OFFLINE', `not started: requires ${missing.join(', ')}, which is not ONLINE`);
+        continue;
+      }
+      const started = await this.startOne(r);
+      if (!started.ok && r.critical) {
+        await this.faultGroup(`critical resource ${r.res.name} failed to come online: ${started.reason}`, r);
+        return { ok: false, reason: `group ${this.name} FAULTED: ${r.res.name} failed to come online: ${started.reason}` };
+      }
+    }
+    this.settle('online finished');
+    return { ok: (this.state as GroupState) === 'ONLINE', reason: `group ${this.name} is ${this.state}` };
+  }
+
+  /** Online one resource (its app restarted first if PM2 has it stopped); clean after a failure. */
+  private async startOne(r: Runtime): Promise<Outcome> {
+    if (r.state === 'STOPPED') {
+      const up = await this.deps.restartApp(r.res.id);
+      if (!up) { this.setRes(r, 'FAULTED', 'agent app could not be started'); return { ok: false, reason: 'agent app could not be started' }; }
+    }
+    this.setRes(r, 'STARTING', 'online');
+    const rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
+    if (rep.ok) { this.setRes(r, 'ONLINE', rep.reason); return { ok: true, reason: rep.reason }; }
+    this.deps.log.warn(`${r.res.id}: online failed (${rep.reason}); cleaning`);
+    await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+    this.setRes(r, 'FAULTED', `online failed: ${rep.reason}`);
+    return { ok: false, reason: rep.reason };
+  }
+
+  private async doOffline(reason: string): Promise<Outcome> {
+    if (this.state === 'OFFLINE') return { ok: true, reason: `group ${this.name} is already OFFLINE` };
+    if (this.state === 'FAULTED') return { ok: true, reason: `group ${this.name} is FAULTED and already offline here` };
+    this.setState('STOPPING', reason);
+    const failed = await this.stopAll();
+    if (failed.length > 0) {
+      this.setState('FAULTED', `could not stop ${failed.join(', ')}`);
+      return { ok: false, reason: `group ${this.name} FAULTED: could not stop ${failed.join(', ')}` };
+    }
+    this.setState('OFFLINE', reason);
+    return { ok: true, reason: `group ${this.name} is OFFLINE` };
+  }
+
+  /** Offline every resource in reverse online order (clean when offline fails); names of failures. */
+  private async stopAll(keep?: Runtime): Promise<string[]> {
+    const failed: string[] = [];
+    for (const r of [...this.rt.values()].reverse()) {
+      if (r.state === 'STOPPED') continue; // PM2 already ran its offline
+      if (r !== keep) this.setRes(r, 'STOPPING', 'offline');
+      let rep = await this.deps.agents.request(r.res.id, { cmd: 'offline' }, this.replyTimeout(r.res, 'offline'));
+      if (!rep.ok) {
+        this.deps.log.warn(`${r.res.id}: offline failed (${rep.reason}); cleaning`);
+        rep = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+      }
+      if (!rep.ok) failed.push(r.res.name);
+      if (r !== keep) this.setRes(r, rep.ok ? 'OFFLINE' : 'UNKNOWN', rep.ok ? 'offline' : `stop failed: ${rep.reason}`);
+    }
+    return failed;
+  }
+
+  /** The hot path: a resource of a running group faulted. */
+  private async handleFault(r: Runtime, reason: string, recovery: string | undefined): Promise<void> {
+    if (r.state !== 'ONLINE' || (this.state !== 'ONLINE' && this.state !== 'PARTIAL')) {
+      this.deps.log.info(`${r.res.id}: fault report ignored (${r.state} in a ${this.state} group): ${reason}`);
+      return;
+    }
+    if (recovery === 'configuration' || recovery === 'move') {
+      // Restarting here cannot help: the configuration is wrong or this node cannot run it.
+      return this.giveUp(r, `${reason} (recovery: ${recovery})`);
+    }
+    let last = reason;
+    while (r.budget.take()) {
+      r.restarts += 1;
+      this.setRes(r, 'RESTARTING', last);
+      this.setState('PARTIAL', `${r.res.name} faulted (${last}); restart in place ${r.budget.used()}/${r.budget.limit}`);
+      const cleaned = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+      if (!cleaned.ok) { last = `clean failed: ${cleaned.reason}`; break; }
+      const rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
+      if (rep.ok) {
+        this.setRes(r, 'ONLINE', `restarted in place: ${rep.reason}`);
+        this.settle(`${r.res.name} restarted in place`);
+        return;
+      }
+      last = `online after restart failed: ${rep.reason}`;
+    }
+    await this.giveUp(r, `${last}; RestartLimit ${r.budget.limit} within ConfInterval ${Math.round(r.budget.windowMs / 1000)}s used up`);
+  }
+
+  private async giveUp(r: Runtime, reason: string): Promise<void> {
+    if (r.critical) { await this.faultGroup(`critical resource ${r.res.name} faulted: ${reason}`, r); return; }
+    await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+    this.setRes(r, 'FAULTED', reason);
+    this.settle(`non-critical ${r.res.name} FAULTED`);
+  }
+
+  /** Take the whole group offline here and mark it FAULTED (failover comes with the elector). */
+  private async faultGroup(reason: string, culprit: Runtime): Promise<void> {
+    this.setRes(culprit, 'FAULTED', reason);
+    this.setState('STOPPING', reason);
+    await this.stopAll(culprit);
+    this.setState('FAULTED', reason);
+  }
+
+  // ── state ──────────────────────────────────────────────────────────────────────────────
+
+  /** After work in a running group: ONLINE when every resource is ONLINE, else PARTIAL. */
+  private settle(reason: string): void {
+    if (this.state !== 'ONLINE' && this.state !== 'PARTIAL' && this.state !== 'STARTING') return;
+    const all = [...this.rt.values()].every((r) => r.state === 'ONLINE');
+    this.setState(all ? 'ONLINE' : 'PARTIAL', reason);
+  }
+
+  private setState(next: GroupState, reason: string): void {
+    const from = this.state;
+    this.reason = reason;
+    if (from === next) return;
+    this.state = next;
+    this.last = { at: new Date(this.now()).toISOString(), from, to: next, reason };
+    (next === 'FAULTED' ? this.deps.log.error : this.deps.log.info)(`group ${this.name}: ${from} → ${next} (${reason})`);
+    this.deps.onChange?.(this.name, from, next, reason);
+  }
+
+  private setRes(r: Runtime, state: ResState, reason: string): void {
+    if (r.state !== state) this.deps.log.info(`${r.res.id}: ${r.state} → ${state} (${reason})`);
+    if (r.state !== state) r.since = this.now();
+    r.state = state;
+    r.reason = reason;
+  }
+
+  private byName(name: string): Runtime | undefined {
+    return this.rt.get(`${this.name}.${name}`);
+  }
+
+  private replyTimeout(res: ResolvedResource, fn: AgentFunction): number {
+    // A queued monitor is aborted first, so it adds at most its settle grace.
+    return timeoutSeconds(res, fn) * 1000 + REPLY_SLACK_MS;
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch((err: unknown) => this.deps.log.error(`group ${this.name}: internal error: ${String(err)}`));
+    return next;
+  }
+
+  status(): GroupStatus {
+    return {
+      name: this.name, state: this.state, reason: this.reason, last: this.last,
+      resources: [...this.rt.values()].map((r) => ({
+        id: r.res.id, name: r.res.name, type: r.res.type, state: r.state, reason: r.reason, restarts: r.restarts,
+        critical: r.critical, since: new Date(r.since).toISOString(), ...(r.violation ? { violation: r.violation } : {}),
+      })),
+    };
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Entry point of the coordinator app (`msgha` from an ecosystem file, or `pm2-messaging-ha`
+ * when installed with `pm2 install`). One code path for both.
+ *
+ * Guarantees: never crash-loops on a missing or invalid cluster file — it logs why, stays up and
+ * answers `pm2 trigger … status` with the reason (a `pm2 set …:cluster_file` restarts it with the
+ * new value). SIGINT/SIGTERM detach from PM2 without taking any group offline.
+ */
+import { loadCluster } from '../config/load';
+import { formatProblem } from '../config/problems';
+import { createLogger } from '../log';
+import { registerActions, type ActionTarget } from './actions';
+import { clusterFileFromEnv, nodeName } from './config-source';
+import { Coordinator } from './coordinator';
+
+const log = createLogger('msgha', 'coordinator', process.env.MSGHA_LOG_LEVEL === 'TRACE' ? 'TRACE' : 'INFO');
+let coordinator: Coordinator | undefined;
+let notRunning = 'starting';
+
+// Our own @pm2/io (the app runs with pmx:false); required, never io.init() (it wipes actions).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const io = require('@pm2/io') as { action(name: string, fn: (...args: never[]) => void): void };
+registerActions(io, (): ActionTarget | { error: string } => coordinator ?? { error: notRunning });
+
+function idle(reason: string): void {
+  notRunning = reason;
+  log.error(`${reason}; coordinator idle`);
+  setInterval(() => undefined, 1 << 30);
+}
+
+async function main(): Promise<void> {
+  const file = clusterFileFromEnv();
+  if (!file) {
+    const app = process.env.name ?? 'pm2-messaging-ha';
+    idle(`no cluster file configured: set MSGHA_CLUSTER_FILE, or run: pm2 set ${app}:cluster_file /path/to/cluster.config.js`);
+    return;
+  }
+  const loaded = await loadCluster(file);
+  for (const p of loaded.problems) (p.severity === 'error' ? log.error : log.warn)(formatProblem(p));
+  const errors = loaded.problems.filter((p) => p.severity === 'error');
+  if (!loaded.cluster || errors.length > 0) {
+    idle(`${errors.length} problem(s) in ${file}: fix them and restart (pm2 restart ${process.env.name ?? 'msgha'})`);
+    return;
+  }
+  const node = nodeName();
+  coordinator = new Coordinator(loaded.cluster, node, log);
+  log.info(`cluster ${loaded.cluster.settings.name} from ${file}, node ${node}, groups here: ${[...coordinator.groups.keys()].join(', ') || 'none'}`);
+  await coordinator.start();
+  log.info(coordinator.status().summary);
+}
+
+function shutdown(signal: string): void {
+  // Deliberately no offline: restarting the coordinator must never bounce the mail service.
+  // `pm2 kill` still stops everything, because every agent app runs offline on its own SIGINT.
+  log.info(`${signal}: coordinator stopping; groups are left running`);
+  coordinator?.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+main().catch((err: unknown) => {
+  idle(`coordinator failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+});

@@ -1,0 +1,36 @@
+/**
+ * RestartLimit within ConfInterval: a sliding window of restart times. `take()` says whether one
+ * more restart in place is allowed now and, if so, records it. The clock is injected so tests
+ * step it instead of sleeping.
+ */
+export class RestartBudget {
+  private times: number[] = [];
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Restarts counted within the window. */
+  used(): number {
+    this.forget();
+    return this.times.length;
+  }
+
+  take(): boolean {
+    this.forget();
+    if (this.times.length >= this.limit) return false;
+    this.times.push(this.now());
+    return true;
+  }
+
+  reset(): void {
+    this.times = [];
+  }
+
+  private forget(): void {
+    const oldest = this.now() - this.windowMs;
+    this.times = this.times.filter((t) => t > oldest);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Entry point of an agent app: the PM2 app `<group>.<resource>` (namespace = group) that the
+ * coordinator registers for every resource it may run. Environment: MSGHA_CLUSTER_FILE,
+ * MSGHA_RESOURCE (`group.resource`), MSGHA_NODE.
+ *
+ * Guarantees: a bad configuration never crash-loops — the agent logs every problem, stays up and
+ * answers every command with a 'configuration' failure. SIGINT/SIGTERM (`pm2 stop`, `pm2 kill`)
+ * runs a complete offline (clean if offline fails) before exit 0, so a PM2 stop is a real stop
+ * (the app runs with treekill:false and a kill_timeout above OfflineTimeout + CleanTimeout).
+ * Losing the PM2 daemon ('disconnect') is logged and the resource is left as it is.
+ */
+import { loadCluster } from '../config/load';
+import { formatProblem } from '../config/problems';
+import { getResourceType } from '../agents/registry';
+import { isDeepCycle } from '../agents/monitor-levels';
+import { watchPids } from '../../probes/processes';
+import { createSecretResolver } from '../secrets';
+import { createLogger, type Logger } from '../log';
+import { AgentCore, type WatchPids } from './agent-core';
+import { logLevelOf } from './function-runner';
+import { parseCommand, RESULT_EVENT, STATE_EVENT, type AgentCommand, type OutgoingMessage } from './protocol';
+
+const resourceId = process.env.MSGHA_RESOURCE ?? '';
+const clusterFile = process.env.MSGHA_CLUSTER_FILE ?? '';
+let log: Logger = createLogger(resourceId || 'agent', 'agent');
+
+function send(message: OutgoingMessage): void {
+  // After a 'disconnect' process.send would throw; the state is kept locally until a new daemon.
+  if (process.send && process.connected) process.send(message);
+}
+
+let core: AgentCore | undefined;
+let configurationError: string | undefined;
+const early: AgentCommand[] = [];
+let exiting = false;
+
+function refuse(command: AgentCommand, reason: string): void {
+  send({ type: RESULT_EVENT, data: { resource: resourceId, pid: process.pid, fn: command.cmd, reqId: command.reqId, ok: false, state: 'UNKNOWN', recovery: 'configuration', reason } });
+}
+
+process.on('message', (packet: unknown) => {
+  const command = parseCommand(packet);
+  if (!command) return;
+  if (core) core.handle(command);
+  else if (configurationError !== undefined) refuse(command, configurationError);
+  else early.push(command);
+});
+
+async function onSignal(signal: NodeJS.Signals): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  if (core) {
+    try { await core.shutdown(signal); } catch (err) { log.error(`shutdown failed: ${String(err)}`); }
+    core.dispose();
+  } else {
+    log.info(`${signal} received; no resource to stop (${configurationError ?? 'not started yet'})`);
+  }
+  process.exit(0);
+}
+process.on('SIGINT', (s) => { void onSignal(s); });
+process.on('SIGTERM', (s) => { void onSignal(s); });
+
+process.on('disconnect', () => {
+  // The PM2 daemon is gone (killed or crashed). We keep the resource as it is: the fence (next
+  // issue) decides whether it may keep serving. Not crashing here also keeps our daemons owned.
+  log.error('PM2 daemon connection lost: keeping the resource as it is; nothing reports to a coordinator until PM2 is back');
+});
+
+function idleWithConfigurationError(reason: string): void {
+  configurationError = reason;
+  log.error(`configuration error, agent idle until the cluster file is fixed: ${reason}`);
+  send({ type: STATE_EVENT, data: { resource: resourceId, pid: process.pid, fn: 'hello', state: 'UNKNOWN', target: 'none', recovery: 'configuration', reason } });
+  for (const command of early.splice(0)) refuse(command, reason);
+  // Stay alive (PM2 would otherwise restart us in a loop); signals still end us.
+  setInterval(() => undefined, 1 << 30);
+}
+
+async function boot(): Promise<void> {
+  if (!resourceId || !clusterFile) {
+    idleWithConfigurationError('MSGHA_RESOURCE and MSGHA_CLUSTER_FILE must be set (the coordinator sets them)');
+    return;
+  }
+  let loaded: Awaited<ReturnType<typeof loadCluster>>;
+  try {
+    loaded = await loadCluster(clusterFile);
+  } catch (err) {
+    idleWithConfigurationError(`cannot load ${clusterFile}: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  const errors = loaded.problems.filter((p) => p.severity === 'error');
+  for (const p of loaded.problems) (p.severity === 'error' ? log.error : log.warn)(formatProblem(p));
+  if (!loaded.cluster || errors.length > 0) {
+    idleWithConfigurationError(`${errors.length} problem(s) in ${clusterFile} (see above)`);
+    return;
+  }
+  const cluster = loaded.cluster;
+  const resource = cluster.groups.flatMap((g) => g.resources).find((r) => r.id === resourceId);
+  if (!resource) {
+    idleWithConfigurationError(`resource ${resourceId} is not in ${clusterFile}`);
+    return;
+  }
+  const type = getResourceType(resource.type);
+  if (!type) {
+    idleWithConfigurationError(`resource type ${resource.type} has no agent`);
+    return;
+  }
+  const resolveSecret = createSecretResolver(cluster);
+  core = new AgentCore({
+    resource, type, resolveSecret, send, isDeepCycle, watchPids: watchPids as WatchPids,
+  });
+  log = createLogger(resourceId, 'agent', logLevelOf(resource));
+  log.info(`agent ready (type ${resource.type}, node ${process.env.MSGHA_NODE ?? '?'}, pid ${process.pid})`);
+  core.hello();
+  for (const command of early.splice(0)) core.handle(command);
+}
+
+void boot().catch((err: unknown) => {
+  idleWithConfigurationError(`agent failed to start: ${err instanceof Error ? err.message : String(err)}`);
+});

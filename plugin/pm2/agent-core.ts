@@ -1,0 +1,320 @@
+/**
+ * The agent of one resource: a queue of agent functions (never two at once), the target it keeps
+ * (online: monitor loop + instant pid-exit watch; offline: standby check), and the reports it
+ * sends. Transport-free: the agent app wires `send` to process.send and commands from the IPC
+ * channel; unit tests drive it with a fake type.
+ *
+ * Guarantees: every command gets exactly one reply; an online/offline/clean never waits behind a
+ * monitor (the monitor is aborted); a monitor never runs longer than MonitorTimeout; after
+ * FAULTED the agent does nothing on its own until the coordinator sends a command.
+ */
+import type { AgentFunction } from '../agents/types';
+import type { Logger } from '../log';
+import { runFunction, loggerFor, type FunctionOutcome, type RunnerDeps } from './function-runner';
+import {
+  RESULT_EVENT, STATE_EVENT, type AgentCommand, type AgentReport, type AgentState, type AgentTarget,
+  type OutgoingMessage,
+} from './protocol';
+
+/** What probes/processes.ts `watchPids` returns (a closer function or close() also accepted). */
+export type PidWatch = { stop(): void } | { close(): void } | (() => void) | void;
+export type WatchPids = (pids: number[], onExit: (pid: number) => void) => PidWatch;
+
+export interface AgentCoreDeps extends RunnerDeps {
+  send(message: OutgoingMessage): void;
+  watchPids?: WatchPids;
+  /** From agents/monitor-levels.ts: is this cycle (counted from 1) a deep one for cadence N. */
+  isDeepCycle(cycle: number, every: number): boolean;
+}
+
+interface Job {
+  fn: AgentFunction;
+  deep: boolean;
+  run(outcome: FunctionOutcome): void;
+}
+
+export class AgentCore {
+  target: AgentTarget = 'none';
+  state: AgentState = 'UNKNOWN';
+  reason = 'agent started';
+  private faulted = false;
+  private failures = 0;
+  private cycle = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private watch: PidWatch = undefined;
+  private queue: Job[] = [];
+  private running: { job: Job; abort: AbortController } | undefined;
+  private stopping = false;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: AgentCoreDeps) {
+    this.log = loggerFor(deps, 'agent');
+  }
+
+  private attrNumber(name: string, fallback: number): number {
+    const v = Number(this.deps.resource.attrs[name]);
+    return Number.isFinite(v) && v >= 0 ? v : fallback;
+  }
+
+  private get id(): string { return this.deps.resource.id; }
+
+  hello(): void {
+    this.report(STATE_EVENT, { fn: 'hello', state: this.state, target: this.target, reason: this.reason });
+  }
+
+  /** Handle one command from the coordinator; the reply is sent when it completes. */
+  handle(command: AgentCommand): void {
+    if (this.stopping) {
+      this.reply(command, { ok: false, reason: 'agent is stopping (PM2 stop or kill)', state: this.state });
+      return;
+    }
+    switch (command.cmd) {
+      case 'state':
+        this.reply(command, { ok: true, state: this.state, reason: this.reason });
+        return;
+      case 'monitor':
+        // An operator's probe: reply its result, leave the loop's bookkeeping alone.
+        this.enqueue('monitor', command.deep === true, (o) => this.reply(command, outcomeFields(o)), false);
+        return;
+      case 'target':
+        if (command.target === 'online') {
+          this.setTarget('online');
+          this.enqueue('monitor', false, (o) => { this.onLoopMonitor(o); this.reply(command, outcomeFields(o)); }, false);
+        } else {
+          this.setTarget('offline');
+          this.reply(command, { ok: true, state: this.state, reason: 'standby: offline monitoring' });
+        }
+        return;
+      case 'online':
+        this.setTarget('none');
+        this.enqueue('online', false, (o) => {
+          if (o.ok) {
+            this.setTarget('online');
+            this.setState('ONLINE', o.reason);
+            // First-level monitor at once: its pids arm the instant exit watch.
+            this.enqueue('monitor', false, (m) => this.onLoopMonitor(m), false);
+          } else {
+            this.setState('FAULTED', `online failed: ${o.reason}`);
+          }
+          this.reply(command, outcomeFields(o));
+        }, true);
+        return;
+      case 'offline':
+      case 'clean':
+        this.setTarget('none');
+        this.enqueue(command.cmd, false, (o) => {
+          this.setState(o.ok ? 'OFFLINE' : 'UNKNOWN', o.reason);
+          this.setTarget('offline');
+          this.reply(command, outcomeFields(o));
+        }, true);
+        return;
+    }
+  }
+
+  /**
+   * SIGINT/SIGTERM: PM2 stop or kill. Run offline (clean if it fails) and resolve; the caller
+   * exits. Pending commands are answered as refused.
+   */
+  async shutdown(signal: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.setTarget('none');
+    const pending = this.queue.splice(0);
+    for (const job of pending) job.run({ fn: job.fn, ok: false, state: 'UNKNOWN', reason: `agent stopping on ${signal}`, durationMs: 0 });
+    this.running?.abort.abort();
+    await this.idle();
+    this.state = 'STOPPING';
+    this.report(STATE_EVENT, { fn: 'shutdown', state: 'STOPPING', target: 'none', reason: `${signal}: taking the resource offline` });
+    this.log.info(`${signal} received: running offline before exit`);
+    let o = await runFunction(this.deps, 'offline');
+    if (!o.ok) {
+      this.log.warn(`offline failed (${o.reason}); running clean`);
+      o = await runFunction(this.deps, 'clean');
+    }
+    this.state = o.ok ? 'OFFLINE' : 'UNKNOWN';
+    this.reason = o.ok ? `stopped by ${signal}` : `stop on ${signal} failed: ${o.reason}`;
+    this.report(STATE_EVENT, { fn: 'shutdown', state: this.state, target: 'none', reason: this.reason, ok: o.ok });
+    this.log.info(o.ok ? 'offline done; exiting' : `clean failed too (${o.reason}); exiting anyway`);
+  }
+
+  /** Stop timers and the pid watch (tests, and the shutdown path). */
+  dispose(): void {
+    this.clearTimer();
+    this.closeWatch();
+  }
+
+  // ── queue ──────────────────────────────────────────────────────────────────────────────
+
+  private enqueue(fn: AgentFunction, deep: boolean, run: (o: FunctionOutcome) => void, preempt: boolean): void {
+    if (preempt) {
+      // A monitor must never delay an online/offline/clean: drop queued monitors, abort a running one.
+      this.clearTimer();
+      for (const job of this.queue.filter((j) => j.fn === 'monitor')) {
+        job.run({ fn: 'monitor', ok: false, state: 'UNKNOWN', reason: `pre-empted by ${fn}`, durationMs: 0 });
+      }
+      this.queue = this.queue.filter((j) => j.fn !== 'monitor');
+      if (this.running?.job.fn === 'monitor') this.running.abort.abort();
+    }
+    this.queue.push({ fn, deep, run });
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    const job = this.queue.shift();
+    if (!job) return;
+    const abort = new AbortController();
+    this.running = { job, abort };
+    let outcome: FunctionOutcome;
+    try {
+      outcome = await runFunction(this.deps, job.fn, { deep: job.deep, outer: abort.signal });
+    } finally {
+      this.running = undefined;
+    }
+    try { job.run(outcome); } catch (err) { this.log.error(`internal error after ${job.fn}: ${String(err)}`); }
+    void this.pump();
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => { if (!this.running) resolve(); else setTimeout(check, 10); };
+      check();
+    });
+  }
+
+  // ── target and loops ───────────────────────────────────────────────────────────────────
+
+  private setTarget(target: AgentTarget): void {
+    this.clearTimer();
+    this.closeWatch();
+    this.target = target;
+    this.failures = 0;
+    this.cycle = 0;
+    this.faulted = false;
+    if (target === 'offline') this.scheduleStandby();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private closeWatch(): void {
+    const w = this.watch;
+    this.watch = undefined;
+    if (typeof w === 'function') w();
+    else if (w && 'stop' in w) w.stop();
+    else if (w && 'close' in w) w.close();
+  }
+
+  private scheduleOnline(delayMs?: number): void {
+    this.clearTimer();
+    if (this.target !== 'online' || this.faulted || this.stopping) return;
+    const ms = delayMs ?? this.attrNumber('MonitorInterval', 10) * 1000;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.running || this.queue.length) { this.scheduleOnline(); return; }
+      this.cycle += 1;
+      const deep = this.deps.isDeepCycle(this.cycle, this.attrNumber('SecondLevelMonitor', 0));
+      this.enqueue('monitor', deep, (o) => this.onLoopMonitor(o), false);
+    }, ms);
+  }
+
+  private scheduleStandby(): void {
+    this.clearTimer();
+    const every = this.attrNumber('OfflineMonitorInterval', 60);
+    if (this.target !== 'offline' || every <= 0 || this.stopping) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.running || this.queue.length) { this.scheduleStandby(); return; }
+      this.enqueue('monitor', false, (o) => this.onStandbyMonitor(o), false);
+    }, every * 1000);
+  }
+
+  /** A monitor of the online loop: count failures against ToleranceLimit, arm the pid watch. */
+  private onLoopMonitor(o: FunctionOutcome): void {
+    if (this.target !== 'online' || this.faulted) return;
+    if (o.reason.startsWith('pre-empted') || o.reason.includes('cancelled')) return;
+    if (o.state === 'ONLINE') {
+      if (this.failures > 0) this.log.info(`ONLINE again after ${this.failures} failed monitor(s)`);
+      this.failures = 0;
+      this.setState('ONLINE', o.reason, o);
+      this.armWatch(o.pids);
+      this.scheduleOnline();
+      return;
+    }
+    this.failures += 1;
+    const limit = this.attrNumber('ToleranceLimit', 0);
+    if (this.failures <= limit) {
+      this.log.warn(`monitor ${o.state} (${o.reason}); tolerated ${this.failures}/${limit}`);
+      this.scheduleOnline();
+      return;
+    }
+    this.faulted = true;
+    this.closeWatch();
+    this.log.error(`FAULTED: ${o.reason}`);
+    this.setState('FAULTED', o.reason, o);
+  }
+
+  private onStandbyMonitor(o: FunctionOutcome): void {
+    if (this.target !== 'offline') return;
+    if (o.state === 'ONLINE') {
+      this.log.error(`concurrency violation: resource found running on a node that does not hold it (${o.reason})`);
+      this.state = 'ONLINE';
+      this.reason = `concurrency violation: ${o.reason}`;
+      this.report(STATE_EVENT, { fn: 'monitor', state: 'ONLINE', target: this.target, reason: this.reason, violation: true, durationMs: o.durationMs });
+    } else if (this.state !== 'OFFLINE' && o.state === 'OFFLINE') {
+      this.setState('OFFLINE', o.reason, o);
+    }
+    this.scheduleStandby();
+  }
+
+  private armWatch(pids: number[] | undefined): void {
+    this.closeWatch();
+    if (!this.deps.watchPids || !pids || pids.length === 0) return;
+    try {
+      this.watch = this.deps.watchPids(pids, (pid) => {
+        if (this.target !== 'online' || this.faulted) return;
+        this.log.info(`process ${pid} exited: monitoring now`);
+        this.closeWatch();
+        // Confirm with a first-level monitor at once rather than at the next interval.
+        if (!this.running && !this.queue.some((j) => j.fn === 'monitor')) {
+          this.clearTimer();
+          this.cycle += 1;
+          this.enqueue('monitor', false, (m) => this.onLoopMonitor(m), false);
+        }
+      });
+    } catch (err) {
+      this.log.warn(`cannot watch pids: ${String(err)}`);
+    }
+  }
+
+  // ── reports ────────────────────────────────────────────────────────────────────────────
+
+  private setState(state: AgentState, reason: string, o?: FunctionOutcome): void {
+    const changed = state !== this.state;
+    const old = this.state;
+    this.state = state;
+    this.reason = reason;
+    if (!changed) return;
+    this.log.info(`${old} → ${state} (${reason})`);
+    this.report(STATE_EVENT, {
+      fn: 'monitor', state, target: this.target, reason, recovery: o?.recovery, durationMs: o?.durationMs, checks: o?.checks,
+    });
+  }
+
+  private reply(command: AgentCommand, fields: Partial<AgentReport>): void {
+    this.report(RESULT_EVENT, { fn: command.cmd, reqId: command.reqId, target: this.target, reason: '', ...fields });
+  }
+
+  private report(type: OutgoingMessage['type'], fields: Omit<AgentReport, 'resource' | 'pid'>): void {
+    const data: AgentReport = { resource: this.id, pid: process.pid, cycle: this.cycle, ...fields };
+    if (data.state === undefined) data.state = this.state;
+    if (data.target === undefined) data.target = this.target;
+    try { this.deps.send({ type, data }); } catch (err) { this.log.warn(`cannot report to the coordinator: ${String(err)}`); }
+  }
+}
+
+function outcomeFields(o: FunctionOutcome): Partial<AgentReport> {
+  return { ok: o.ok, state: o.state, reason: o.reason, recovery: o.recovery, durationMs: o.durationMs, checks: o.checks };
+}

@@ -1,0 +1,77 @@
+/**
+ * The messages between the coordinator and its agent apps, over PM2's bus.
+ *
+ * Coordinator → agent: `pm2.sendDataToProcessId(pm_id, {type:'process:msg', topic:'msgha', data: AgentCommand})`,
+ * received whole by the agent's `process.on('message')`. Agent → coordinator:
+ * `process.send({type:'msgha:result'|'msgha:state', data})`, which PM2 re-emits on the bus under
+ * that type (a packet with both `type` and `data`). Every command carries a `reqId`; the agent
+ * answers each one exactly once with a `msgha:result` carrying it back.
+ */
+import type { AgentFunction, CheckReport, RecoveryClass, ResourceState } from '../agents/types';
+
+export const TOPIC = 'msgha';
+export const RESULT_EVENT = 'msgha:result';
+export const STATE_EVENT = 'msgha:state';
+
+/** What the agent aims for: keep the resource online here, keep it off (standby), or nothing yet. */
+export type AgentTarget = 'online' | 'offline' | 'none';
+
+/**
+ * The state an agent reports. FAULTED: monitoring found the resource down beyond ToleranceLimit
+ * (or online failed) and the agent waits for the coordinator; STOPPING: shutting down on a signal.
+ */
+export type AgentState = ResourceState | 'FAULTED' | 'STOPPING';
+
+export type AgentCommand =
+  | { cmd: 'online' | 'offline' | 'clean'; reqId: number }
+  | { cmd: 'monitor'; reqId: number; deep?: boolean }
+  | { cmd: 'target'; reqId: number; target: 'online' | 'offline' }
+  | { cmd: 'state'; reqId: number };
+
+/** `fn` of a reply: an agent function, or the pseudo-functions of the protocol. */
+export type ReplyFn = AgentFunction | 'target' | 'state' | 'hello' | 'shutdown' | 'disconnect';
+
+export interface AgentReport {
+  /** `<group>.<resource>` */
+  resource: string;
+  fn: ReplyFn;
+  reqId?: number;
+  /** For online/offline/clean/target: did it succeed. */
+  ok?: boolean;
+  /** For monitor and state reports: the resource's state. */
+  state?: AgentState;
+  target?: AgentTarget;
+  reason: string;
+  recovery?: RecoveryClass;
+  durationMs?: number;
+  checks?: CheckReport[];
+  /** The agent process's pid: lets the coordinator tell a fresh agent from an old one. */
+  pid: number;
+  /** A standby found the resource running here. */
+  violation?: boolean;
+  /** Monitor cycles run since the target was last set (for status). */
+  cycle?: number;
+}
+
+export interface OutgoingMessage {
+  type: typeof RESULT_EVENT | typeof STATE_EVENT;
+  data: AgentReport;
+}
+
+/** Narrow an incoming IPC packet to a command of ours (anything else is ignored). */
+export function parseCommand(packet: unknown): AgentCommand | undefined {
+  if (!packet || typeof packet !== 'object') return undefined;
+  const p = packet as { topic?: unknown; data?: unknown };
+  if (p.topic !== TOPIC || !p.data || typeof p.data !== 'object') return undefined;
+  const d = p.data as Record<string, unknown>;
+  if (typeof d.reqId !== 'number') return undefined;
+  switch (d.cmd) {
+    case 'online': case 'offline': case 'clean': return { cmd: d.cmd, reqId: d.reqId };
+    case 'monitor': return { cmd: 'monitor', reqId: d.reqId, deep: d.deep === true };
+    case 'target':
+      if (d.target !== 'online' && d.target !== 'offline') return undefined;
+      return { cmd: 'target', reqId: d.reqId, target: d.target };
+    case 'state': return { cmd: 'state', reqId: d.reqId };
+    default: return undefined;
+  }
+}

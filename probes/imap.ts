@@ -1,0 +1,136 @@
+/**
+ * IMAP synthetic transaction with imapflow: connect, greeting, optional STARTTLS or implicit
+ * TLS (imaps), LOGIN, EXAMINE (or SELECT) INBOX, LOGOUT. Without a user it is a banner-level
+ * check done with the bounded line reader (greeting, LOGOUT) — imapflow always logs in.
+ *
+ * Guarantees: one deadline; imapflow's own timers are set past our deadline so ours decides;
+ * its line, literal and response sizes are bounded; the sockets (ours and imapflow's) are
+ * destroyed when the probe ends; a login refused with [AUTHENTICATIONFAILED] is a configuration
+ * error, one refused with [UNAVAILABLE] (say, the directory is down) is the server's failure.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { ImapFlow } from 'imapflow';
+import type { ImapTransport } from 'imapflow/dist/cjs/types';
+import { LineReader, excerpt } from './transport/line-reader';
+import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
+import { ProbeFailure, describeError, runProbe, type ProbeContext } from './transport/run-probe';
+import { noteCertificate, openStream, openTcp, startTls, type TlsOptions } from './transport/socket';
+import type { ProbeResult } from './types';
+
+/** Bounds for imapflow's parser: a probe reads a greeting, a few short replies and a SELECT. */
+const LIMITS = { maxLineLength: 64 * 1024, maxLiteralSize: 64 * 1024, maxResponseSize: 256 * 1024, maxResponseTokens: 10_000 };
+
+async function bannerCheck(ctx: ProbeContext, target: ProtocolTarget, options: ProtocolOptions, tlsOptions: TlsOptions): Promise<string> {
+  const mode = target.tls ?? 'none';
+  let socket = await openStream(ctx, target, mode, tlsOptions);
+  const reader = new LineReader(socket, options, ctx.signal);
+  ctx.enter('greeting');
+  const greeting = await reader.readLine();
+  if (!/^\* (OK|PREAUTH)\b/i.test(greeting)) throw new ProbeFailure(`not an IMAP greeting: ${excerpt(greeting)}`);
+  const tagged = async (tag: string, command: string): Promise<string> => {
+    socket.write(`${tag} ${command}\r\n`);
+    for (;;) {
+      const line = await reader.readLine();
+      if (line.startsWith(`${tag} `)) return line;
+    }
+  };
+  if (mode === 'starttls') {
+    const answer = await tagged('s1', 'STARTTLS');
+    if (!/^s1 OK/i.test(answer)) throw new ProbeFailure(`STARTTLS was refused: ${excerpt(answer)}`);
+    reader.detach();
+    socket = await startTls(ctx, socket, target, tlsOptions);
+    reader.attach(socket);
+  }
+  ctx.enter('logout');
+  const bye = await tagged('l1', 'LOGOUT');
+  if (!/^l1 OK/i.test(bye)) throw new ProbeFailure(`LOGOUT was refused: ${excerpt(bye)}`);
+  reader.detach();
+  socket.end();
+  return 'IMAP greeting received';
+}
+
+/** Hands imapflow sockets we opened and timed, and times its STARTTLS upgrade as phase tls. */
+function timedTransport(ctx: ProbeContext, first: net.Socket, tlsOptions: TlsOptions, implicit: boolean): ImapTransport {
+  const watchGreeting = (socket: net.Socket): void => {
+    socket.once('data', () => { if (ctx.current() === 'greeting') ctx.enter('login'); });
+  };
+  return {
+    connect: (_opts, onConnect) => {
+      if (implicit) {
+        ctx.enter('tls');
+        const secure = tls.connect({ socket: first, rejectUnauthorized: tlsOptions.verifyCertificate ?? false,
+          ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}), ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}) },
+        () => { noteCertificate(ctx, secure); ctx.enter('greeting'); onConnect(); });
+        ctx.defer(() => secure.destroy());
+        watchGreeting(secure);
+        return secure;
+      }
+      ctx.enter('greeting');
+      watchGreeting(first);
+      setImmediate(onConnect);
+      return first;
+    },
+    upgrade: (socket, _opts, onSecure) => {
+      ctx.enter('tls');
+      const secure = tls.connect({ socket: socket as net.Socket, rejectUnauthorized: tlsOptions.verifyCertificate ?? false,
+        ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}), ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}) },
+      () => { noteCertificate(ctx, secure); ctx.enter('login'); onSecure(); });
+      ctx.defer(() => secure.destroy());
+      return secure;
+    },
+  };
+}
+
+function loginFailure(err: unknown): ProbeFailure | undefined {
+  const e = err as { authenticationFailed?: boolean; serverResponseCode?: string; response?: string };
+  if (!e || !e.authenticationFailed) return undefined;
+  const code = (e.serverResponseCode ?? '').toUpperCase();
+  const configurationError = code === 'AUTHENTICATIONFAILED' || code === 'AUTHORIZATIONFAILED' || (!code && !/UNAVAILABLE/i.test(e.response ?? ''));
+  return new ProbeFailure(`login was refused${code ? ` [${code}]` : ''}: ${describeError(e.response ? new Error(e.response) : err)}`, { configurationError });
+}
+
+export const probeImap: ProtocolProbe = (target: ProtocolTarget, options: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> =>
+  runProbe(options.timeoutMs, signal, async (ctx) => {
+    const tlsOptions: TlsOptions = { ...options, servername: target.servername ?? options.servername };
+    if (options.user === undefined) return bannerCheck(ctx, target, options, tlsOptions);
+    const mode = target.tls ?? 'none';
+    const socket = await openTcp(ctx, target);
+    // imapflow's own timers only back ours up: they fire after our deadline.
+    const slack = ctx.remaining() + 1000;
+    const client = new ImapFlow({
+      host: target.host,
+      port: target.port,
+      secure: mode === 'implicit',
+      doSTARTTLS: mode === 'starttls',
+      auth: { user: options.user, pass: options.password ?? '', loginMethod: 'LOGIN' },
+      logger: false,
+      transport: timedTransport(ctx, socket, tlsOptions, mode === 'implicit'),
+      disableCompression: true,
+      disableAutoEnable: true,
+      disableAutoIdle: true,
+      connectionTimeout: slack,
+      greetingTimeout: slack,
+      socketTimeout: slack,
+      ...LIMITS,
+    });
+    client.on('error', () => undefined);
+    ctx.defer(() => { try { client.close(); } catch { /* already closed */ } });
+    try {
+      await client.connect();
+    } catch (err) {
+      // Bytes arrived but imapflow never accepted them as a greeting: blame the greeting.
+      const greeted = (client as unknown as { greetingReceived?: boolean }).greetingReceived === true;
+      if (!greeted && !(err as { authenticationFailed?: boolean }).authenticationFailed) {
+        throw new ProbeFailure(`no usable IMAP greeting: ${describeError(err)}`, { phase: 'greeting' });
+      }
+      throw loginFailure(err) ?? err;
+    }
+    if (ctx.current() === 'greeting') ctx.enter('login');
+    ctx.enter('command');
+    const mailbox = await client.mailboxOpen(options.mailbox ?? 'INBOX', { readOnly: options.examine ?? true });
+    ctx.details.messages = mailbox.exists;
+    ctx.enter('logout');
+    await client.logout();
+    return 'IMAP login, open of the mailbox and LOGOUT succeeded';
+  });

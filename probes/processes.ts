@@ -1,0 +1,303 @@
+/**
+ * First-level process detection from /proc (Linux only).
+ *
+ * Guarantees: a zombie (state Z or X) or a vanished pid is dead; a process is attributed to an
+ * instance only when its command line contains the instance root as a whole path (so
+ * `/srv/msg` never matches `/srv/msg2`); one monitor cycle reads /proc/<pid>/cmdline once per
+ * process for all its matchers (the snapshot is cached for a few hundred ms); our own process
+ * and its ancestors (the agent, PM2's daemon) are never reported. Not guaranteed: pid reuse
+ * between a scan and a later kill (callers re-check cheaply with `isAlive`).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ProcessMatcher } from '../plugin/agents/types';
+
+export interface ProcessInfo {
+  pid: number;
+  /** argv as the kernel reports it (NUL-separated in /proc). */
+  argv: string[];
+  /** argv joined with single spaces, for substring matching. */
+  cmdline: string;
+}
+
+export interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgid: number;
+  sid: number;
+}
+
+const SNAPSHOT_MAX_AGE_MS = 300;
+let cached: { at: number; list: ProcessInfo[] } | undefined;
+
+/** Reads /proc/<pid>/stat; undefined when the process is gone. */
+export async function readStat(pid: number): Promise<ProcStat | undefined> {
+  try {
+    return parseStat(pid, await fs.readFile(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function parseStat(pid: number, text: string): ProcStat | undefined {
+  // The command name may contain spaces and parentheses: fields start after the LAST ')'.
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const f = text.slice(close + 2).split(' ');
+  return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]) };
+}
+
+/** True when the pid exists and is neither a zombie nor dead (Z/X count as exited). */
+export async function isAlive(pid: number): Promise<boolean> {
+  const st = await readStat(pid);
+  return !!st && st.state !== 'Z' && st.state !== 'X';
+}
+
+export async function readCmdline(pid: number): Promise<string[] | undefined> {
+  try {
+    const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
+    if (!raw) return undefined; // kernel thread or zombie
+    const argv = raw.split('\0');
+    if (argv[argv.length - 1] === '') argv.pop();
+    return argv;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readCwd(pid: number): Promise<string | undefined> {
+  try {
+    return await fs.readlink(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our own pid and every ancestor up to init: never ours to match or kill. */
+let protectedCache: Set<number> | undefined;
+export async function protectedPids(): Promise<Set<number>> {
+  if (protectedCache) return protectedCache;
+  const set = new Set<number>([process.pid, 1]);
+  let pid = process.ppid;
+  for (let i = 0; i < 64 && pid > 1 && !set.has(pid); i++) {
+    set.add(pid);
+    const st = await readStat(pid);
+    if (!st) break;
+    pid = st.ppid;
+  }
+  // The ancestry of a running agent never changes except on reparenting to 1, so cache it.
+  protectedCache = set;
+  return set;
+}
+
+/**
+ * One pass over /proc reading only cmdline. Kernel threads and zombies have an empty cmdline
+ * and are skipped. The result is shared for SNAPSHOT_MAX_AGE_MS so that all resources checked
+ * in one cycle pay for one scan.
+ */
+export async function snapshot(maxAgeMs = SNAPSHOT_MAX_AGE_MS): Promise<ProcessInfo[]> {
+  const now = performance.now();
+  if (cached && now - cached.at <= maxAgeMs) return cached.list;
+  const skip = await protectedPids();
+  const entries = await fs.readdir('/proc');
+  const pids: number[] = [];
+  for (const e of entries) {
+    const c = e.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(e);
+    if (!skip.has(pid)) pids.push(pid);
+  }
+  const list: ProcessInfo[] = [];
+  await Promise.all(pids.map(async (pid) => {
+    const argv = await readCmdline(pid);
+    if (argv) list.push({ pid, argv, cmdline: argv.join(' ') });
+  }));
+  list.sort((a, b) => a.pid - b.pid);
+  cached = { at: performance.now(), list };
+  return list;
+}
+
+/** Forget the cached snapshot (after a start or a kill, the next look must be fresh). */
+export function invalidateSnapshot(): void {
+  cached = undefined;
+}
+
+/** True when `text` contains `root` as a whole path: followed by '/', a separator or the end. */
+export function containsPath(text: string, root: string): boolean {
+  const r = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
+  let from = 0;
+  for (;;) {
+    const i = text.indexOf(r, from);
+    if (i < 0) return false;
+    const next = text.charAt(i + r.length);
+    if (next === '' || next === '/' || !/[A-Za-z0-9_.-]/.test(next)) return true;
+    from = i + 1;
+  }
+}
+
+/**
+ * Does the daemon `name` appear in argv? As the basename of argv[0] (or of a word of argv[0],
+ * for processes that retitle themselves, e.g. "stored -d /srv/msg"), as the basename of
+ * argv[1] (interpreted daemons: `node /srv/msg/lib/stored`), or as a component of a path
+ * argument. Bare words in later arguments do not count: `msstart -k sched store` is not sched.
+ */
+export function nameMatches(argv: string[], name: string): boolean {
+  if (argv.length === 0) return false;
+  const first = argv[0]!.split(/\s+/).filter(Boolean);
+  for (const w of first) if (path.basename(w) === name) return true;
+  if (argv.length > 1 && path.basename(argv[1]!) === name) return true;
+  for (const arg of [...first, ...argv.slice(1)]) {
+    if (!arg.includes('/')) continue;
+    for (const part of arg.split(/[/=:,\s]+/)) if (part === name) return true;
+  }
+  return false;
+}
+
+function matchesWithoutCwd(p: ProcessInfo, m: ProcessMatcher): boolean {
+  if (m.match === 'substring') return p.cmdline.includes(m.name) && (!m.root || containsPath(p.cmdline, m.root));
+  if (!nameMatches(p.argv, m.name)) return false;
+  return !m.root || containsPath(p.cmdline, m.root);
+}
+
+async function matches(p: ProcessInfo, m: ProcessMatcher): Promise<boolean> {
+  if (matchesWithoutCwd(p, m)) return true;
+  if (!m.cwdUnder) return false;
+  const nameOk = m.match === 'substring' ? p.cmdline.includes(m.name) : nameMatches(p.argv, m.name);
+  if (!nameOk) return false;
+  const cwd = await readCwd(p.pid);
+  return !!cwd && isUnder(cwd, m.cwdUnder);
+}
+
+function isUnder(file: string, dir: string): boolean {
+  const d = dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
+  return file === d || file.startsWith(d + '/');
+}
+
+/** Reads a pid file: the pid when it names a live, non-zombie process; else undefined. */
+export async function readPidFile(file: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text.trim().split(/\s+/)[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return (await isAlive(pid)) ? pid : undefined;
+}
+
+async function fromPidFile(m: ProcessMatcher): Promise<number | undefined> {
+  if (!m.pidFile) return undefined;
+  const pid = await readPidFile(m.pidFile);
+  if (pid === undefined) return undefined;
+  const argv = await readCmdline(pid);
+  if (!argv) return undefined;
+  return (await matches({ pid, argv, cmdline: argv.join(' ') }, m)) ? pid : undefined;
+}
+
+/**
+ * Finds the processes of every matcher: pid files first (a live, non-zombie pid whose command
+ * line matches), then one shared /proc snapshot for the matchers the pid files did not settle.
+ * Returns matcher name → pids (empty array when none). Matchers with the same name share a key.
+ */
+export async function findProcesses(matchers: ProcessMatcher[], opts: { fresh?: boolean } = {}): Promise<Map<string, number[]>> {
+  const result = new Map<string, number[]>();
+  const pending: ProcessMatcher[] = [];
+  for (const m of matchers) {
+    if (!result.has(m.name)) result.set(m.name, []);
+    const pid = await fromPidFile(m);
+    if (pid !== undefined) result.get(m.name)!.push(pid);
+    else pending.push(m);
+  }
+  if (pending.length > 0) {
+    const list = await snapshot(opts.fresh ? 0 : SNAPSHOT_MAX_AGE_MS);
+    for (const p of list) {
+      for (const m of pending) {
+        if (await matches(p, m)) {
+          const pids = result.get(m.name)!;
+          if (!pids.includes(p.pid)) pids.push(p.pid);
+        }
+      }
+    }
+    // The snapshot may be a few hundred ms old: a matched pid must still be alive now.
+    for (const [name, pids] of result) {
+      const live: number[] = [];
+      for (const pid of pids) if (await isAlive(pid)) live.push(pid);
+      result.set(name, live);
+    }
+  }
+  return result;
+}
+
+/**
+ * Every live process of one instance: command line containing `root` as a path, or working
+ * directory under `root`, plus all their descendants (children such as Dovecot's and
+ * Postfix's lose the root in their titles). For killing leftovers of THIS instance only.
+ */
+export async function listInstanceProcesses(root: string, extraPids: number[] = []): Promise<number[]> {
+  invalidateSnapshot();
+  const skip = await protectedPids();
+  const list = await snapshot(0);
+  const found = new Set<number>();
+  const rootNoSlash = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
+  await Promise.all(list.map(async (p) => {
+    if (containsPath(p.cmdline, rootNoSlash)) { found.add(p.pid); return; }
+    const cwd = await readCwd(p.pid);
+    if (cwd && isUnder(cwd, rootNoSlash)) found.add(p.pid);
+  }));
+  for (const pid of extraPids) if (!skip.has(pid) && (await isAlive(pid))) found.add(pid);
+  return [...(await withDescendants(found, list))].filter((pid) => !skip.has(pid)).sort((a, b) => a - b);
+}
+
+/** Adds every live descendant of `pids` (one stat read per listed process). */
+export async function withDescendants(pids: Iterable<number>, list?: ProcessInfo[]): Promise<Set<number>> {
+  const all = new Set<number>(pids);
+  const procs = list ?? (await snapshot(0));
+  const parent = new Map<number, number>();
+  await Promise.all(procs.map(async (p) => {
+    const st = await readStat(p.pid);
+    if (st && st.state !== 'Z' && st.state !== 'X') parent.set(p.pid, st.ppid);
+  }));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (!all.has(pid) && all.has(ppid)) { all.add(pid); grew = true; }
+    }
+  }
+  return all;
+}
+
+/**
+ * Notices the exit of known pids at once: polls /proc/<pid>/stat every `intervalMs` (no /proc
+ * rescan); a zombie counts as exited. `onExit` is called once per pid. Stops by itself when
+ * every pid has exited, or on stop().
+ */
+export function watchPids(pids: number[], onExit: (pid: number) => void, intervalMs = 150): { stop(): void } {
+  const live = new Set(pids);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    for (const pid of [...live]) {
+      if (stopped) return;
+      if (!(await isAlive(pid))) {
+        live.delete(pid);
+        invalidateSnapshot();
+        if (!stopped) onExit(pid);
+      }
+    }
+    if (!stopped && live.size > 0) {
+      timer = setTimeout(() => void tick(), intervalMs);
+      timer.unref?.();
+    }
+  };
+  timer = setTimeout(() => void tick(), 0);
+  timer.unref?.();
+  return {
+    stop(): void {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Service name → probe. Every probe has the same call: `(target, options, signal) →
+ * Promise<ProbeResult>`, never throws, and keeps no connection open between calls.
+ *
+ * Names: imap imaps pop pops smtp smtps lmtp http https ldap ldaps admin admins tcp tls command
+ * mmp-imap mmp-imaps mmp-pop mmp-pops. The `s` forms default to implicit TLS; any probe can be
+ * given `target.tls` ('implicit' | 'starttls' | 'none') explicitly.
+ */
+import { probeAdmin } from './admin';
+import { commandProbe } from './command';
+import { probeHttp } from './http';
+import { probeImap } from './imap';
+import { probeLdap } from './ldap';
+import { probeMmpImap, probeMmpPop } from './mmp';
+import { probePop3 } from './pop3';
+import { probeLmtp, probeSmtp } from './smtp';
+import { tcpProbe } from './tcp';
+import { tlsProbe } from './tls';
+import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
+import type { ProbeResult, ProbeTarget } from './types';
+
+export type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
+
+const withTls = (probe: ProtocolProbe): ProtocolProbe =>
+  (target, options, signal) => probe({ ...target, tls: target.tls ?? 'implicit' }, options, signal);
+
+const probeTcp: ProtocolProbe = (target, options, signal) =>
+  (target.tls ?? 'none') === 'none'
+    ? tcpProbe({ host: target.host, port: target.port }, { timeoutMs: options.timeoutMs }, signal)
+    : tlsProbe({ host: target.host, port: target.port }, { timeoutMs: options.timeoutMs, ...(target.servername ?? options.servername ? { servername: target.servername ?? options.servername } : {}) }, signal);
+
+const probeTls: ProtocolProbe = (target, options, signal) =>
+  tlsProbe({ host: target.host, port: target.port }, { timeoutMs: options.timeoutMs, ...(target.servername ?? options.servername ? { servername: target.servername ?? options.servername } : {}) }, signal);
+
+const probeCommand: ProtocolProbe = async (_target, options, signal): Promise<ProbeResult> => {
+  if (!options.command) {
+    return { outcome: 'fail', phases: { total: 0 }, failedPhase: 'command', configurationError: true, reason: 'no command given to the command probe' };
+  }
+  return commandProbe([options.command, ...(options.args ?? [])], { timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) });
+};
+
+const PROBES: Readonly<Record<string, ProtocolProbe>> = {
+  imap: probeImap,
+  imaps: withTls(probeImap),
+  pop: probePop3,
+  pops: withTls(probePop3),
+  smtp: probeSmtp,
+  smtps: withTls(probeSmtp),
+  lmtp: probeLmtp,
+  http: probeHttp,
+  https: withTls(probeHttp),
+  ldap: probeLdap,
+  ldaps: withTls(probeLdap),
+  admin: probeAdmin,
+  admins: withTls(probeAdmin),
+  tcp: probeTcp,
+  tls: probeTls,
+  command: probeCommand,
+  'mmp-imap': probeMmpImap,
+  'mmp-imaps': withTls(probeMmpImap),
+  'mmp-pop': probeMmpPop,
+  'mmp-pops': withTls(probeMmpPop),
+};
+
+/** Every service name `getProbe` knows. */
+export const PROBE_NAMES: readonly string[] = Object.keys(PROBES);
+
+/** The probe of a service name, or undefined for an unknown name. */
+export function getProbe(service: string): ProtocolProbe | undefined {
+  return Object.prototype.hasOwnProperty.call(PROBES, service) ? PROBES[service] : undefined;
+}
+
+/**
+ * 'any': act on every failure; 'timeout-only': the Netscape policy (SPEC §2.4) — act only when
+ * the server did not answer in time, so a merely refusing or slow-but-answering server never
+ * causes a failover. Configuration errors are never acted on by restarting: the caller reports
+ * them and waits for the operator (the result says so with `configurationError`).
+ */
+export type ProbePolicy = 'any' | 'timeout-only';
+
+/** Whether the caller should act (restart / fail over) on this result under `policy`. */
+export function actsOn(result: ProbeResult, policy: ProbePolicy = 'any'): boolean {
+  if (result.outcome === 'ok') return false;
+  if (result.outcome === 'timeout') return true;
+  return policy === 'any';
+}
+
+// ---- the call shape the agents use today (serviceProbe); kept so they keep working ----
+
+/** Services with no deep check at all (SPEC §2.1: snmp and ens). */
+export const UNPROBED_SERVICES: readonly string[] = ['snmp', 'ens'];
+
+export type ServiceProbeOptions = Omit<ProtocolOptions, 'timeoutMs'> & { timeoutMs: number };
+
+export type ServiceProbe = (target: ProbeTarget & Partial<Pick<ProtocolTarget, 'tls' | 'servername'>>, opts: ServiceProbeOptions, signal?: AbortSignal) => Promise<ProbeResult>;
+
+/** The deep check of a service; a plain connect for unknown names; undefined for unprobed ones. */
+export function serviceProbe(service: string): ServiceProbe | undefined {
+  if (UNPROBED_SERVICES.includes(service)) return undefined;
+  return getProbe(service) ?? probeTcp;
+}

@@ -1,0 +1,81 @@
+/**
+ * HTTP/1.1 requests for probes over sockets the probe opened and timed. Requests share one
+ * keep-alive connection when the server allows it; otherwise a new connection is opened
+ * (untimed: it belongs to the phase that needed it).
+ *
+ * Guarantees: headers are bounded by Node's parser (16 KiB), bodies by `maxBodyBytes` (the rest
+ * is dropped by destroying the response); every socket and the agent are released when the
+ * probe ends; credentials travel only in the Authorization header, never in a reason.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { ProbeContext } from './run-probe';
+import { ProbeFailure, describeError } from './run-probe';
+import type { Endpoint, TlsMode, TlsOptions } from './socket';
+
+export interface HttpAnswer { status: number; body: string; truncated: boolean }
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export class HttpSession {
+  private readonly agent: http.Agent;
+  private first: net.Socket | undefined;
+
+  constructor(private readonly ctx: ProbeContext, private readonly target: Endpoint, socket: net.Socket,
+    private readonly mode: TlsMode, private readonly tlsOptions: TlsOptions, private readonly maxBodyBytes = MAX_BODY_BYTES) {
+    this.first = socket;
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // The first request rides on the socket the probe already opened and timed.
+    (this.agent as unknown as { createConnection: () => net.Socket }).createConnection = () => {
+      const ready = this.first;
+      if (ready && !ready.destroyed) { this.first = undefined; return ready; }
+      const fresh = this.mode === 'implicit'
+        ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: tlsOptions.verifyCertificate ?? false,
+          ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}), ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}) })
+        : net.connect({ host: target.host, port: target.port });
+      ctx.defer(() => fresh.destroy());
+      return fresh;
+    };
+    ctx.defer(() => this.agent.destroy());
+  }
+
+  request(req: HttpRequest): Promise<HttpAnswer> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { 'User-Agent': 'msgha-probe', Host: `${this.target.host}:${this.target.port}`, ...req.headers };
+      if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
+      const r = http.request({ agent: this.agent, host: this.target.host, port: this.target.port, method: req.method, path: req.path,
+        headers, maxHeaderSize: 16 * 1024 }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let truncated = false;
+        const done = (): void => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated });
+        res.on('data', (chunk: Buffer) => {
+          if (truncated) return;
+          size += chunk.length;
+          if (size > this.maxBodyBytes) {
+            truncated = true;
+            chunks.push(chunk.subarray(0, chunk.length - (size - this.maxBodyBytes)));
+            res.destroy();
+            done();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', done);
+        res.on('error', (err) => { if (!truncated) reject(new ProbeFailure(`reading the answer to ${req.method} ${req.path} failed: ${describeError(err)}`)); });
+        res.on('aborted', () => { if (!truncated) reject(new ProbeFailure(`the server closed the connection during the answer to ${req.method} ${req.path}`)); });
+      });
+      this.ctx.defer(() => r.destroy());
+      r.on('error', (err) => reject(new ProbeFailure(`${req.method} ${req.path} failed: ${describeError(err)}`)));
+      r.end(req.body);
+    });
+  }
+}

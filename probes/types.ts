@@ -1,0 +1,26 @@
+/**
+ * The one result shape of every probe (tcp, tls, command, ldap, http, and the protocol probes
+ * that follow). A probe never throws: failures come back as values with their cause.
+ */
+import type { Phases } from '../plugin/agents/types';
+
+export type ProbeOutcome = 'ok' | 'fail' | 'timeout';
+
+export interface ProbeResult {
+  outcome: ProbeOutcome;
+  /** Seconds spent in each phase that was reached. */
+  phases: Phases;
+  /** Why it failed (or a short note when ok), one sentence, never a secret. */
+  reason?: string;
+  /** The phase in which it failed or timed out. */
+  failedPhase?: keyof Phases;
+  /** The failure is the configuration's fault (e.g. invalid credentials), not the server's. */
+  configurationError?: boolean;
+  /** Extra facts (certificate expiry, server version) for metrics and logs. */
+  details?: Record<string, string | number>;
+}
+
+export interface ProbeTarget {
+  host: string;
+  port: number;
+}

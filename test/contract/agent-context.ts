@@ -1,0 +1,40 @@
+/**
+ * Test helper: builds a ResolvedResource (defaults applied from the type catalogue, as config
+ * loading does) and an AgentContext whose secrets are the clear values given in `secrets`.
+ */
+import { TYPE_CATALOG } from '../../plugin/agents/catalog';
+import type { AgentContext } from '../../plugin/agents/types';
+import type { ResolvedResource } from '../../plugin/config/cluster-types';
+import { createLogger, type LogLevel } from '../../plugin/log';
+
+export function resolvedResource(type: string, name: string, attrs: Record<string, unknown>, group = 'test'): ResolvedResource {
+  const desc = TYPE_CATALOG[type];
+  if (!desc) throw new Error(`unknown type ${type}`);
+  const full: Record<string, unknown> = {};
+  for (const a of desc.attributes) if (a.default !== undefined) full[a.name] = structuredClone(a.default);
+  Object.assign(full, attrs);
+  return { id: `${group}.${name}`, group, name, type, requires: [], attrs: full };
+}
+
+export interface TestContextOptions {
+  secrets?: Record<string, string>;
+  signal?: AbortSignal;
+  level?: LogLevel;
+  /** Collects log lines (for assertions that a secret never reaches the log). */
+  lines?: string[];
+}
+
+export function agentContext(resource: ResolvedResource, opts: TestContextOptions = {}): AgentContext {
+  const lines = opts.lines;
+  const log = createLogger(resource.id, 'agent', opts.level ?? (process.env.MSGHA_TEST_TRACE ? 'TRACE' : 'WARN'), (line) => {
+    lines?.push(line);
+    if (process.env.MSGHA_TEST_TRACE) process.stderr.write(line + '\n');
+  });
+  return {
+    resource,
+    attrs: resource.attrs,
+    log,
+    signal: opts.signal ?? new AbortController().signal,
+    secret: async (attr) => opts.secrets?.[attr],
+  };
+}

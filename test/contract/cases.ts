@@ -1,0 +1,159 @@
+/**
+ * The contract cases: one entry per resource type (and per SunJESMsg flavour), each describing
+ * how to configure it against the sandbox suite, how to half-start it behind the agent's back,
+ * how to break its configuration, and which daemon to kill or freeze in the fault scenarios.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { execProgram } from '../../plugin/agents/exec';
+import type { ProcessMatcher } from '../../plugin/agents/types';
+import { findProcesses, listInstanceProcesses } from '../../probes/processes';
+import { runScript } from '../fixtures/sandbox/control';
+import type { Sandbox } from '../fixtures/sandbox/types';
+
+export interface ContractCase {
+  title: string;
+  type: string;
+  attrs(sb: Sandbox): Record<string, unknown>;
+  secrets?(sb: Sandbox): Record<string, string>;
+  /** Starts part of the resource behind the agent's back (clean must remove it). */
+  halfStart(sb: Sandbox): Promise<void>;
+  /** Attribute overrides that point the resource nowhere. */
+  broken: Record<string, unknown>;
+  /** Processes of this resource that must be gone after offline/clean. */
+  residue(sb: Sandbox): Promise<number[]>;
+  /** Daemon (matcher) killed with -9 in the crash scenario. */
+  victim(sb: Sandbox): ProcessMatcher;
+  /** Daemon SIGSTOPped in the hang scenario (one whose deep check then times out). */
+  freeze?(sb: Sandbox): ProcessMatcher;
+  /** Started before / stopped after the case (backends a proxy needs). */
+  setup?(sb: Sandbox): Promise<void>;
+  teardown?(sb: Sandbox): Promise<void>;
+}
+
+const TIMEOUTS = { OnlineTimeout: 30, OfflineTimeout: 30, CleanTimeout: 20, MonitorTimeout: 4, SecondLevelMonitor: 1 };
+const NOWHERE = '/tmp/mh-nowhere/none';
+
+async function must(p: Promise<{ code: number; stderr: string }>, what: string): Promise<void> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr}`);
+}
+
+async function pidsOf(matchers: ProcessMatcher[]): Promise<number[]> {
+  const found = await findProcesses(matchers, { fresh: true });
+  return [...found.values()].flat();
+}
+
+interface DaemonSpecLike { argv: string[]; masterPid?: string; pidFile: string }
+async function daemonSpec(root: string, name: string): Promise<DaemonSpecLike> {
+  const cfg = JSON.parse(await fs.readFile(path.join(root, 'config', 'sandbox.json'), 'utf8')) as { daemons: Record<string, DaemonSpecLike> };
+  const d = cfg.daemons[name];
+  if (!d) throw new Error(`no daemon ${name} in ${root}`);
+  return d;
+}
+
+/** The sandbox's Dovecot (imapd) config, run by the Application type as a forking daemon. */
+async function dovecotConf(sb: Sandbox): Promise<{ conf: string; masterPid: string }> {
+  const d = await daemonSpec(sb.msgRoot, 'imapd');
+  const conf = d.argv[d.argv.indexOf('-c') + 1]!;
+  return { conf, masterPid: d.masterPid! };
+}
+
+const msstart = (root: string) => path.join(root, 'lib', 'msstart');
+const SERVICES = ['imap', 'pop', 'smtp', 'http'];
+const SERVICE_DAEMONS = ['imapd', 'popd', 'dispatcher', 'tcp_lmtp_server', 'mshttpd'];
+
+export function contractCases(dovecot: { conf: string; masterPid: string }): ContractCase[] {
+  return [
+    {
+      title: 'SunJESMsg core',
+      type: 'SunJESMsg',
+      attrs: (sb) => ({ ServerRoot: sb.msgRoot, MsgHost: sb.host, MsgServices: { core: sb.ports.core }, ...TIMEOUTS }),
+      halfStart: (sb) => must(runScript(msstart(sb.msgRoot), ['store']), 'msstart store'),
+      broken: { ServerRoot: NOWHERE },
+      residue: (sb) => listInstanceProcesses(sb.msgRoot),
+      victim: (sb) => ({ name: 'sched', root: sb.msgRoot }),
+    },
+    {
+      title: 'SunJESMsg services imap+pop+smtp+http',
+      type: 'SunJESMsg',
+      attrs: (sb) => ({
+        ServerRoot: sb.msgRoot, MsgHost: sb.host, MsgServices: { imap: sb.ports.imap, pop: sb.ports.pop, smtp: sb.ports.smtp, http: sb.ports.http },
+        LDAPTestUser: sb.testUser.name, LDAPTestPasswd: 'enc:v1:test', ...TIMEOUTS,
+      }),
+      secrets: (sb) => ({ LDAPTestPasswd: sb.testUser.password }),
+      halfStart: (sb) => must(runScript(msstart(sb.msgRoot), ['imap']), 'msstart imap'),
+      broken: { ServerRoot: NOWHERE },
+      residue: (sb) => pidsOf(SERVICE_DAEMONS.map((name) => ({ name, root: sb.msgRoot }))),
+      victim: (sb) => ({ name: 'popd', root: sb.msgRoot }),
+      freeze: (sb) => ({ name: 'mshttpd', root: sb.msgRoot }),
+    },
+    {
+      title: 'SunJESMsg MMP',
+      type: 'SunJESMsg',
+      attrs: (sb) => ({ ServerType: 'MMP', ServerRoot: sb.mmpRoot, MsgHost: sb.host, MsgServices: { imap: sb.ports.mmpImap, pop: sb.ports.mmpPop, imaps: sb.ports.mmpImaps }, ...TIMEOUTS }),
+      setup: (sb) => must(runScript(msstart(sb.msgRoot), ['imap', 'pop']), 'msstart imap pop (MMP backends)'),
+      teardown: (sb) => must(runScript(msstart(sb.msgRoot), ['-k', 'imap', 'pop']), 'msstart -k imap pop'),
+      halfStart: (sb) => must(runScript(msstart(sb.mmpRoot), ['mmp']), 'msstart mmp'),
+      broken: { ServerRoot: NOWHERE },
+      residue: (sb) => listInstanceProcesses(sb.mmpRoot),
+      victim: (sb) => ({ name: 'AService', root: sb.mmpRoot }),
+      freeze: (sb) => ({ name: 'AService', root: sb.mmpRoot }),
+    },
+    {
+      title: 'SunJESAdm',
+      type: 'SunJESAdm',
+      attrs: (sb) => ({ ServerRoot: sb.adminRoot, AdminHost: sb.host, AdminPort: sb.ports.admin, AdminUser: sb.admin.user,
+        AdminPasswd: 'enc:v1:test', SSLDbPasswd: 'enc:v1:test', ...TIMEOUTS }),
+      secrets: (sb) => ({ AdminPasswd: sb.admin.password, SSLDbPasswd: sb.sslDbPassword }),
+      halfStart: (sb) => must(runScript(path.join(sb.adminRoot, 'start-admin'), [], { stdin: sb.sslDbPassword }), 'start-admin'),
+      broken: { ServerRoot: NOWHERE },
+      residue: (sb) => listInstanceProcesses(sb.adminRoot),
+      victim: (sb) => ({ name: 'uxwdog', root: path.join(sb.adminRoot, 'admin-serv', 'config') }),
+      freeze: (sb) => ({ name: 'ns-httpd', root: path.join(sb.adminRoot, 'admin-serv', 'config') }),
+    },
+    {
+      title: 'SunJESLDAP',
+      type: 'SunJESLDAP',
+      attrs: (sb) => ({ InstanceRoot: sb.ldapRoot, LDAPHost: sb.host, LDAPPort: sb.ports.ldap, SSLPort: sb.ports.ldaps, SSLDbPasswd: 'enc:v1:test', ...TIMEOUTS }),
+      secrets: (sb) => ({ SSLDbPasswd: sb.sslDbPassword }),
+      halfStart: (sb) => must(runScript(path.join(sb.ldapRoot, 'start-slapd'), [], { stdin: sb.sslDbPassword }), 'start-slapd'),
+      broken: { InstanceRoot: NOWHERE },
+      residue: (sb) => listInstanceProcesses(sb.ldapRoot),
+      victim: (sb) => ({ name: 'ns-slapd', root: sb.ldapRoot }),
+      freeze: (sb) => ({ name: 'ns-slapd', root: sb.ldapRoot }),
+    },
+    {
+      title: 'NetscapeMsg',
+      type: 'NetscapeMsg',
+      attrs: (sb) => ({ ServerRoot: sb.netscapeRoot, MsgHost: sb.host,
+        Ports: { smtp: sb.ports.nsSmtp, pop: sb.ports.nsPop, imap: sb.ports.nsImap, http: sb.ports.nsHttp }, ProbeTimeout: 3, ...TIMEOUTS }),
+      halfStart: (sb) => must(runScript(path.join(sb.netscapeRoot, 'start-msg'), ['imapd', 'stored']), 'start-msg imapd stored'),
+      broken: { ServerRoot: NOWHERE },
+      residue: (sb) => listInstanceProcesses(sb.netscapeRoot),
+      victim: (sb) => ({ name: 'stored', root: sb.netscapeRoot }),
+      freeze: (sb) => ({ name: 'mshttpd', root: sb.netscapeRoot }),
+    },
+    {
+      title: 'Application (Dovecot)',
+      type: 'Application',
+      attrs: (sb) => ({
+        StartProgram: ['/usr/sbin/dovecot', '-c', dovecot.conf],
+        StopProgram: ['/usr/sbin/dovecot', '-c', dovecot.conf, 'stop'],
+        PidFiles: [dovecot.masterPid],
+        MonitorProcesses: [`/usr/sbin/dovecot -c ${dovecot.conf}`],
+        ProbeHost: sb.host, ProbeServices: { imap: sb.ports.imap, imaps: sb.ports.imaps }, ...TIMEOUTS,
+      }),
+      // execProgram, not runScript: the forked master keeps the output pipes open.
+      halfStart: async () => {
+        const r = await execProgram(['/usr/sbin/dovecot', '-c', dovecot.conf], { timeoutMs: 15_000 });
+        if (r.code !== 0) throw new Error(`dovecot: ${r.stderr}`);
+      },
+      broken: { StopProgram: [NOWHERE], PidFiles: [NOWHERE + '.pid'], MonitorProcesses: [NOWHERE] },
+      residue: () => pidsOf([{ name: `/usr/sbin/dovecot -c ${dovecot.conf}`, match: 'substring' }]),
+      victim: () => ({ name: `/usr/sbin/dovecot -c ${dovecot.conf}`, match: 'substring' }),
+    },
+  ];
+}
+
+export { dovecotConf };

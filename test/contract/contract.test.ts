@@ -1,0 +1,192 @@
+/**
+ * The agent contract (the ocf-tester sequence), run against every resource type with the real
+ * sandbox suite: monitor on a stopped resource → OFFLINE; online; online again (idempotent, no
+ * second start); monitor → ONLINE; offline; offline again; monitor → OFFLINE; clean of a
+ * half-started instance; offline with a broken configuration; kill -9 of a daemon noticed at
+ * once; a SIGSTOPped daemon is not ONLINE within MonitorTimeout.
+ */
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getResourceType } from '../../plugin/agents/registry';
+import type { AgentContext, ResourceType } from '../../plugin/agents/types';
+import { ldapProbe } from '../../probes/ldap';
+import { findProcesses, watchPids } from '../../probes/processes';
+import { tcpProbe } from '../../probes/tcp';
+import { tlsProbe } from '../../probes/tls';
+import { runScript } from '../fixtures/sandbox/control';
+import { buildSandbox } from '../fixtures/sandbox/index';
+import type { Sandbox } from '../fixtures/sandbox/types';
+import { portBlock } from '../helpers/ports';
+import { agentContext, resolvedResource } from './agent-context';
+import { contractCases, dovecotConf, type ContractCase } from './cases';
+
+const BASE_PORT = portBlock('contract', 0);
+const DIR = `/tmp/mh-ct-${BASE_PORT}`;
+
+let sb: Sandbox;
+let cases: ContractCase[] = [];
+
+beforeAll(async () => {
+  sb = await buildSandbox({ dir: DIR, basePort: BASE_PORT, sslDbPassword: 'ssl-db-secret' });
+});
+
+afterAll(async () => {
+  await sb?.destroy();
+});
+
+// Cases need the sandbox's Dovecot config path; it is known only after the sandbox is built,
+// so the table is built from a placeholder and filled in at run time.
+const titles = contractCases({ conf: '', masterPid: '' }).map((c) => c.title);
+
+function lookupCase(title: string): ContractCase {
+  const c = cases.find((x) => x.title === title);
+  if (!c) throw new Error(`case ${title} not prepared`);
+  return c;
+}
+
+describe.each(titles)('%s', (title) => {
+  let c: ContractCase;
+  let agent: ResourceType;
+  let ctx: (over?: Record<string, unknown>) => AgentContext;
+
+  beforeAll(async () => {
+    if (cases.length === 0) cases = contractCases(await dovecotConf(sb));
+    c = lookupCase(title);
+    agent = getResourceType(c.type)!;
+    expect(agent).toBeDefined();
+    ctx = (over = {}) => agentContext(resolvedResource(c.type, 'r', { ...c.attrs(sb), ...over }), { secrets: c.secrets?.(sb) });
+    await c.setup?.(sb);
+  });
+
+  afterAll(async () => {
+    if (!c) return;
+    await agent.clean(ctx());
+    await c.teardown?.(sb);
+  });
+
+  it('monitor of a stopped resource → OFFLINE', async () => {
+    const m = await agent.monitor(ctx(), { deep: true });
+    expect(m.state, m.reason).toBe('OFFLINE');
+    expect(m.reason).toMatch(/\w/);
+  });
+
+  it('online, online again (no second start), monitor → ONLINE (deep)', async () => {
+    const on = await agent.online(ctx());
+    expect(on.ok, on.reason).toBe(true);
+    const m1 = await agent.monitor(ctx(), { deep: true });
+    expect(m1.state, m1.reason).toBe('ONLINE');
+    expect(m1.pids?.length).toBeGreaterThan(0);
+    const again = await agent.online(ctx());
+    expect(again.ok, again.reason).toBe(true);
+    expect(again.reason).toContain('not run again');
+    const m2 = await agent.monitor(ctx(), { deep: true });
+    expect(m2.state, m2.reason).toBe('ONLINE');
+    expect([...(m2.pids ?? [])].sort()).toEqual([...(m1.pids ?? [])].sort());
+    const shallow = await agent.monitor(ctx(), { deep: false });
+    expect(shallow).toMatchObject({ state: 'ONLINE', level: 'first' });
+  });
+
+  it('offline, offline again, monitor → OFFLINE', async () => {
+    const off = await agent.offline(ctx());
+    expect(off.ok, off.reason).toBe(true);
+    expect(await c.residue(sb)).toEqual([]);
+    const again = await agent.offline(ctx());
+    expect(again.ok, again.reason).toBe(true);
+    expect(again.reason).toContain('already offline');
+    const m = await agent.monitor(ctx(), { deep: true });
+    expect(m.state, m.reason).toBe('OFFLINE');
+  });
+
+  it('clean of a half-started instance leaves nothing running', async () => {
+    await c.halfStart(sb);
+    expect((await c.residue(sb)).length).toBeGreaterThan(0);
+    const cl = await agent.clean(ctx());
+    expect(cl.ok, cl.reason).toBe(true);
+    expect(await c.residue(sb)).toEqual([]);
+    const m = await agent.monitor(ctx(), { deep: false });
+    expect(m.state).toBe('OFFLINE');
+  });
+
+  it('offline with a broken configuration succeeds', async () => {
+    const off = await agent.offline(ctx(c.broken));
+    expect(off.ok, off.reason).toBe(true);
+    expect(off.reason).toMatch(/nothing to stop|already offline/);
+  });
+
+  it('kill -9 of a daemon is noticed at once and monitor says OFFLINE', async () => {
+    const on = await agent.online(ctx());
+    expect(on.ok, on.reason).toBe(true);
+    const m = await agent.monitor(ctx(), { deep: false });
+    expect(m.state, m.reason).toBe('ONLINE');
+    const victim = [...(await findProcesses([c.victim(sb)], { fresh: true })).values()].flat()[0];
+    expect(victim).toBeDefined();
+    expect(m.pids).toContain(victim);
+    let noticed = 0;
+    const w = watchPids(m.pids!, (pid) => { if (pid === victim) noticed = Date.now(); });
+    const killedAt = Date.now();
+    process.kill(victim!, 'SIGKILL');
+    const end = Date.now() + 2000;
+    while (!noticed && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    w.stop();
+    expect(noticed, 'exit of the killed daemon noticed').toBeGreaterThan(0);
+    expect(noticed - killedAt).toBeLessThan(500);
+    const after = await agent.monitor(ctx(), { deep: false });
+    expect(after.state, after.reason).toBe('OFFLINE');
+    const cl = await agent.clean(ctx());
+    expect(cl.ok, cl.reason).toBe(true);
+    expect(await c.residue(sb)).toEqual([]);
+  });
+
+  it('a SIGSTOPped daemon is not ONLINE within MonitorTimeout (deep check)', async (t) => {
+    if (!c.freeze) { t.skip(); return; }
+    const on = await agent.online(ctx());
+    expect(on.ok, on.reason).toBe(true);
+    const frozen = [...(await findProcesses([c.freeze(sb)], { fresh: true })).values()].flat();
+    expect(frozen.length).toBeGreaterThan(0);
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const m = await agent.monitor(ctx({ MonitorTimeout: 2 }), { deep: true });
+      const took = Date.now() - t0;
+      expect(m.state, m.reason).not.toBe('ONLINE');
+      expect(took).toBeLessThan(2000 + 300);
+      expect(m.level).toBe('second');
+    } finally {
+      for (const pid of frozen) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+    }
+    const off = await agent.offline(ctx());
+    expect(off.ok, off.reason).toBe(true);
+    expect(await c.residue(sb)).toEqual([]);
+  });
+});
+
+describe('deep-check probes against the sandbox directory', () => {
+  beforeAll(async () => {
+    const r = await runScript(path.join(sb.ldapRoot, 'start-slapd'), [], { stdin: sb.sslDbPassword });
+    expect(r.code, r.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await runScript(path.join(sb.ldapRoot, 'stop-slapd'));
+  });
+
+  it('LDAP: anonymous cn=monitor search is ok; invalid credentials are a configuration error', async () => {
+    const ok = await ldapProbe({ host: sb.host, port: sb.ports.ldap }, { timeoutMs: 3000 });
+    expect(ok.outcome, ok.reason).toBe('ok');
+    expect(ok.phases.total).toBeGreaterThan(0);
+    const bad = await ldapProbe({ host: sb.host, port: sb.ports.ldap }, { timeoutMs: 3000, bindDN: sb.testUser.dn, password: 'wrong-password' });
+    expect(bad).toMatchObject({ outcome: 'fail', configurationError: true, failedPhase: 'login' });
+    expect(bad.reason).not.toContain('wrong-password');
+  });
+
+  it('TLS: full handshake on the LDAPS port reports the certificate', async () => {
+    const r = await tlsProbe({ host: sb.host, port: sb.ports.ldaps }, { timeoutMs: 3000 });
+    expect(r.outcome, r.reason).toBe('ok');
+    expect(Number(r.details?.certExpirySeconds)).toBeGreaterThan(0);
+    expect(String(r.details?.certSubject)).toContain(sb.fqdn);
+  });
+
+  it('TCP: a closed port fails at connect, fast', async () => {
+    const r = await tcpProbe({ host: sb.host, port: sb.ports.sms }, { timeoutMs: 3000, greeting: '220' });
+    expect(r).toMatchObject({ outcome: 'fail', failedPhase: 'connect' });
+  });
+});

@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  containsPath, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot, watchPids,
+} from '../../../probes/processes';
+
+let dir: string;
+const children: ChildProcess[] = [];
+
+function start(argv0: string, args: string[], cwd = '/'): ChildProcess {
+  const c = spawn(argv0, args, { stdio: 'ignore', cwd, detached: true });
+  children.push(c);
+  return c;
+}
+
+async function childrenOf(ppid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const e of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const st = await readStat(Number(e));
+    if (st?.ppid === ppid) out.push(st.pid);
+  }
+  return out;
+}
+
+async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not met in time');
+}
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mh-proc-'));
+  await fs.mkdir(path.join(dir, 'r1', 'bin'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'r12', 'bin'), { recursive: true });
+  await fs.symlink('/bin/sleep', path.join(dir, 'r1', 'bin', 'fakedaemon'));
+  await fs.symlink('/bin/sleep', path.join(dir, 'r12', 'bin', 'fakedaemon'));
+  await fs.writeFile(path.join(dir, 'r1', 'bin', 'parent.sh'), '#!/bin/sh\ncd /\n/bin/sleep 302 &\nwait\n', { mode: 0o755 });
+});
+
+afterAll(async () => {
+  for (const c of children) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } }
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('name and path matching', () => {
+  it.each([
+    [['/srv/msg/lib/stored', '-d'], 'stored', true],
+    [['node', '/srv/msg/lib/stored', '-d'], 'stored', true],
+    [['/usr/sbin/dovecot', '-F', '-c', '/srv/msg/config/imapd/dovecot.conf'], 'imapd', true],
+    [['stored -d /srv/msg'], 'stored', true],
+    [['node', '/srv/msg/lib/msstart', '-k', 'sched', 'store', 'watcher'], 'sched', false],
+    [['/srv/msg/lib/storedx'], 'stored', false],
+    [['/srv/msg/bin/ns-slapd', '-f', '/srv/slapd.conf'], 'ns-slapd', true],
+  ])('%j has daemon %s: %s', (argv, name, expected) => {
+    expect(nameMatches(argv, name)).toBe(expected);
+  });
+
+  it('matches a root only as a whole path', () => {
+    expect(containsPath('/usr/bin/x -c /srv/msg/config', '/srv/msg')).toBe(true);
+    expect(containsPath('/usr/bin/x -c /srv/msg', '/srv/msg')).toBe(true);
+    expect(containsPath('/usr/bin/x -c /srv/msg2/config', '/srv/msg')).toBe(false);
+    expect(containsPath('/usr/bin/x -c /srv/msg2/a /srv/msg/b', '/srv/msg/')).toBe(true);
+  });
+});
+
+describe('findProcesses', () => {
+  it('finds a daemon of its root and not the lookalike of another root', async () => {
+    const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['300']);
+    const b = start(path.join(dir, 'r12', 'bin', 'fakedaemon'), ['300']);
+    await until(async () => (await snapshot(0)).some((p) => p.pid === b.pid && p.cmdline.includes('fakedaemon')));
+    const found = await findProcesses([{ name: 'fakedaemon', root: path.join(dir, 'r1') }, { name: 'nothere', root: path.join(dir, 'r1') }], { fresh: true });
+    expect(found.get('fakedaemon')).toEqual([a.pid]);
+    expect(found.get('nothere')).toEqual([]);
+    const self = await snapshot(0);
+    expect(self.some((p) => p.pid === process.pid)).toBe(false);
+  });
+
+  it('uses a valid pid file and ignores a stale one', async () => {
+    const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['303']);
+    const pidFile = path.join(dir, 'good.pid');
+    await fs.writeFile(pidFile, `${a.pid}\n`);
+    expect(await readPidFile(pidFile)).toBe(a.pid);
+    const found = await findProcesses([{ name: 'fakedaemon', root: path.join(dir, 'r1'), pidFile }]);
+    expect(found.get('fakedaemon')).toContain(a.pid);
+    await fs.writeFile(path.join(dir, 'stale.pid'), '999999999\n');
+    expect(await readPidFile(path.join(dir, 'stale.pid'))).toBeUndefined();
+    expect(await readPidFile(path.join(dir, 'missing.pid'))).toBeUndefined();
+  });
+
+  it('matches substrings of the whole command line', async () => {
+    const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['304', '305']);
+    await until(async () => (await snapshot(0)).some((p) => p.pid === a.pid && p.cmdline.includes('304')));
+    const found = await findProcesses([{ name: 'fakedaemon 304 305', match: 'substring' }], { fresh: true });
+    expect(found.get('fakedaemon 304 305')).toEqual([a.pid]);
+  });
+});
+
+describe('zombies', () => {
+  it('count as dead for isAlive, pid files and watchPids', async () => {
+    // The shell execs a sleep that never waits for its background child: that child becomes a zombie.
+    const p = start('/bin/sh', ['-c', '/bin/sleep 0.1 & exec /bin/sleep 300']);
+    let zombie = 0;
+    await until(async () => {
+      for (const pid of await childrenOf(p.pid!)) if ((await readStat(pid))?.state === 'Z') zombie = pid;
+      return zombie > 0;
+    });
+    expect(await isAlive(zombie)).toBe(false);
+    await fs.writeFile(path.join(dir, 'zombie.pid'), String(zombie));
+    expect(await readPidFile(path.join(dir, 'zombie.pid'))).toBeUndefined();
+    const exited: number[] = [];
+    const w = watchPids([zombie], (pid) => exited.push(pid));
+    await until(async () => exited.length === 1, 500);
+    w.stop();
+    expect(exited).toEqual([zombie]);
+  });
+});
+
+describe('watchPids', () => {
+  it('notices the exit of a known pid within 300 ms', async () => {
+    const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['306']);
+    const b = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['307']);
+    await until(async () => isAlive(b.pid!));
+    const exits: { pid: number; at: number }[] = [];
+    const w = watchPids([a.pid!, b.pid!], (pid) => exits.push({ pid, at: Date.now() }));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(exits).toEqual([]);
+    const killedAt = Date.now();
+    process.kill(a.pid!, 'SIGKILL');
+    await until(async () => exits.length === 1, 1000);
+    expect(exits[0]!.pid).toBe(a.pid);
+    expect(exits[0]!.at - killedAt).toBeLessThan(300);
+    w.stop();
+  });
+});
+
+describe('listInstanceProcesses', () => {
+  it('finds processes by root in the command line, by cwd under root, and their descendants', async () => {
+    const r1 = path.join(dir, 'r1');
+    const byCmd = start(path.join(r1, 'bin', 'fakedaemon'), ['308']);
+    const byCwd = start('/bin/sleep', ['309'], path.join(r1, 'bin'));
+    const parent = start(path.join(r1, 'bin', 'parent.sh'), []);
+    const other = start(path.join(dir, 'r12', 'bin', 'fakedaemon'), ['310']);
+    let child = 0;
+    await until(async () => { child = (await childrenOf(parent.pid!))[0] ?? 0; return child > 0; });
+    const pids = await listInstanceProcesses(r1);
+    expect(pids).toEqual(expect.arrayContaining([byCmd.pid, byCwd.pid, parent.pid, child]));
+    expect(pids).not.toContain(other.pid);
+    expect(pids).not.toContain(process.pid);
+  });
+});
