@@ -130,7 +130,7 @@ describe('pm2 cluster on one node', () => {
     expect(t.stdout).toContain('"summary":"node n1: mail ONLINE (6/6 online)"');
   });
 
-  it('(b) pm2 stop mail.imap is a real offline; the group turns PARTIAL; pm2 start brings it back', async () => {
+  it('(b) pm2 stop mail.imap is a real offline; the group turns PARTIAL; pm2 restart brings it back', async () => {
     const imapdPid = pidOf(path.join(sb.msgRoot, 'config', 'pid', 'imapd.pid'));
     const r = await pm2.cli(['stop', 'mail.imap']);
     expect(r.code).toBe(0);
@@ -139,7 +139,9 @@ describe('pm2 cluster on one node', () => {
     expect(await banner(sb.ports.imap)).toBe('');
     const g = await waitFor('group PARTIAL', async () => { const s = await state(); return s?.state === 'PARTIAL' ? s : undefined; });
     expect(g.resources.find((x) => x.name === 'imap')?.state).toBe('STOPPED');
-    await pm2.cli(['start', 'mail.imap']);
+    // `pm2 start mail.imap` would take the dotted name for a script path (PM2 looks names up only
+    // when they have no extension); restart starts a stopped app by name.
+    expect((await pm2.cli(['restart', 'mail.imap'], {}, { timeoutMs: 30_000 })).code).toBe(0);
     await waitFor('group ONLINE again', async () => (await state())?.state === 'ONLINE', { timeoutMs: 30_000 });
     expect(await banner(sb.ports.imap)).toMatch(/^\* OK/);
   });
