@@ -115,6 +115,11 @@ export const probeImap: ProtocolProbe = (target: ProtocolTarget, options: Protoc
       ...LIMITS,
     });
     client.on('error', () => undefined);
+    // imapflow sends ID before and after the login when the server offers it: two round trips
+    // and two parses a probe has no use for so ID is skipped.
+    const inner = client as unknown as { run(command: string, ...args: unknown[]): Promise<unknown> };
+    const run = inner.run.bind(client);
+    inner.run = (command: string, ...args: unknown[]) => (command === 'ID' ? Promise.resolve(undefined) : run(command, ...args));
     ctx.defer(() => { try { client.close(); } catch { /* already closed */ } });
     try {
       await client.connect();

@@ -43,6 +43,8 @@ export const probePop3: ProtocolProbe = (target: ProtocolTarget, options: Protoc
 
     if (options.user !== undefined) {
       ctx.enter('login');
+      // A line break in a credential would smuggle a second command onto the wire.
+      if (/[\r\n]/.test(options.user + (options.password ?? ''))) throw new ProbeFailure('the user or password contains a line break', { configurationError: true });
       await expectOk(reader, write, `USER ${options.user}`, 'USER');
       await expectOk(reader, write, `PASS ${options.password ?? ''}`, 'PASS');
       ctx.enter('command');

@@ -13,5 +13,6 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap postfix \
-  iproute2 iputils-arping procps psmisc openssl ca-certificates >/dev/null
+  iproute2 iputils-arping procps psmisc openssl ca-certificates curl \
+  monitoring-plugins-basic monitoring-plugins-standard >/dev/null
 echo "install-debian-deps: done"

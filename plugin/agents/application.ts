@@ -74,6 +74,7 @@ function spec(ctx: AgentContext): LifecycleSpec {
     start: program(ctx.attrs.StartProgram, 'StartInputSecret'),
     stop: program(ctx.attrs.StopProgram),
     clean: program(ctx.attrs.CleanProgram) ?? program(ctx.attrs.StopProgram),
+    deep: (budget, signal) => deep(ctx, budget, signal),
   };
 }
 

@@ -115,6 +115,19 @@ function failed(code: string, message: string, start: number): ExecResult {
   return { code: null, signal: null, timedOut: false, stdout: '', stderr: '', durationMs: Date.now() - start, spawnError: { code, message } };
 }
 
+let ipPath: string | undefined;
+/** Absolute path of iproute2's `ip` (an EnvFile may set a PATH without it). */
+async function ipCommand(): Promise<string> {
+  if (ipPath) return ipPath;
+  for (const candidate of ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip']) {
+    try {
+      await fs.access(candidate, fsc.X_OK);
+      return (ipPath = candidate);
+    } catch { /* next */ }
+  }
+  return 'ip';
+}
+
 /** Runs argv[0] with argv[1..]; always resolves. */
 export async function execProgram(argv: string[], opts: ExecOptions): Promise<ExecResult> {
   const start = Date.now();
@@ -144,7 +157,7 @@ export async function execProgram(argv: string[], opts: ExecOptions): Promise<Ex
     }
   }
   if (opts.env) Object.assign(env, opts.env);
-  const full = opts.containerName ? ['ip', 'netns', 'exec', opts.containerName, ...argv] : argv;
+  const full = opts.containerName ? [await ipCommand(), 'netns', 'exec', opts.containerName, ...argv] : argv;
   opts.log?.trace(`exec ${full.map((a) => JSON.stringify(a)).join(' ')}${opts.stdin !== undefined ? ' (with stdin)' : ''}${opts.user ? ` as ${opts.user}` : ''}`);
 
   return new Promise<ExecResult>((resolve) => {

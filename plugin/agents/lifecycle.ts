@@ -2,7 +2,8 @@
  * The online / offline / clean flows every process-based type shares.
  *
  * online:  already ONLINE → ok without starting again; else start program, then poll the first
- *          level until ONLINE, all within OnlineTimeout.
+ *          level until ONLINE (and, with SecondLevelMonitor on, the deep check until it passes),
+ *          all within OnlineTimeout.
  * offline: nothing of the resource running → ok without running the stop program (this also
  *          covers a broken configuration such as a missing ServerRoot); else stop program, wait
  *          until the processes are gone, then SIGTERM/SIGKILL what is left — within OfflineTimeout.
@@ -14,7 +15,7 @@
  */
 import { deadlineIn, pollUntil, timeoutSignal } from '../../probes/deadline';
 import { invalidateSnapshot } from '../../probes/processes';
-import { attrMs, execBase } from './attr-access';
+import { attrMs, attrNumber, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecResult } from './exec';
 import { killPids } from './kill';
 import type { LevelResult } from './monitor-levels';
@@ -35,11 +36,22 @@ export interface LifecycleSpec {
   first(): Promise<LevelResult>;
   /** Every live process of this resource (for offline/clean); must include partial leftovers. */
   leftovers(): Promise<number[]>;
+  /**
+   * The processes whose presence means the resource is (partly) running and whose exit offline
+   * waits for (default: leftovers). Core uses its own daemons here, and the whole instance as
+   * leftovers, so that its offline neither waits for nor acts on an instance it is not running.
+   */
+  running?(): Promise<number[]>;
   start?: ProgramSpec;
   /** Undefined = no stop program: SIGTERM the leftovers directly. */
   stop?: ProgramSpec;
   /** Run by clean before the kill (default: the stop program). */
   clean?: ProgramSpec;
+  /**
+   * The deep check. When SecondLevelMonitor is on, online also waits for it to pass: processes
+   * that exist but do not answer yet (a listener opened after the pid file) are not online.
+   */
+  deep?(budgetMs: number, signal: AbortSignal): Promise<LevelResult>;
   /** When the instance directory itself is missing, a sentence saying so (offline notes it). */
   missingRoot?: () => Promise<string | undefined>;
 }
@@ -68,12 +80,16 @@ async function runProgram(ctx: AgentContext, fn: string, p: ProgramSpec, timeout
   return r;
 }
 
+function running(spec: LifecycleSpec): Promise<number[]> {
+  return spec.running ? spec.running() : spec.leftovers();
+}
+
 async function gone(spec: LifecycleSpec, deadlineMs: number, signal: AbortSignal): Promise<number[]> {
   const d = deadlineIn(deadlineMs);
   let left: number[] = [];
   const done = await pollUntil(async () => {
     invalidateSnapshot();
-    left = await spec.leftovers();
+    left = await running(spec);
     return left.length === 0 ? true : undefined;
   }, d, POLL_MS, signal);
   return done ? [] : left;
@@ -104,6 +120,22 @@ export async function onlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promis
     last = await spec.first();
     return last.state === 'ONLINE' ? true : undefined;
   }, deadline, POLL_MS, signal);
+  if (ok && spec.deep && attrNumber(ctx, 'SecondLevelMonitor', 0) > 0) {
+    const monitorMs = attrMs(ctx, 'MonitorTimeout', 8);
+    let deep: LevelResult | undefined;
+    const answered = await pollUntil(async () => {
+      deep = await spec.deep!(Math.max(200, Math.min(monitorMs, deadline.remaining())), signal);
+      if (deep.state === 'ONLINE') return true;
+      return deep.recovery === 'configuration' ? false : undefined;
+    }, deadline, POLL_MS, signal);
+    if (!answered) {
+      const reason = `${spec.start.argv[0]} started the processes (${last.reason}) but the deep check does not pass: ${deep?.reason ?? 'no answer within OnlineTimeout'}`;
+      log.error(reason);
+      return { ok: false, recovery: deep?.recovery === 'configuration' ? 'configuration' : 'restartable', reason };
+    }
+    log.info(`online: ${last.reason}; ${deep!.reason}`);
+    return { ok: true, reason: `started with ${spec.start.argv[0]}; ${last.reason}; ${deep!.reason}` };
+  }
   if (ok) {
     log.info(`online: ${last.reason}`);
     return { ok: true, reason: `started with ${spec.start.argv[0]}; ${last.reason}` };
@@ -125,8 +157,8 @@ export async function offlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promi
   const deadline = deadlineIn(timeout);
   const signal = timeoutSignal(timeout, ctx.signal);
   invalidateSnapshot();
-  const running = await spec.leftovers();
-  if (running.length === 0) {
+  const active = await running(spec);
+  if (active.length === 0) {
     const missing = await spec.missingRoot?.();
     const reason = missing ? `${missing}: nothing to stop` : 'already offline: no process of this resource is running';
     log.info(reason);
@@ -136,22 +168,27 @@ export async function offlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promi
   const reserve = Math.min(10_000, timeout / 4);
   const grace = Math.min(5_000, reserve / 2);
   let stopNote = '';
+  let stopRan = false;
   if (spec.stop) {
     log.info(`stopping: ${spec.stop.argv.join(' ')}`);
     const r = await runProgram(ctx, 'offline', spec.stop, Math.max(1000, deadline.remaining() - reserve), signal);
+    stopRan = !r.spawnError;
     if (r.spawnError || r.timedOut || r.code !== 0) {
       stopNote = `stop program ${runSentence(spec.stop.argv, r)}; `;
       log.warn(stopNote.slice(0, -2));
     }
   }
-  const left = spec.stop ? await gone(spec, Math.max(0, deadline.remaining() - reserve), signal) : running;
+  // Waiting only makes sense when a stop program actually ran.
+  const waited = stopRan ? await gone(spec, Math.max(0, deadline.remaining() - reserve), signal) : active;
+  invalidateSnapshot();
+  const left = waited.length > 0 ? [...new Set([...waited, ...(await spec.leftovers())])] : await spec.leftovers();
   if (left.length === 0) {
     const reason = `${stopNote}stopped with ${spec.stop?.argv.join(' ') ?? 'SIGTERM'}; no process of this resource is left`;
     log.info(reason);
     return { ok: true, reason };
   }
   log.warn(`${left.length} process(es) still running (${left.join(' ')}): killing them`);
-  const k = await killLeft(ctx, 'offline', await spec.leftovers().then((l) => l.length ? l : left), Math.min(grace, Math.max(500, deadline.remaining() / 2)));
+  const k = await killLeft(ctx, 'offline', left, Math.min(grace, Math.max(500, deadline.remaining() / 2)));
   if (k.survivors.length > 0) {
     const reason = `${stopNote}${k.survivors.length} process(es) of this resource survived SIGKILL: ${k.survivors.join(' ')}`;
     log.error(reason);

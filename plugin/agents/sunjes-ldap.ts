@@ -25,6 +25,7 @@ function spec(ctx: AgentContext): LifecycleSpec {
     start: { argv: [path.join(root, 'start-slapd')], stdinSecret: 'SSLDbPasswd' },
     stop: { argv: [path.join(root, 'stop-slapd')] },
     missingRoot: () => missingDir('InstanceRoot', root),
+    deep: (budget, signal) => deep(ctx, budget, signal),
   };
 }
 
@@ -45,5 +46,8 @@ export const SunJESLDAP: ResourceType = {
   online: (ctx) => onlineFlow(ctx, spec(ctx)),
   offline: (ctx) => offlineFlow(ctx, spec(ctx)),
   clean: (ctx) => cleanFlow(ctx, spec(ctx)),
-  monitor: (ctx, options) => runMonitor(ctx, options, { first: spec(ctx).first, second: (b, s) => deep(ctx, b, s) }),
+  monitor: (ctx, options) => {
+    const s = spec(ctx);
+    return runMonitor(ctx, options, { first: s.first, second: s.deep });
+  },
 };

@@ -4,9 +4,9 @@
  * One resource manages either `core` (store, sched, watcher) or a set of services of ServerRoot
  * R, or the MMP. Start/stop go through `R/lib/msstart`; the first level needs every daemon of the
  * configured services with R in its command line; the deep check is `R/lib/stored -tv` for core
- * and a protocol check per service otherwise. Offline of a services resource kills leftovers of
- * ITS services only, never the core's; offline/clean of core or MMP kill what is left of the
- * instance.
+ * and a protocol check per service otherwise. Offline of a services or MMP resource kills
+ * leftovers of ITS daemons only (and their children), never the core's; offline/clean of core
+ * kill what is left of the whole instance.
  */
 import * as path from 'node:path';
 import { commandProbe } from '../../probes/command';
@@ -67,10 +67,14 @@ function spec(ctx: AgentContext): LifecycleSpec & { plan: Plan } {
   return {
     plan: p,
     first: () => processesPresent(matchers(p), `${p.root} with that daemon name`),
-    leftovers: async () => (p.kind === 'services' ? matchedWithDescendants(matchers(p)) : p.root ? listInstanceProcesses(p.root) : []),
+    // Services and MMP: their own daemons only (an MMP may share its root with a MSG).
+    // Core: offline waits for its own daemons, then whatever is left of the instance goes.
+    leftovers: async () => (p.kind === 'core' && p.root ? listInstanceProcesses(p.root) : matchedWithDescendants(matchers(p))),
+    running: () => matchedWithDescendants(matchers(p)),
     start: { argv: p.start },
     stop: { argv: p.stop },
     missingRoot: () => missingDir('ServerRoot', p.root),
+    deep: (budget, signal) => deep(ctx, p, budget, signal),
   };
 }
 
@@ -102,6 +106,6 @@ export const SunJESMsg: ResourceType = {
   clean: (ctx) => cleanFlow(ctx, spec(ctx)),
   monitor: (ctx, options) => {
     const s = spec(ctx);
-    return runMonitor(ctx, options, { first: s.first, second: (budget, signal) => deep(ctx, s.plan, budget, signal) });
+    return runMonitor(ctx, options, { first: s.first, second: s.deep });
   },
 };

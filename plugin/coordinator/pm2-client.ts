@@ -57,7 +57,10 @@ export function connect(): Promise<void> {
   return new Promise((resolve, reject) => pm2.connect(cb(resolve, reject)));
 }
 
+/** Close the RPC client and any bus this process opened (trigger opens one), so it can exit. */
 export function disconnect(): void {
+  const api = pm2 as unknown as { disconnectBus?(cb?: () => void): void };
+  try { api.disconnectBus?.(); } catch { /* no bus */ }
   try { pm2.disconnect(); } catch { /* already gone */ }
 }
 

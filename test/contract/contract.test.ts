@@ -19,19 +19,24 @@ import type { Sandbox } from '../fixtures/sandbox/types';
 import { portBlock } from '../helpers/ports';
 import { agentContext, resolvedResource } from './agent-context';
 import { contractCases, dovecotConf, type ContractCase } from './cases';
+import { acquireRunLock } from './run-lock';
 
 const BASE_PORT = portBlock('contract', 0);
 const DIR = `/tmp/mh-ct-${BASE_PORT}`;
 
 let sb: Sandbox;
 let cases: ContractCase[] = [];
+let release: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
+  // Another run of this file (same ports, same dir) waits for ours instead of wrecking it.
+  release = await acquireRunLock(`${DIR}.lock`, 600_000);
   sb = await buildSandbox({ dir: DIR, basePort: BASE_PORT, sslDbPassword: 'ssl-db-secret' });
-});
+}, 660_000);
 
 afterAll(async () => {
   await sb?.destroy();
+  await release?.();
 });
 
 // Cases need the sandbox's Dovecot config path; it is known only after the sandbox is built,
@@ -164,6 +169,11 @@ describe('deep-check probes against the sandbox directory', () => {
   beforeAll(async () => {
     const r = await runScript(path.join(sb.ldapRoot, 'start-slapd'), [], { stdin: sb.sslDbPassword });
     expect(r.code, r.stderr).toBe(0);
+    // start-slapd returns once the pid file is written, which can be just before slapd listens.
+    const end = Date.now() + 5000;
+    while (Date.now() < end && (await tcpProbe({ host: sb.host, port: sb.ports.ldap }, { timeoutMs: 500 })).outcome !== 'ok') {
+      await new Promise((res) => setTimeout(res, 50));
+    }
   });
   afterAll(async () => {
     await runScript(path.join(sb.ldapRoot, 'stop-slapd'));

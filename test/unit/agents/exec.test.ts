@@ -140,3 +140,22 @@ describe('execProgram', () => {
     expect(Date.now() - t0).toBeLessThan(1500);
   });
 });
+
+describe('ContainerName', () => {
+  const ns = `mhct-exec-${process.pid}`;
+  beforeAll(async () => {
+    const r = await execProgram(['/usr/sbin/ip', 'netns', 'add', ns], { timeoutMs: 5000 });
+    expect(r.code, r.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await execProgram(['/usr/sbin/ip', 'netns', 'delete', ns], { timeoutMs: 5000 });
+  });
+  it('runs the program inside the named network namespace', async () => {
+    const inside = await execProgram(['/usr/sbin/ip', '-o', 'link', 'show'], { timeoutMs: 5000, containerName: ns });
+    expect(inside.code, inside.stderr).toBe(0);
+    const links = inside.stdout.trim().split('\n').map((l) => l.split(':')[1]?.trim());
+    expect(links).toEqual(['lo']);
+    const missing = await execProgram(['/bin/true'], { timeoutMs: 5000, containerName: 'mhct-no-such-ns' });
+    expect(missing.code).not.toBe(0);
+  });
+});

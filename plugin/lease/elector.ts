@@ -1,0 +1,553 @@
+/**
+ * The lease elector of one group on one node (research/lease.md §4): observe, claim, renew,
+ * release with handoff_to, freeze, self-fence.
+ *
+ * Guarantees, given the store contract (store.ts), T1–T4 (profiles.ts) and clock rate errors
+ * within rho:
+ * - it claims epoch N+1 only after a read it issued at least L after it first received the
+ *   current bytes of epoch.N returned the same bytes, or after a valid RELEASED record (at once
+ *   when handoff_to is empty or names this node, after L otherwise or when it released itself);
+ * - a renewal counts only when it started before FS − T_io after the previous one and took at
+ *   most T_io, measured from before the write; the serve deadline is w_last + FS;
+ * - at the serve deadline, when superseded, or on fence(), the leadership signal aborts and
+ *   onLost runs; RELEASED is written only after onLost resolved (services stopped);
+ * - decisions use only this node's monotonic clock and raw bytes; wall time is never read for
+ *   a decision.
+ * Not guaranteed: that services stop — the fence process (plugin/fence) kills them at F even
+ * when this loop is paused; that a frozen group moves (freeze stops claims, never self-fencing).
+ */
+import type { Logger } from '../log';
+import type { Clock } from './clock';
+import { decodeRecord, encodeRecord, type LeaseRecord } from './record';
+import { fenceMs, renewDeadlineMs, timingsDigest, type LeaseProfile } from './profiles';
+import { ioFail, type IoResult, type LeaseStore } from './store';
+import { parseAdmin, type AdminCommand } from './admin';
+
+export type ElectorState = 'stopped' | 'follower' | 'holder' | 'fencing';
+export type LostReason = 'renew-deadline' | 'superseded' | 'released' | 'fenced' | 'stopped';
+
+export interface RenewInfo {
+  epoch: number;
+  /** ms left, on this node's clock, until services must start stopping (w_last + FS). */
+  serveRemainingMs: number;
+  /** ms left until the fence process must SIGKILL (w_last + F). */
+  killRemainingMs: number;
+  /** How long the renewal write took. */
+  renewMs: number;
+}
+
+export interface ElectorEvent {
+  type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'frozen' | 'move-requested' | 'state';
+  epoch?: number;
+  detail?: string;
+}
+
+export interface ElectorOptions {
+  group: string;
+  node: string;
+  store: LeaseStore;
+  clock: Clock;
+  profile: LeaseProfile;
+  /** Distinguishes restarts of the same node (e.g. the coordinator's start time). */
+  incarnation?: number;
+  log?: Logger;
+  /** Random claim id, ≤ 16 chars. */
+  nonce?: () => string;
+  /** Called once per won epoch; not awaited. `signal` aborts when leadership ends. */
+  onAcquired?: (epoch: number, signal: AbortSignal, info: RenewInfo) => void;
+  /** Called after every successful renewal (refresh fence deadline, VIP lifetime, guard file). */
+  onRenewed?: (info: RenewInfo) => void;
+  /** Called when leadership ends; must resolve once this node's services of the group are stopped. */
+  onLost?: (reason: LostReason, epoch: number) => void | Promise<void>;
+  /**
+   * An operator asked (admin file) to move the group to `to`. Default: release(to) at once
+   * (onLost stops the services first). A coordinator may instead check the target, run its
+   * offline and call release(to) itself.
+   */
+  onMoveRequested?: (to: string, epoch: number) => void;
+  onEvent?: (e: ElectorEvent) => void;
+}
+
+export interface ResumeToken {
+  epoch: number;
+  nonce: string;
+  /** ms left until the fence's kill deadline, as the fence reports it. */
+  killRemainingMs: number;
+}
+
+export interface ElectorStatus {
+  group: string;
+  node: string;
+  state: ElectorState;
+  epoch: number | undefined;
+  /** Holder named by the last valid record read or written ('' when released or unknown). */
+  holder: string;
+  leaseState: 'HELD' | 'RELEASED' | 'UNKNOWN';
+  /** ms until this node must stop serving (holder only). */
+  remainingServeMs: number | undefined;
+  lastRenewMs: number | undefined;
+  renewFailures: number;
+  renewals: number;
+  frozen: boolean;
+  profile: string;
+}
+
+/** Renewal cycles between checks of the admin file and of epoch E+1 (lease.md §4.5: ~5). */
+const CHECK_EVERY = 5;
+/** Follower polls between directory listings (to move up when a newer epoch appeared). */
+const LIST_EVERY = 5;
+const GC_KEEP = 1000;
+const TMP_MAX_AGE_MS = 3_600_000;
+
+const defaultNonce = (): string => {
+  const b = Buffer.alloc(8);
+  for (let i = 0; i < 8; i++) b[i] = Math.floor(Math.random() * 256);
+  return b.toString('hex');
+};
+
+export class Elector {
+  private state: ElectorState = 'stopped';
+  private loop: Promise<void> | undefined;
+  private wake = new AbortController();
+  private stopping = false;
+
+  // follower observation of epoch N (lease.md §4.2)
+  private n: number | undefined;
+  private lastRaw: Buffer | undefined;
+  private tChange = 0;
+  private relSeen: number | undefined;
+  private ownReleased: number | undefined;
+  private pending: { epoch: number; nonce: string } | undefined;
+  private polls = 0;
+
+  // holder state (§4.4–4.6)
+  private record: LeaseRecord | undefined;
+  private wLast = 0;
+  private renewals = 0;
+  private renewFailures = 0;
+  private lastRenewMs: number | undefined;
+  private leadership: AbortController | undefined;
+  private deadlineWatch: AbortController | undefined;
+  private renewing: Promise<unknown> | undefined;
+  private releasing = false;
+  /** Set while a release writes RELEASED: no renewal may overwrite it. */
+  private noRenew = false;
+  private cycles = 0;
+  private handledAdmin = new Set<string>();
+
+  private lastHolder = '';
+  private lastLeaseState: ElectorStatus['leaseState'] = 'UNKNOWN';
+  private frozen = false;
+  private readonly nonceFn: () => string;
+  private readonly F: number;
+  private readonly Dr: number;
+
+  constructor(private readonly o: ElectorOptions) {
+    this.nonceFn = o.nonce ?? defaultNonce;
+    this.F = fenceMs(o.profile.timings);
+    this.Dr = renewDeadlineMs(o.profile.timings);
+  }
+
+  private get t() { return this.o.profile.timings; }
+  private emit(e: ElectorEvent): void { try { this.o.onEvent?.(e); } catch { /* observers never break the loop */ } }
+
+  private setState(s: ElectorState, why: string): void {
+    if (s === this.state) return;
+    this.o.log?.info(`lease ${this.o.group}: ${this.state} → ${s} (${why})`);
+    this.state = s;
+    this.emit({ type: 'state', detail: `${s}: ${why}`, epoch: this.n });
+  }
+
+  /** Starts as a follower (or resumes holding after an agent restart, lease.md §4.9). */
+  start(opts: { resume?: ResumeToken } = {}): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.setState('follower', 'started');
+    this.loop = this.run(opts.resume).catch((err: unknown) => {
+      this.o.log?.error(`lease ${this.o.group}: elector loop failed: ${err instanceof Error ? err.stack : String(err)}`);
+    });
+  }
+
+  /** Stops the loop; a holder first releases (services stopped through onLost). */
+  async stop(): Promise<void> {
+    if (this.state === 'holder') await this.release();
+    this.stopping = true;
+    this.wake.abort();
+    await this.loop;
+    this.loop = undefined;
+    this.setState('stopped', 'stopped');
+  }
+
+  /** Writes the admin file: followers stop claiming (the holder keeps renewing and self-fencing). */
+  async freeze(): Promise<IoResult<void>> { return this.writeAdmin({ cmd: 'freeze' }); }
+  async unfreeze(): Promise<IoResult<void>> { return this.writeAdmin({ cmd: 'none' }); }
+  /** Asks the current holder (any node) to hand the group over to `to`. */
+  async requestMove(to: string): Promise<IoResult<void>> { return this.writeAdmin({ cmd: 'move', to }); }
+
+  private writeAdmin(cmd: AdminCommand): Promise<IoResult<void>> {
+    return this.o.store.writeAdmin(this.o.group, JSON.stringify({ ...cmd, id: this.nonceFn() }));
+  }
+
+  /** Self-fence now (e.g. the data volume's .cluster-epoch is newer, or the fence process fired). */
+  fence(reason: LostReason = 'fenced'): void {
+    if (this.state === 'holder') void this.selfFence(reason);
+  }
+
+  /** Current serve deadline on this node's clock (w_last + FS), or undefined when not holding. */
+  serveDeadline(): number | undefined { return this.state === 'holder' ? this.wLast + this.t.fenceStartMs : undefined; }
+  /** The fence process's kill deadline (w_last + F), or undefined when not holding. */
+  killDeadline(): number | undefined { return this.state === 'holder' ? this.wLast + this.F : undefined; }
+  /** The current nonce and epoch (for the fence's resume check after an agent restart). */
+  tenure(): { epoch: number; nonce: string } | undefined {
+    return this.state === 'holder' && this.record ? { epoch: this.record.epoch, nonce: this.record.nonce } : undefined;
+  }
+
+  status(): ElectorStatus {
+    const sd = this.serveDeadline();
+    return {
+      group: this.o.group,
+      node: this.o.node,
+      state: this.state,
+      epoch: this.state === 'holder' ? this.record?.epoch : this.n,
+      holder: this.lastHolder,
+      leaseState: this.lastLeaseState,
+      remainingServeMs: sd === undefined ? undefined : Math.max(0, sd - this.o.clock.now()),
+      lastRenewMs: this.lastRenewMs,
+      renewFailures: this.renewFailures,
+      renewals: this.renewals,
+      frozen: this.frozen,
+      profile: this.o.profile.name,
+    };
+  }
+
+  /**
+   * Planned release (switch, evacuate, shutdown): leadership aborts, onLost stops the services
+   * (renewals continue meanwhile, so a slow stop never overruns FS by itself), then RELEASED is
+   * written with handoff_to. Others claim at once (handoff target or nobody named) or after L.
+   */
+  async release(handoffTo = ''): Promise<{ ok: boolean; reason: string }> {
+    if (this.state !== 'holder' || !this.record || this.releasing) return { ok: false, reason: `not the holder of group ${this.o.group}` };
+    this.releasing = true;
+    const epoch = this.record.epoch;
+    this.leadership?.abort(new Error('released'));
+    await this.callLost('released', epoch);
+    if (this.state !== 'holder') { this.releasing = false; return { ok: false, reason: 'leadership ended while stopping (self-fenced)' }; }
+    this.stopHolding();
+    this.noRenew = true;
+    await this.renewing;
+    const r = await this.writeReleased(epoch, handoffTo);
+    this.releasing = false;
+    this.becomeFollower(epoch, 'released' + (handoffTo ? ` to ${handoffTo}` : ''));
+    this.ownReleased = epoch;
+    this.emit({ type: 'released', epoch, detail: handoffTo });
+    return r.ok ? { ok: true, reason: `released epoch ${epoch}${handoffTo ? ` to ${handoffTo}` : ''}` }
+      : { ok: false, reason: `services stopped, but RELEASED could not be written (${r.message}); others take over after L` };
+  }
+
+  // ---- main loop ----------------------------------------------------------------------------
+
+  private async run(resume?: ResumeToken): Promise<void> {
+    if (resume) await this.tryResume(resume);
+    while (!this.stopping) {
+      if (this.state === 'follower') {
+        await this.followStep();
+        if (this.state === 'follower') await this.o.clock.sleep(this.t.pollMs, this.wake.signal);
+      } else if (this.state === 'holder') {
+        await this.renewStep();
+        if (this.state === 'holder') {
+          const untilFence = this.wLast + this.t.fenceStartMs - this.o.clock.now();
+          await this.o.clock.sleep(Math.max(0, Math.min(this.t.renewMs, untilFence)), this.wake.signal);
+        }
+      } else {
+        await this.o.clock.sleep(this.t.pollMs, this.wake.signal); // 'fencing': selfFence drives the state
+      }
+      if (this.wake.signal.aborted && !this.stopping) this.wake = new AbortController();
+    }
+  }
+
+  private resetObservation(n: number | undefined): void {
+    this.n = n;
+    this.lastRaw = undefined;
+    this.relSeen = undefined;
+  }
+
+  private becomeFollower(n: number, why: string): void {
+    this.resetObservation(n);
+    this.setState('follower', why);
+  }
+
+  /** Bounds any store call by T_io on our own clock, whatever the store does. */
+  private async bounded<T>(p: Promise<IoResult<T>>): Promise<IoResult<T>> {
+    const stop = new AbortController();
+    const timeout = this.o.clock.sleep(this.t.ioTimeoutMs, stop.signal).then(() =>
+      ioFail<T>('TIMEOUT', `lease I/O took longer than T_io=${this.t.ioTimeoutMs} ms`));
+    const r = await Promise.race([p, timeout]);
+    stop.abort();
+    return r;
+  }
+
+  private async discover(): Promise<boolean> {
+    const l = await this.bounded(this.o.store.listEpochs(this.o.group));
+    if (!l.ok) return false;
+    const max = l.value.length ? Math.max(...l.value) : undefined;
+    if (max === undefined) {
+      // An empty group gets epoch.0 = RELEASED, so the first claim needs no L wait and still
+      // goes through link(): exactly one node wins epoch 1.
+      const rec = this.makeRecord(0, 'RELEASED', '');
+      const c = await this.bounded(this.o.store.createEpoch(this.o.group, 0, encodeRecord(rec), `.tmp.${this.o.node}.${rec.nonce}`));
+      if (!c.ok) return false;
+      this.resetObservation(0);
+      return true;
+    }
+    if (this.n === undefined || max > this.n) this.resetObservation(max);
+    return true;
+  }
+
+  /** §4.2 observe, then §4.3 claim when due. */
+  private async followStep(): Promise<void> {
+    if (this.n === undefined) { if (!(await this.discover())) return; }
+    if (++this.polls % LIST_EVERY === 0) await this.discover();
+    const n = this.n!;
+    // 1. t_issue before the read; an error or timeout is no observation and moves no timer.
+    const tIssue = this.o.clock.now();
+    const r = await this.bounded(this.o.store.readEpoch(this.o.group, n));
+    if (this.state !== 'follower' || this.n !== n) return;
+    if (!r.ok) {
+      if (r.code === 'ENOENT') await this.discover(); // 5. rediscover
+      return;
+    }
+    const tDone = this.o.clock.now();
+    const raw = r.value;
+    const dec = decodeRecord(raw, n);
+    if (dec.valid) {
+      this.lastHolder = dec.record.state === 'HELD' ? dec.record.holder : '';
+      this.lastLeaseState = dec.record.state;
+      // A claim whose outcome we never learned turned out to be ours: nothing started, release it.
+      if (this.pending && this.pending.epoch === n && dec.record.nonce === this.pending.nonce && dec.record.state === 'HELD') {
+        this.pending = undefined;
+        await this.writeReleased(n, '', dec.record);
+        return;
+      }
+    } else {
+      this.lastLeaseState = 'UNKNOWN';
+    }
+    // 2. Any change of the raw bytes, even to garbage, is life.
+    if (!this.lastRaw || !raw.equals(this.lastRaw)) {
+      const first = this.lastRaw === undefined;
+      this.lastRaw = raw;
+      this.tChange = tDone;
+      this.relSeen = dec.valid && dec.record.state === 'RELEASED' ? tDone : undefined;
+      if (!first) this.emit({ type: 'observed-change', epoch: n });
+      if (!(dec.valid && dec.record.state === 'RELEASED')) return;
+    }
+    // 3. RELEASED: at once when nobody or this node is named (and we did not release it), else after L.
+    if (dec.valid && dec.record.state === 'RELEASED') {
+      const to = dec.record.handoffTo;
+      const mine = this.ownReleased === n;
+      const now = (to === '' && !mine) || to === this.o.node;
+      if (now || tIssue >= (this.relSeen ?? tDone) + this.t.leaseMs) await this.claim(n);
+      return;
+    }
+    // 4. Same bytes (HELD, torn, corrupt, short, wrong epoch) for a whole L, timed from receipt.
+    if (tIssue >= this.tChange + this.t.leaseMs) await this.claim(n);
+  }
+
+  private makeRecord(epoch: number, state: 'HELD' | 'RELEASED', handoffTo: string): LeaseRecord {
+    return {
+      state, epoch, counter: 0, holder: this.o.node, nonce: this.nonceFn().slice(0, 16),
+      incarnation: this.o.incarnation ?? 0, leaseMs: this.t.leaseMs, fenceMs: this.F,
+      wallMs: Date.now(), handoffTo, flags: 0, profileDigest: timingsDigest(this.t),
+    };
+  }
+
+  /** §4.3: claim epoch n+1. */
+  private async claim(n: number): Promise<void> {
+    // 1. Frozen, or the admin file unreadable: do nothing.
+    const adm = await this.bounded(this.o.store.readAdmin(this.o.group));
+    if (!adm.ok) return;
+    const cmd = parseAdmin(adm.value);
+    const wasFrozen = this.frozen;
+    this.frozen = cmd.cmd === 'freeze';
+    if (this.frozen) { if (!wasFrozen) this.emit({ type: 'frozen', epoch: n }); return; }
+    if (cmd.cmd === 'invalid') return;
+    // 2.–3. Full HELD record in a temp file, link() to epoch.n+1.
+    const next = n + 1;
+    const rec = this.makeRecord(next, 'HELD', '');
+    const t0 = this.o.clock.now();
+    const r = await this.bounded(this.o.store.createEpoch(this.o.group, next, encodeRecord(rec), `.tmp.${this.o.node}.${rec.nonce}`));
+    const t1 = this.o.clock.now();
+    if (this.stopping) return;
+    let won = r.ok && r.value === 'created';
+    let unknown = !r.ok;
+    if (r.ok && r.value === 'exists') {
+      // 4. EEXIST: ours only if the file carries our nonce (a retransmitted link after a lost reply).
+      const back = await this.bounded(this.o.store.readEpoch(this.o.group, next));
+      const d = back.ok ? decodeRecord(back.value, next) : undefined;
+      won = !!d?.valid && d.record.nonce === rec.nonce;
+      unknown = !back.ok;
+    }
+    if (unknown) {
+      // Outcome unknown: follow n+1; if it turns out to carry our nonce, release it.
+      this.pending = { epoch: next, nonce: rec.nonce };
+      this.resetObservation(next);
+      return;
+    }
+    if (!won) {
+      this.emit({ type: 'claim-lost', epoch: next });
+      this.resetObservation(next); // restart observation from nothing: a full L
+      return;
+    }
+    // 5. Won, but too slowly: nothing has started, so give it back.
+    if (t1 - t0 > this.t.ioTimeoutMs) {
+      await this.writeReleased(next, '', rec);
+      this.resetObservation(next);
+      this.ownReleased = next;
+      return;
+    }
+    this.becomeHolder(rec, t0);
+  }
+
+  private becomeHolder(rec: LeaseRecord, wLast: number): void {
+    this.record = rec;
+    this.wLast = wLast;
+    this.n = rec.epoch;
+    this.ownReleased = undefined;
+    this.pending = undefined;
+    this.lastHolder = this.o.node;
+    this.lastLeaseState = 'HELD';
+    this.noRenew = false;
+    this.releasing = false;
+    this.cycles = 0;
+    this.leadership = new AbortController();
+    this.setState('holder', `acquired epoch ${rec.epoch}`);
+    this.armDeadlineWatch();
+    this.emit({ type: 'acquired', epoch: rec.epoch });
+    const info = this.renewInfo(0);
+    try { this.o.onAcquired?.(rec.epoch, this.leadership.signal, info); } catch (err) {
+      this.o.log?.error(`lease ${this.o.group}: onAcquired threw: ${String(err)}`);
+    }
+    void this.bounded(this.o.store.gc(this.o.group, rec.epoch - GC_KEEP, TMP_MAX_AGE_MS));
+  }
+
+  private renewInfo(renewMs: number): RenewInfo {
+    const now = this.o.clock.now();
+    return {
+      epoch: this.record!.epoch,
+      serveRemainingMs: this.wLast + this.t.fenceStartMs - now,
+      killRemainingMs: this.wLast + this.F - now,
+      renewMs,
+    };
+  }
+
+  /** A timer at w_last + FS, re-armed by every successful renewal: self-fence on time even if the loop is busy. */
+  private armDeadlineWatch(): void {
+    this.deadlineWatch?.abort();
+    const ctl = new AbortController();
+    this.deadlineWatch = ctl;
+    const at = this.wLast + this.t.fenceStartMs;
+    void this.o.clock.sleep(at - this.o.clock.now(), ctl.signal).then(() => {
+      if (ctl.signal.aborted || this.state !== 'holder') return;
+      if (this.o.clock.now() >= this.wLast + this.t.fenceStartMs) void this.selfFence('renew-deadline');
+    });
+  }
+
+  private stopHolding(): void {
+    this.deadlineWatch?.abort();
+    this.deadlineWatch = undefined;
+  }
+
+  /** §4.5 renew. */
+  private async renewStep(): Promise<void> {
+    const rec = this.record!;
+    const now = this.o.clock.now();
+    if (now >= this.wLast + this.t.fenceStartMs) { await this.selfFence('renew-deadline'); return; }
+    if (this.noRenew) return;
+    if (now < this.wLast + this.Dr) {
+      const next: LeaseRecord = { ...rec, counter: rec.counter + 1, wallMs: Date.now() };
+      const t = this.o.clock.now();
+      const p = this.bounded(this.o.store.writeEpoch(this.o.group, rec.epoch, encodeRecord(next)));
+      this.renewing = p;
+      const r = await p;
+      const d = this.o.clock.now();
+      if (this.state !== 'holder' || this.record !== rec) return;
+      // Success only with no error and d − t ≤ T_io (t taken before the write: a pause anywhere fails it).
+      if (r.ok && d - t <= this.t.ioTimeoutMs) {
+        this.record = next;
+        this.wLast = t;
+        this.renewals++;
+        this.lastRenewMs = d - t;
+        this.armDeadlineWatch();
+        const info = this.renewInfo(d - t);
+        this.emit({ type: 'renewed', epoch: rec.epoch });
+        try { this.o.onRenewed?.(info); } catch (err) { this.o.log?.error(`lease ${this.o.group}: onRenewed threw: ${String(err)}`); }
+      } else {
+        this.record = next; // the write may still land: later renewals must keep counting upward
+        this.renewFailures++;
+        this.emit({ type: 'renew-failed', epoch: rec.epoch, detail: r.ok ? `took ${d - t} ms` : r.message });
+        this.o.log?.warn(`lease ${this.o.group}: renewal of epoch ${rec.epoch} failed (${r.ok ? `took ${Math.round(d - t)} ms > T_io` : r.message})`);
+      }
+    }
+    if (++this.cycles % CHECK_EVERY === 0) await this.holderChecks(rec.epoch);
+  }
+
+  /** Every few renewals: superseded (epoch.E+1 exists)? operator command? */
+  private async holderChecks(epoch: number): Promise<void> {
+    const sup = await this.bounded(this.o.store.readEpoch(this.o.group, epoch + 1));
+    if (this.state !== 'holder') return;
+    if (sup.ok) { await this.selfFence('superseded'); return; }
+    const adm = await this.bounded(this.o.store.readAdmin(this.o.group));
+    if (!adm.ok || this.state !== 'holder') return;
+    const cmd = parseAdmin(adm.value);
+    this.frozen = cmd.cmd === 'freeze';
+    if (cmd.cmd === 'move' && cmd.to && cmd.to !== this.o.node && !this.releasing) {
+      const key = `${cmd.id ?? ''}/${cmd.to}/${epoch}`;
+      if (this.handledAdmin.has(key)) return;
+      this.handledAdmin.add(key);
+      this.emit({ type: 'move-requested', epoch, detail: cmd.to });
+      if (this.o.onMoveRequested) this.o.onMoveRequested(cmd.to, epoch);
+      else void this.release(cmd.to);
+    }
+  }
+
+  /** §4.6: stop serving; RELEASED after the services are stopped, unless superseded. */
+  private async selfFence(reason: LostReason): Promise<void> {
+    if (this.state !== 'holder' || !this.record) return;
+    const epoch = this.record.epoch;
+    this.stopHolding();
+    this.setState('fencing', reason);
+    this.leadership?.abort(new Error(reason));
+    this.emit({ type: 'lost', epoch, detail: reason });
+    await this.callLost(reason, epoch);
+    if (reason !== 'superseded') {
+      await this.renewing;
+      await this.writeReleased(epoch, '');
+    }
+    this.releasing = false;
+    this.ownReleased = epoch;
+    this.becomeFollower(reason === 'superseded' ? epoch + 1 : epoch, `self-fenced: ${reason}`);
+  }
+
+  private async callLost(reason: LostReason, epoch: number): Promise<void> {
+    try { await this.o.onLost?.(reason, epoch); } catch (err) {
+      this.o.log?.error(`lease ${this.o.group}: onLost threw: ${String(err)}`);
+    }
+  }
+
+  private async writeReleased(epoch: number, handoffTo: string, base?: LeaseRecord): Promise<IoResult<void>> {
+    const from = base ?? this.record ?? this.makeRecord(epoch, 'HELD', '');
+    const rec: LeaseRecord = { ...from, state: 'RELEASED', handoffTo, counter: from.counter + 1, wallMs: Date.now() };
+    const r = await this.bounded(this.o.store.writeEpoch(this.o.group, epoch, encodeRecord(rec)));
+    if (r.ok) { this.lastHolder = ''; this.lastLeaseState = 'RELEASED'; }
+    return r;
+  }
+
+  /** §4.9: the fence is still armed for our epoch and nonce (agent restarted): resume renewing. */
+  private async tryResume(tok: ResumeToken): Promise<void> {
+    if (tok.killRemainingMs <= this.t.ioTimeoutMs) return;
+    const r = await this.bounded(this.o.store.readEpoch(this.o.group, tok.epoch));
+    if (!r.ok) return;
+    const d = decodeRecord(r.value, tok.epoch);
+    if (!d.valid || d.record.state !== 'HELD' || d.record.nonce !== tok.nonce || d.record.holder !== this.o.node) return;
+    this.becomeHolder(d.record, this.o.clock.now() + tok.killRemainingMs - this.F);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Small adapters that show an agent's and the coordinator's state as @pm2/io metrics, so
+ * `pm2 show <app>` and `pm2 monit` display them. The app passes its own `require('@pm2/io')`
+ * (apps run with `pmx:false`, see DESIGN §1), so this module never loads @pm2/io itself.
+ *
+ * Guarantees: values are read from the given in-memory view each time @pm2/io polls (about once
+ * a second); a view that throws shows nothing rather than stopping @pm2/io's timer; a value
+ * that is unknown (no probe yet) is left undefined, which @pm2/io hides. Only names and closed
+ * states are shown — never a reason sentence, which could hold a user name.
+ */
+import type { Phases } from '../agents/types';
+import type { NodeSnapshot } from './snapshot';
+import { PROBE_PHASES } from './snapshot';
+
+/** The part of @pm2/io used here (`io.metric({ name, unit, value })`). */
+export interface Pm2IoLike {
+  metric(opts: { name: string; unit?: string; value: () => number | string | undefined }): unknown;
+}
+
+export interface AgentMetricsView {
+  /** The agent's state (ONLINE, OFFLINE, FAULTED, UNKNOWN, STOPPING, …). */
+  state: string;
+  /** Restarts in place of the resource seen by this agent. */
+  restarts: number;
+  lastProbe?: { service: string; outcome: 'ok' | 'fail' | 'timeout'; phases: Phases };
+}
+
+/** Registers `state`, `restarts`, `last probe` and one `probe <phase>` metric (ms) per phase. */
+export function publishAgentMetrics(io: Pm2IoLike, view: () => AgentMetricsView): void {
+  const read = safe(view);
+  io.metric({ name: 'state', value: () => read()?.state });
+  io.metric({ name: 'restarts', value: () => read()?.restarts });
+  io.metric({
+    name: 'last probe',
+    value: () => {
+      const p = read()?.lastProbe;
+      return p ? `${p.service} ${p.outcome}` : undefined;
+    },
+  });
+  for (const phase of PROBE_PHASES) {
+    io.metric({
+      name: `probe ${phase}`,
+      unit: 'ms',
+      value: () => {
+        const s = read()?.lastProbe?.phases[phase];
+        return typeof s === 'number' ? Math.round(s * 10_000) / 10 : undefined;
+      },
+    });
+  }
+}
+
+/**
+ * Registers `<group> state` (e.g. "ONLINE" or "PARTIAL, frozen") and `<group> lease`
+ * (e.g. "held, epoch 7, 23 s left" / "mx2, epoch 7" / "none") for each group, plus
+ * `groups online`. `groups` are the group names known when the coordinator starts.
+ */
+export function publishCoordinatorMetrics(io: Pm2IoLike, snapshot: () => NodeSnapshot, groups: readonly string[]): void {
+  const read = safe(snapshot);
+  const group = (name: string) => read()?.groups.find((g) => g.group === name);
+  io.metric({ name: 'groups online', value: () => read()?.groups.filter((g) => g.state === 'ONLINE').length });
+  for (const name of groups) {
+    io.metric({
+      name: `${name} state`,
+      value: () => {
+        const g = group(name);
+        return g ? `${g.state}${g.frozen ? ', frozen' : ''}` : undefined;
+      },
+    });
+    io.metric({
+      name: `${name} lease`,
+      value: () => {
+        const l = group(name)?.lease;
+        if (!l) return undefined;
+        if (l.holderIsMe) return `held, epoch ${l.epoch}, ${Math.floor(l.remainingServeSeconds)} s left`;
+        return l.holder ? `${l.holder}, epoch ${l.epoch}` : `none, epoch ${l.epoch}`;
+      },
+    });
+  }
+}
+
+function safe<T>(fn: () => T): () => T | undefined {
+  return () => {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  };
+}

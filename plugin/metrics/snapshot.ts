@@ -1,0 +1,89 @@
+/**
+ * What the coordinator hands the exporter at each scrape: an in-memory picture of this node's
+ * groups, leases and resources, and the closed vocabularies (states, reasons) the metrics use.
+ *
+ * Guarantees: every string that can become a label value is either a configured name (node,
+ * group, resource, type, service) or a member of one of the closed unions below, so the number
+ * of series is fixed by the configuration, never by what happens at run time.
+ */
+
+export const GROUP_STATES = ['OFFLINE', 'STARTING', 'ONLINE', 'PARTIAL', 'STOPPING', 'FAULTED'] as const;
+export type GroupState = (typeof GROUP_STATES)[number];
+
+export const RESOURCE_STATES = ['OFFLINE', 'STARTING', 'ONLINE', 'STOPPING', 'FAULTED', 'UNKNOWN'] as const;
+export type ResourceMetricState = (typeof RESOURCE_STATES)[number];
+
+/** Why a resource was declared FAULTED (a bounded enum: anything else is recorded as 'unknown'). */
+export const FAULT_REASONS = ['process-exit', 'monitor-offline', 'probe-failed', 'probe-timeout', 'online-failed', 'unknown'] as const;
+export type FaultReason = (typeof FAULT_REASONS)[number];
+
+/**
+ * Why a group moved (a bounded enum, recorded by the node where the move starts or, for
+ * 'lease-expired', by the node that claims the lease of a silent holder):
+ *   resource-fault — a critical resource faulted beyond RestartLimit here;
+ *   lease-lost     — this node could not renew its lease and gave the group up;
+ *   lease-expired  — this node claimed the lease after the holder went silent;
+ *   switch         — an operator switch (or `evacuate`) handed the group over;
+ *   drill          — a failover drill;
+ *   dependency     — a group this one depends on (firm/hard) went away;
+ *   unknown        — anything else.
+ */
+export const FAILOVER_REASONS = ['resource-fault', 'lease-lost', 'lease-expired', 'switch', 'drill', 'dependency', 'unknown'] as const;
+export type FailoverReason = (typeof FAILOVER_REASONS)[number];
+
+export const AGENT_FUNCTIONS = ['online', 'offline', 'monitor', 'clean'] as const;
+export type AgentFunctionName = (typeof AGENT_FUNCTIONS)[number];
+
+/** Probe phases, as in probes/types.ts (seconds). */
+export const PROBE_PHASES = ['connect', 'tls', 'greeting', 'login', 'command', 'logout', 'total'] as const;
+export type ProbePhase = (typeof PROBE_PHASES)[number];
+
+export const PROBE_OUTCOMES = ['ok', 'fail', 'timeout'] as const;
+
+export interface LeaseSnapshot {
+  /** Node name that holds the lease as this node last saw it; undefined when nobody does. */
+  holder: string | undefined;
+  holderIsMe: boolean;
+  /** Fencing epoch N of `groups/<g>/epoch.<N>` as last seen. */
+  epoch: number;
+  /** Seconds this node may still serve the group (0 when it is not the holder). */
+  remainingServeSeconds: number;
+  /**
+   * Distinct nodes that the published node views (shared directory, as last read) show as
+   * serving this group, this node included. More than 1 is the split-brain the lease forbids.
+   * Omitted: 1 when `holder` is set, else 0.
+   */
+  holdersSeen?: number;
+}
+
+export interface ResourceSnapshot {
+  resource: string;
+  /** Resource type name (SunJESMsg, IP, …). */
+  type: string;
+  state: ResourceMetricState;
+  /** Restarts in place since the coordinator started (shown in `pm2 show msgha`). */
+  restarts: number;
+  /** Seconds until the TLS certificate of each service expires, as last probed. */
+  certExpirySeconds?: Record<string, number>;
+}
+
+export interface GroupSnapshot {
+  group: string;
+  state: GroupState;
+  frozen: boolean;
+  lease?: LeaseSnapshot;
+  resources: ResourceSnapshot[];
+}
+
+export interface NodeSnapshot {
+  node: string;
+  groups: GroupSnapshot[];
+}
+
+/** Must return from memory at once: it runs inside every scrape. */
+export type SnapshotProvider = () => NodeSnapshot;
+
+/** Narrow any string to a member of a closed list, else the fallback (keeps labels bounded). */
+export function oneOf<T extends string>(list: readonly T[], value: string, fallback: T): T {
+  return (list as readonly string[]).includes(value) ? (value as T) : fallback;
+}
