@@ -239,18 +239,33 @@ export async function findProcesses(matchers: ProcessMatcher[], opts: { fresh?: 
   return result;
 }
 
+/*
+ * Roots that are never an instance's own directory: killing "every process whose command line
+ * contains /usr" would take the machine down. A misconfigured ServerRoot must not do that.
+ */
+const SYSTEM_DIRS = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/media', '/mnt',
+  '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/libexec',
+  '/usr/local', '/usr/local/bin', '/usr/local/sbin', '/usr/sbin', '/usr/share', '/var', '/var/lib', '/var/run', '/var/tmp']);
+
+/** True when `root` is absolute and not a system-wide directory (safe to kill everything under it). */
+export function isInstanceRoot(root: string): boolean {
+  if (!path.isAbsolute(root)) return false;
+  return !SYSTEM_DIRS.has(path.resolve(root));
+}
+
 /**
  * Every live process of one instance: command line containing `root` as a path, or working
  * directory under `root`, plus all their descendants (children such as Dovecot's and
- * Postfix's lose the root in their titles). For killing leftovers of THIS instance only.
+ * Postfix's lose the root in their titles). For killing leftovers of THIS instance only: a
+ * relative or system-wide root (/, /usr, /opt, …) matches nothing but `extraPids`.
  */
 export async function listInstanceProcesses(root: string, extraPids: number[] = []): Promise<number[]> {
   invalidateSnapshot();
   const skip = await protectedPids();
   const list = await snapshot(0);
   const found = new Set<number>();
-  const rootNoSlash = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
-  await Promise.all(list.map(async (p) => {
+  const rootNoSlash = path.resolve(root);
+  if (isInstanceRoot(root)) await Promise.all(list.map(async (p) => {
     if (containsPath(p.cmdline, rootNoSlash)) { found.add(p.pid); return; }
     const cwd = await readCwd(p.pid);
     if (cwd && isUnder(cwd, rootNoSlash)) found.add(p.pid);

@@ -36,6 +36,11 @@ export interface RenewInfo {
   renewMs: number;
 }
 
+export interface AcquireInfo extends RenewInfo {
+  /** True when an agent restart resumed an epoch whose fence was still armed (services may be running). */
+  resumed: boolean;
+}
+
 export interface ElectorEvent {
   type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'frozen' | 'move-requested' | 'state';
   epoch?: number;
@@ -53,8 +58,11 @@ export interface ElectorOptions {
   log?: Logger;
   /** Random claim id, ≤ 16 chars. */
   nonce?: () => string;
-  /** Called once per won epoch; not awaited. `signal` aborts when leadership ends. */
-  onAcquired?: (epoch: number, signal: AbortSignal, info: RenewInfo) => void;
+  /**
+   * Called once per won epoch (and once on resume, with info.resumed); not awaited. `signal`
+   * aborts when leadership ends.
+   */
+  onAcquired?: (epoch: number, signal: AbortSignal, info: AcquireInfo) => void;
   /** Called after every successful renewal (refresh fence deadline, VIP lifetime, guard file). */
   onRenewed?: (info: RenewInfo) => void;
   /** Called when leadership ends; must resolve once this node's services of the group are stopped. */
@@ -407,7 +415,7 @@ export class Elector {
     this.becomeHolder(rec, t0);
   }
 
-  private becomeHolder(rec: LeaseRecord, wLast: number): void {
+  private becomeHolder(rec: LeaseRecord, wLast: number, resumed = false): void {
     this.record = rec;
     this.wLast = wLast;
     this.n = rec.epoch;
@@ -421,8 +429,8 @@ export class Elector {
     this.leadership = new AbortController();
     this.setState('holder', `acquired epoch ${rec.epoch}`);
     this.armDeadlineWatch();
-    this.emit({ type: 'acquired', epoch: rec.epoch });
-    const info = this.renewInfo(0);
+    this.emit({ type: 'acquired', epoch: rec.epoch, detail: resumed ? 'resumed' : undefined });
+    const info: AcquireInfo = { ...this.renewInfo(0), resumed };
     try { this.o.onAcquired?.(rec.epoch, this.leadership.signal, info); } catch (err) {
       this.o.log?.error(`lease ${this.o.group}: onAcquired threw: ${String(err)}`);
     }
@@ -548,6 +556,6 @@ export class Elector {
     if (!r.ok) return;
     const d = decodeRecord(r.value, tok.epoch);
     if (!d.valid || d.record.state !== 'HELD' || d.record.nonce !== tok.nonce || d.record.holder !== this.o.node) return;
-    this.becomeHolder(d.record, this.o.clock.now() + tok.killRemainingMs - this.F);
+    this.becomeHolder(d.record, this.o.clock.now() + tok.killRemainingMs - this.F, true);
   }
 }

@@ -62,7 +62,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     queueMicrotask(() => { fresh = false; });
     rebuild();
   });
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  if (options.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: PREFIX });
+    // prom-client names these gauges *_total, which `promtool check metrics` rejects (a _total
+    // suffix promises a counter); they add little to the process metrics, so leave them out.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(PREFIX + name);
+    }
+  }
 
   function rebuild(): void {
     for (const gauge of [m.groups, m.groupState, m.groupStateCode, m.groupFrozen, m.resourceState, m.resourceStateCode,

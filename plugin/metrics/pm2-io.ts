@@ -12,9 +12,18 @@ import type { Phases } from '../agents/types';
 import type { NodeSnapshot } from './snapshot';
 import { PROBE_PHASES } from './snapshot';
 
-/** The part of @pm2/io used here (`io.metric({ name, unit, value })`). */
+/** The part of @pm2/io used here (`io.metric({ name, unit, value })`); the real module fits it. */
 export interface Pm2IoLike {
-  metric(opts: { name: string; unit?: string; value: () => number | string | undefined }): unknown;
+  metric(opts: { name?: string; unit?: string; value?: () => number }): unknown;
+}
+
+type Shown = number | string | undefined;
+
+/** Registers one metric. */
+function show(io: Pm2IoLike, name: string, value: () => Shown, unit?: string): void {
+  // @pm2/io's type says `() => number`, but its poller sends strings too and hides undefined
+  // (build/main/services/metrics.js filters on typeof), which is what we want to show.
+  io.metric({ name, ...(unit ? { unit } : {}), value: value as () => number });
 }
 
 export interface AgentMetricsView {
@@ -28,24 +37,17 @@ export interface AgentMetricsView {
 /** Registers `state`, `restarts`, `last probe` and one `probe <phase>` metric (ms) per phase. */
 export function publishAgentMetrics(io: Pm2IoLike, view: () => AgentMetricsView): void {
   const read = safe(view);
-  io.metric({ name: 'state', value: () => read()?.state });
-  io.metric({ name: 'restarts', value: () => read()?.restarts });
-  io.metric({
-    name: 'last probe',
-    value: () => {
-      const p = read()?.lastProbe;
-      return p ? `${p.service} ${p.outcome}` : undefined;
-    },
+  show(io, 'state', () => read()?.state);
+  show(io, 'restarts', () => read()?.restarts);
+  show(io, 'last probe', () => {
+    const p = read()?.lastProbe;
+    return p ? `${p.service} ${p.outcome}` : undefined;
   });
   for (const phase of PROBE_PHASES) {
-    io.metric({
-      name: `probe ${phase}`,
-      unit: 'ms',
-      value: () => {
-        const s = read()?.lastProbe?.phases[phase];
-        return typeof s === 'number' ? Math.round(s * 10_000) / 10 : undefined;
-      },
-    });
+    show(io, `probe ${phase}`, () => {
+      const s = read()?.lastProbe?.phases[phase];
+      return typeof s === 'number' ? Math.round(s * 10_000) / 10 : undefined;
+    }, 'ms');
   }
 }
 
@@ -57,23 +59,17 @@ export function publishAgentMetrics(io: Pm2IoLike, view: () => AgentMetricsView)
 export function publishCoordinatorMetrics(io: Pm2IoLike, snapshot: () => NodeSnapshot, groups: readonly string[]): void {
   const read = safe(snapshot);
   const group = (name: string) => read()?.groups.find((g) => g.group === name);
-  io.metric({ name: 'groups online', value: () => read()?.groups.filter((g) => g.state === 'ONLINE').length });
+  show(io, 'groups online', () => read()?.groups.filter((g) => g.state === 'ONLINE').length);
   for (const name of groups) {
-    io.metric({
-      name: `${name} state`,
-      value: () => {
-        const g = group(name);
-        return g ? `${g.state}${g.frozen ? ', frozen' : ''}` : undefined;
-      },
+    show(io, `${name} state`, () => {
+      const g = group(name);
+      return g ? `${g.state}${g.frozen ? ', frozen' : ''}` : undefined;
     });
-    io.metric({
-      name: `${name} lease`,
-      value: () => {
-        const l = group(name)?.lease;
-        if (!l) return undefined;
-        if (l.holderIsMe) return `held, epoch ${l.epoch}, ${Math.floor(l.remainingServeSeconds)} s left`;
-        return l.holder ? `${l.holder}, epoch ${l.epoch}` : `none, epoch ${l.epoch}`;
-      },
+    show(io, `${name} lease`, () => {
+      const l = group(name)?.lease;
+      if (!l) return undefined;
+      if (l.holderIsMe) return `held, epoch ${l.epoch}, ${Math.floor(l.remainingServeSeconds)} s left`;
+      return l.holder ? `${l.holder}, epoch ${l.epoch}` : `none, epoch ${l.epoch}`;
     });
   }
 }

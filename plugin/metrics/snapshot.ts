@@ -63,7 +63,11 @@ export interface ResourceSnapshot {
   state: ResourceMetricState;
   /** Restarts in place since the coordinator started (shown in `pm2 show msgha`). */
   restarts: number;
-  /** Seconds until the TLS certificate of each service expires, as last probed. */
+  /**
+   * Seconds until the TLS certificate of each service expires, as last probed. Optional: the
+   * exporter also takes it from `probe()` results (details.certExpirySeconds); when both name
+   * the same service, this value wins.
+   */
   certExpirySeconds?: Record<string, number>;
 }
 

@@ -153,7 +153,31 @@ export function contractCases(dovecot: { conf: string; masterPid: string }): Con
       residue: () => pidsOf([{ name: `/usr/sbin/dovecot -c ${dovecot.conf}`, match: 'substring' }]),
       victim: () => ({ name: `/usr/sbin/dovecot -c ${dovecot.conf}`, match: 'substring' }),
     },
+    {
+      // No StopProgram: offline falls back to SIGTERM of the daemon's processes.
+      title: 'Application (slapd, no StopProgram)',
+      type: 'Application',
+      attrs: (sb) => ({
+        StartProgram: slapdArgv(sb),
+        PidFiles: [path.join(sb.ldapRoot, 'logs', 'pid')],
+        MonitorProcesses: [`/usr/sbin/slapd -f ${path.join(sb.ldapRoot, 'config', 'slapd.conf')}`],
+        ProbeHost: sb.host, ProbeServices: { ldap: sb.ports.ldap }, ...TIMEOUTS,
+      }),
+      halfStart: async (sb) => {
+        const r = await execProgram(slapdArgv(sb), { timeoutMs: 15_000 });
+        if (r.code !== 0) throw new Error(`slapd: ${r.stderr}`);
+      },
+      broken: { PidFiles: [NOWHERE + '.pid'], MonitorProcesses: [NOWHERE] },
+      residue: (sb) => pidsOf([{ name: `/usr/sbin/slapd -f ${path.join(sb.ldapRoot, 'config', 'slapd.conf')}`, match: 'substring' }]),
+      victim: (sb) => ({ name: `/usr/sbin/slapd -f ${path.join(sb.ldapRoot, 'config', 'slapd.conf')}`, match: 'substring' }),
+      freeze: (sb) => ({ name: `/usr/sbin/slapd -f ${path.join(sb.ldapRoot, 'config', 'slapd.conf')}`, match: 'substring' }),
+    },
   ];
+}
+
+/** slapd of the sandbox's directory instance, forking into the background (no -d). */
+function slapdArgv(sb: Sandbox): string[] {
+  return ['/usr/sbin/slapd', '-f', path.join(sb.ldapRoot, 'config', 'slapd.conf'), '-h', `ldap://127.0.0.1:${sb.ports.ldap}/`];
 }
 
 export { dovecotConf };

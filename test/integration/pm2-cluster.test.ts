@@ -130,6 +130,16 @@ describe('pm2 cluster on one node', () => {
     expect(t.stdout).toContain('"summary":"node n1: mail ONLINE (6/6 online)"');
   });
 
+  it('a coordinator restart adopts the running agents without bouncing any daemon', async () => {
+    const imapd = pidOf(path.join(sb.msgRoot, 'config', 'pid', 'imapd.pid'));
+    const r = await pm2.cli(['restart', 'msgha']);
+    expect(r.code).toBe(0);
+    const g = await waitFor('adopted ONLINE', async () => { const s = await state(); return s?.state === 'ONLINE' ? s : undefined; }, { timeoutMs: 20_000 });
+    expect(g.reason).toMatch(/adopted 6\/6/);
+    expect(pidOf(path.join(sb.msgRoot, 'config', 'pid', 'imapd.pid'))).toBe(imapd);
+    expect(g.resources.every((x) => x.restarts === 0)).toBe(true);
+  });
+
   it('(b) pm2 stop mail.imap is a real offline; the group turns PARTIAL; pm2 restart brings it back', async () => {
     const imapdPid = pidOf(path.join(sb.msgRoot, 'config', 'pid', 'imapd.pid'));
     const r = await pm2.cli(['stop', 'mail.imap']);
@@ -206,5 +216,14 @@ describe('pm2 cluster on one node', () => {
     expect(String(refused.reply?.summary)).toMatch(/FAULTED/);
     const cleared = await pm2.trigger('msgha', 'clear', 'mail');
     expect(cleared.reply?.ok).toBe(true);
+  });
+
+  it('pm2 kill takes everything offline (every agent runs offline on SIGINT)', async () => {
+    const on = await pm2.trigger('msgha', 'online', 'mail');
+    expect(on.reply?.ok, JSON.stringify(on.reply)).toBe(true);
+    expect(await banner(sb.ports.imap)).toMatch(/^\* OK/);
+    await pm2.kill();
+    expect(processesUnder(sb.msgRoot)).toEqual([]);
+    expect(processesUnder(sb.ldapRoot)).toEqual([]);
   });
 });

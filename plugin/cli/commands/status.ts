@@ -9,6 +9,7 @@ export const usage = 'status [--json]                 state of every group and r
 
 /** App names the coordinator runs under: ecosystem app, or PM2 module. */
 const COORDINATOR_NAMES = ['msgha', 'pm2-messaging-ha'];
+const STATUS_TIMEOUT_MS = 15_000;
 
 export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json');
@@ -20,18 +21,25 @@ export async function run(args: string[]): Promise<number> {
   const client = await import('../../coordinator/pm2-client');
   let reply: (StatusReply & { ok?: boolean; error?: string }) | undefined;
   let tried = '';
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.connect();
-    const apps = await client.list();
-    const name = COORDINATOR_NAMES.find((n) => apps.some((a) => a.name === n && a.status === 'online'));
-    tried = name ?? COORDINATOR_NAMES.join(' or ');
-    if (name) {
-      const rows = await client.trigger(name, 'status');
-      reply = rows[0]?.value as typeof reply;
-    }
+    const ask = async (): Promise<void> => {
+      await client.connect();
+      const apps = await client.list();
+      const name = COORDINATOR_NAMES.find((n) => apps.some((a) => a.name === n && a.status === 'online'));
+      tried = name ?? COORDINATOR_NAMES.join(' or ');
+      if (name) {
+        const rows = await client.trigger(name, 'status');
+        reply = rows[0]?.value as typeof reply;
+      }
+    };
+    // The status action answers at once; a silent PM2 must not hang the operator's shell.
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_TIMEOUT_MS / 1000}s`)), STATUS_TIMEOUT_MS); });
+    await Promise.race([ask(), timeout]);
   } catch (err) {
     process.stderr.write(`msgha status: ${err instanceof Error ? err.message : String(err)}\n`);
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
   if (!reply) {

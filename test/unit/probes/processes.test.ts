@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  containsPath, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot, watchPids,
+  containsPath, isInstanceRoot, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot, watchPids,
 } from '../../../probes/processes';
 
 let dir: string;
@@ -60,6 +60,13 @@ describe('name and path matching', () => {
     [['/srv/msg/bin/ns-slapd', '-f', '/srv/slapd.conf'], 'ns-slapd', true],
   ])('%j has daemon %s: %s', (argv, name, expected) => {
     expect(nameMatches(argv, name)).toBe(expected);
+  });
+
+  it('tells instance roots from system directories', () => {
+    expect(isInstanceRoot('/sunone/msg')).toBe(true);
+    expect(isInstanceRoot('/tmp/mh-ct-22000/msg')).toBe(true);
+    expect(isInstanceRoot('/usr/')).toBe(false);
+    expect(isInstanceRoot('msg')).toBe(false);
   });
 
   it('matches a root only as a whole path', () => {
@@ -141,6 +148,12 @@ describe('watchPids', () => {
 });
 
 describe('listInstanceProcesses', () => {
+  it('refuses system-wide and relative roots', async () => {
+    for (const root of ['/', '/usr', '/usr/', '/opt', '/tmp', 'relative/dir']) {
+      expect(await listInstanceProcesses(root)).toEqual([]);
+    }
+  });
+
   it('finds processes by root in the command line, by cwd under root, and their descendants', async () => {
     const r1 = path.join(dir, 'r1');
     const byCmd = start(path.join(r1, 'bin', 'fakedaemon'), ['308']);

@@ -1,0 +1,47 @@
+/**
+ * The fence process's wire protocol: one JSON object per line over the unix socket
+ * `<runDir>/fence.sock`, one request and one reply per connection. Deadlines travel as absolute
+ * CLOCK_MONOTONIC milliseconds, computed by the client at send time (so time spent in transit
+ * never extends them); `sentMono` lets the fence refuse a client whose monotonic clock is not
+ * its own (another time namespace). No dependencies: the fence imports only node: modules.
+ */
+import * as path from 'node:path';
+
+export type FenceRequest =
+  | { op: 'arm'; group: string; epoch: number; nonce: string; deadlineMono: number; sentMono: number }
+  | { op: 'renew'; group: string; epoch: number; deadlineMono: number; sentMono: number }
+  | { op: 'disarm'; group: string; epoch: number }
+  | { op: 'adopt'; group: string; pid: number }
+  | { op: 'spawn'; group: string; argv: string[]; env?: Record<string, string>; cwd?: string; logFile?: string }
+  | { op: 'fire'; group: string; reason: string }
+  | { op: 'status' }
+  | { op: 'shutdown'; force?: boolean };
+
+export interface GroupStatus {
+  group: string;
+  armed: boolean;
+  epoch: number;
+  nonce: string;
+  /** ms until the kill deadline (negative = passed); undefined when disarmed. */
+  remainingMs?: number;
+  firedEpoch: number;
+  cgroup?: string;
+  pgids: number[];
+  pids: number[];
+}
+
+export interface FenceReply {
+  ok: boolean;
+  reason?: string;
+  pid?: number;
+  groups?: GroupStatus[];
+  mode?: 'cgroup' | 'pgid';
+  fencePid?: number;
+}
+
+export const socketPath = (runDir: string): string => path.join(runDir, 'fence.sock');
+export const pidPath = (runDir: string): string => path.join(runDir, 'fence.pid');
+export const logPath = (runDir: string): string => path.join(runDir, 'fence.log');
+
+/** Largest accepted difference between the client's and the fence's monotonic clocks at send. */
+export const CLOCK_AGREEMENT_MS = 5000;

@@ -1,0 +1,47 @@
+/**
+ * Suspend detection for the fence. CLOCK_MONOTONIC (process.hrtime) stops while the machine is
+ * suspended; CLOCK_BOOTTIME does not. Node has no boottime call, but the first field of
+ * /proc/uptime IS CLOCK_BOOTTIME (10 ms resolution). We compare how far each advanced since the
+ * last tick: boottime ahead by more than `thresholdMs` means the machine slept, so every armed
+ * deadline may have passed in real time while our timers were stopped — fire at once.
+ * /proc/stat btime was rejected: it is derived from the wall clock (realtime − boottime) and
+ * jumps with `date -s` or NTP steps, which would cause false fires.
+ * Guarantees: never throws; a missing /proc/uptime disables detection (reported by enabled()).
+ */
+import * as fs from 'node:fs';
+
+export function readBoottimeMs(file = '/proc/uptime'): number | undefined {
+  try {
+    const v = Number(fs.readFileSync(file, 'utf8').split(' ')[0]);
+    return Number.isFinite(v) ? v * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+export class SuspendDetector {
+  private lastBoot: number | undefined;
+  private lastMono = monoMs();
+
+  constructor(private readonly file = '/proc/uptime', private readonly thresholdMs = 1000) {
+    this.lastBoot = readBoottimeMs(file);
+  }
+
+  enabled(): boolean { return this.lastBoot !== undefined; }
+
+  /** Call on every tick: returns the ms by which boottime ran ahead (a suspend), else 0. */
+  check(): number {
+    const boot = readBoottimeMs(this.file);
+    const mono = monoMs();
+    let jump = 0;
+    if (boot !== undefined && this.lastBoot !== undefined) {
+      const ahead = (boot - this.lastBoot) - (mono - this.lastMono);
+      if (ahead > this.thresholdMs) jump = ahead;
+    }
+    this.lastBoot = boot;
+    this.lastMono = mono;
+    return jump;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * GroupRunner against a fake AgentPort: online in requires order, restart in place within the
+ * budget, group FAULTED and offline in reverse beyond it, non-critical faults, clear.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ResolvedGroup, ResolvedResource } from '../../../plugin/config/cluster-types';
+import { createLogger } from '../../../plugin/log';
+import type { AgentPort } from '../../../plugin/coordinator/app-registry';
+import { GroupRunner } from '../../../plugin/coordinator/group-runner';
+import { RestartBudget } from '../../../plugin/coordinator/restart-budget';
+import type { AgentReport } from '../../../plugin/pm2/protocol';
+
+function res(name: string, requires: string[] = [], attrs: Record<string, unknown> = {}): ResolvedResource {
+  return { id: `g.${name}`, group: 'g', name, type: 'Fake', requires, attrs: { RestartLimit: 1, ConfInterval: 600, Critical: true, OnlineTimeout: 5, OfflineTimeout: 5, CleanTimeout: 5, ...attrs } };
+}
+
+function group(resources: ResolvedResource[]): ResolvedGroup {
+  return { name: 'g', systemList: ['n1'], autoStart: true, dependsOn: [], frozen: false, resources };
+}
+
+function fakePort(fail: Set<string> = new Set()) {
+  const calls: string[] = [];
+  const port: AgentPort = {
+    async request(id, command) {
+      calls.push(`${id}:${command.cmd}`);
+      const ok = !fail.has(`${id}:${command.cmd}`);
+      return { resource: id, fn: command.cmd, ok, state: ok ? 'ONLINE' : 'OFFLINE', reason: ok ? 'fine' : 'broken', pid: 1 };
+    },
+  };
+  return { port, calls };
+}
+
+const quiet = createLogger('test', 'coordinator', 'ERROR');
+const fault = (id: string): AgentReport => ({ resource: id, fn: 'monitor', state: 'FAULTED', reason: 'daemon gone', recovery: 'restartable', pid: 1 });
+const settle = () => new Promise((r) => setTimeout(r, 10));
+
+describe('GroupRunner', () => {
+  it('brings resources online in requires order and offline in reverse', async () => {
+    const { port, calls } = fakePort();
+    const g = new GroupRunner(group([res('ldap'), res('core', ['ldap']), res('imap', ['core'])]), { agents: port, log: quiet, restartApp: async () => true });
+    expect((await g.online('test')).ok).toBe(true);
+    expect(g.state).toBe('ONLINE');
+    expect(calls).toEqual(['g.ldap:online', 'g.core:online', 'g.imap:online']);
+    calls.length = 0;
+    await g.offline('test');
+    expect(calls).toEqual(['g.imap:offline', 'g.core:offline', 'g.ldap:offline']);
+    expect(g.state).toBe('OFFLINE');
+  });
+
+  it('restarts a faulted critical resource in place, then faults the group beyond RestartLimit', async () => {
+    const { port, calls } = fakePort();
+    const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), { agents: port, log: quiet, restartApp: async () => true });
+    await g.online('test');
+    calls.length = 0;
+    g.onReport(fault('g.imap'));
+    await settle();
+    expect(calls).toEqual(['g.imap:clean', 'g.imap:online']);
+    expect(g.state).toBe('ONLINE');
+    expect(g.status().resources[1]!.restarts).toBe(1);
+    calls.length = 0;
+    g.onReport(fault('g.imap'));
+    await settle();
+    expect(g.state).toBe('FAULTED');
+    expect(calls).toEqual(['g.imap:offline', 'g.ldap:offline']);
+    expect((await g.online('again')).ok).toBe(false);
+    expect((await g.clear()).ok).toBe(true);
+    expect(g.state).toBe('OFFLINE');
+  });
+
+  it('a non-critical resource beyond its budget faults only itself', async () => {
+    const { port } = fakePort();
+    const g = new GroupRunner(group([res('ldap'), res('http', ['ldap'], { Critical: false, RestartLimit: 0 })]), { agents: port, log: quiet, restartApp: async () => true });
+    await g.online('test');
+    g.onReport(fault('g.http'));
+    await settle();
+    expect(g.state).toBe('PARTIAL');
+    expect(g.status().resources.map((r) => r.state)).toEqual(['ONLINE', 'FAULTED']);
+  });
+
+  it('a failed online of a critical resource faults the group; dependents are not started', async () => {
+    const { port, calls } = fakePort(new Set(['g.core:online']));
+    const g = new GroupRunner(group([res('ldap'), res('core', ['ldap']), res('imap', ['core'])]), { agents: port, log: quiet, restartApp: async () => true });
+    const o = await g.online('test');
+    expect(o.ok).toBe(false);
+    expect(g.state).toBe('FAULTED');
+    expect(calls).not.toContain('g.imap:online');
+  });
+});
+
+describe('RestartBudget', () => {
+  it('allows RestartLimit restarts within ConfInterval and forgets older ones', () => {
+    let now = 0;
+    const b = new RestartBudget(2, 1000, () => now);
+    expect([b.take(), b.take(), b.take()]).toEqual([true, true, false]);
+    now = 1001;
+    expect(b.take()).toBe(true);
+    expect(b.used()).toBe(1);
+  });
+});

@@ -1,0 +1,56 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { allDashboards, generateAll } from '../../../plugin/metrics/dashboards/generate';
+import { dashboardQueries, DS_VAR } from '../../../plugin/metrics/dashboards/builder';
+import { ALERT_RULES } from '../../../plugin/metrics/dashboards/alerts';
+import { createMetrics } from '../../../plugin/metrics/metrics';
+
+const DIR = path.resolve(__dirname, '..', '..', '..', 'dashboards');
+
+describe('dashboards and alert rules', () => {
+  it('the committed files equal the generator output (regenerate: npm run build && node dist/plugin/metrics/dashboards/generate.js)', () => {
+    for (const [name, text] of Object.entries(generateAll())) {
+      expect(fs.readFileSync(path.join(DIR, name), 'utf8'), name).toBe(text);
+    }
+  });
+
+  it('every dashboard has the Prometheus data source variable and node/group variables; every panel uses it', () => {
+    for (const d of Object.values(allDashboards())) {
+      const names = d.templating.list.map((v) => v.name);
+      expect(names.slice(0, 3)).toEqual([DS_VAR, 'node', 'group']);
+      for (const p of d.panels) {
+        expect(p.datasource.uid).toBe('${DS_PROMETHEUS}');
+        expect(p.targets.length).toBeGreaterThan(0);
+        expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+      }
+      expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
+    }
+    expect(allDashboards()['cluster-overview.json'].annotations.list.some((a) => a.name === 'Failovers')).toBe(true);
+  });
+
+  it('every query and alert names only metrics that exist', async () => {
+    const m = createMetrics({ node: 'x' });
+    const known = new Set(m.registry.getMetricsAsArray().map((x) => (x as unknown as { name: string }).name));
+    const exprs = [
+      ...Object.values(allDashboards()).flatMap((d) => dashboardQueries(d).map((q) => q.expr)),
+      ...ALERT_RULES.map((r) => r.expr),
+    ];
+    for (const expr of exprs) {
+      for (const name of expr.match(/msgha_[a-z0-9_]+/g) ?? []) {
+        expect(known.has(name.replace(/_(bucket|count|sum)$/, '')) || known.has(name), `${name} in ${expr}`).toBe(true);
+      }
+    }
+  });
+
+  it('alert rules: the required ones are there, each summary says what to do, promtool check rules passes', () => {
+    const names = ALERT_RULES.map((r) => r.alert);
+    for (const n of ['MsghaGroupOfflineEverywhere', 'MsghaGroupFaulted', 'MsghaFailover', 'MsghaResourceFaulted', 'MsghaLeaseRenewSlow',
+      'MsghaLeaseRenewFailing', 'MsghaLeaseServeTimeLow', 'MsghaTwoHolders', 'MsghaConcurrencyViolation', 'MsghaProbeFailing',
+      'MsghaProbeSlow', 'MsghaCertificateExpiring']) expect(names).toContain(n);
+    for (const r of ALERT_RULES) expect(r.summary, r.alert).toMatch(/: .*(check|run|fix|renew|stop|find|try|read)/i);
+    const out = execFileSync('/usr/bin/promtool', ['check', 'rules', path.join(DIR, 'alerts.yml')], { encoding: 'utf8' });
+    expect(out).toContain(`SUCCESS: ${ALERT_RULES.length} rules found`);
+  });
+});

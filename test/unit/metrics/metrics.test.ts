@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../../plugin/metrics/metrics';
+import { ENUM_LABELS, IDENTITY_LABELS } from '../../../plugin/metrics/definitions';
+import {
+  GROUP_STATES, RESOURCE_STATES, type GroupState, type NodeSnapshot, type ResourceMetricState,
+} from '../../../plugin/metrics/snapshot';
+import { parseExposition, value } from './exposition';
+
+function snapshot(groupState: GroupState, imapState: ResourceMetricState, holder = true): NodeSnapshot {
+  return {
+    node: 'mx1',
+    groups: [{
+      group: 'mail', state: groupState, frozen: false,
+      lease: { holder: holder ? 'mx1' : 'mx2', holderIsMe: holder, epoch: 7, remainingServeSeconds: 31.5 },
+      resources: [
+        { resource: 'vip', type: 'IP', state: 'ONLINE', restarts: 0 },
+        { resource: 'imap', type: 'SunJESMsg', state: imapState, restarts: 2, certExpirySeconds: { imaps: 86400 } },
+      ],
+    }],
+  };
+}
+
+describe('metric definitions', () => {
+  it('construct on private registries (two instances do not collide) with msgha_ names and allowed labels only', async () => {
+    const a = createMetrics({ node: 'mx1' });
+    const b = createMetrics({ node: 'mx2' });
+    a.setSnapshotProvider(() => snapshot('ONLINE', 'ONLINE'));
+    a.probe('mail', 'imap', 'imap', { outcome: 'ok', phases: { connect: 0.001, total: 0.01 } });
+    a.functionDuration('mail', 'imap', 'SunJESMsg', 'monitor', 0.02);
+    a.leaseRenew('mail', 0.003, true);
+    const series = parseExposition(await a.render());
+    expect(parseExposition(await b.render()).every((s) => s.labels.node === 'mx2')).toBe(true);
+    const allowed = new Set<string>([...IDENTITY_LABELS, ...ENUM_LABELS, 'le', 'quantile',
+      // prom-client's process metrics carry these fixed labels
+      'version', 'major', 'minor', 'patch', 'space', 'kind']);
+    for (const s of series) {
+      expect(s.name.startsWith('msgha_'), s.name).toBe(true);
+      expect(s.labels.node).toBe('mx1');
+      for (const l of Object.keys(s.labels)) expect(allowed.has(l), `${s.name} label ${l}`).toBe(true);
+    }
+    for (const m of a.registry.getMetricsAsArray()) {
+      const meta = m as unknown as { name: string; help: string };
+      expect(meta.help.length, meta.name).toBeGreaterThan(10);
+    }
+  });
+
+  it('rejects an empty node name at construction', () => {
+    expect(() => createMetrics({ node: '' })).toThrow(/node/);
+  });
+});
+
+describe('snapshot → series', () => {
+  it('renders state sets, codes, lease and certificate gauges from the snapshot', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    m.setSnapshotProvider(() => snapshot('PARTIAL', 'FAULTED'));
+    const s = parseExposition(await m.render());
+    for (const st of GROUP_STATES) expect(value(s, 'msgha_group_state', { group: 'mail', state: st })).toBe(st === 'PARTIAL' ? 1 : 0);
+    for (const st of RESOURCE_STATES) {
+      expect(value(s, 'msgha_resource_state', { resource: 'imap', type: 'SunJESMsg', state: st })).toBe(st === 'FAULTED' ? 1 : 0);
+    }
+    expect(value(s, 'msgha_group_state_code', { group: 'mail' })).toBe(GROUP_STATES.indexOf('PARTIAL'));
+    expect(value(s, 'msgha_resource_state_code', { resource: 'imap' })).toBe(RESOURCE_STATES.indexOf('FAULTED'));
+    expect(value(s, 'msgha_lease_held', { group: 'mail' })).toBe(1);
+    expect(value(s, 'msgha_lease_epoch', { group: 'mail' })).toBe(7);
+    expect(value(s, 'msgha_lease_remaining_serve_seconds', { group: 'mail' })).toBe(31.5);
+    expect(value(s, 'msgha_lease_holders_seen', { group: 'mail' })).toBe(1);
+    const expiry = value(s, 'msgha_tls_cert_expiry_timestamp_seconds', { resource: 'imap', service: 'imaps' })!;
+    expect(Math.abs(expiry - (Date.now() / 1000 + 86400))).toBeLessThan(5);
+    // Event counters exist at 0 for every reason from the first scrape on.
+    expect(value(s, 'msgha_resource_faults_total', { resource: 'imap', reason: 'probe-timeout' })).toBe(0);
+    expect(value(s, 'msgha_group_failovers_total', { group: 'mail', reason: 'switch' })).toBe(0);
+    expect(value(s, 'msgha_resource_restarts_total', { resource: 'vip' })).toBe(0);
+  });
+
+  it('a standby reports no serve time; a snapshot with a foreign holder counts one holder', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    m.setSnapshotProvider(() => snapshot('OFFLINE', 'OFFLINE', false));
+    const s = parseExposition(await m.render());
+    expect(value(s, 'msgha_lease_held', { group: 'mail' })).toBe(0);
+    expect(value(s, 'msgha_lease_remaining_serve_seconds', { group: 'mail' })).toBe(0);
+    expect(value(s, 'msgha_lease_holders_seen', { group: 'mail' })).toBe(1);
+  });
+
+  it('records events: faults, failovers, restarts, violations, renewals, probes, function durations', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    m.setSnapshotProvider(() => snapshot('ONLINE', 'ONLINE'));
+    await m.render();
+    m.fault('mail', 'imap', 'probe-timeout');
+    m.fault('mail', 'imap', 'made-up' as never);
+    m.failover('mail', 'lease-lost');
+    m.restart('mail', 'imap');
+    m.concurrencyViolation('mail', 'vip');
+    m.leaseRenew('mail', 0.5, false);
+    m.probe('mail', 'imap', 'imaps', { outcome: 'timeout', phases: { connect: 0.002, tls: 0.01, total: 5 }, details: { certExpirySeconds: 3600 } });
+    m.functionDuration('mail', 'imap', 'SunJESMsg', 'online', 1.5);
+    m.functionDuration('mail', 'imap', 'SunJESMsg', 'bogus' as never, 1.5);
+    const s = parseExposition(await m.render());
+    expect(value(s, 'msgha_resource_faults_total', { resource: 'imap', reason: 'probe-timeout' })).toBe(1);
+    expect(value(s, 'msgha_resource_faults_total', { resource: 'imap', reason: 'unknown' })).toBe(1);
+    expect(value(s, 'msgha_group_failovers_total', { reason: 'lease-lost' })).toBe(1);
+    expect(value(s, 'msgha_resource_restarts_total', { resource: 'imap' })).toBe(1);
+    expect(value(s, 'msgha_concurrency_violations_total', { resource: 'vip' })).toBe(1);
+    expect(value(s, 'msgha_lease_renew_failures_total', { group: 'mail' })).toBe(1);
+    expect(value(s, 'msgha_lease_renew_duration_seconds_count', { group: 'mail' })).toBe(1);
+    expect(value(s, 'msgha_probe_success', { service: 'imaps' })).toBe(0);
+    expect(value(s, 'msgha_probes_total', { service: 'imaps', outcome: 'timeout' })).toBe(1);
+    expect(value(s, 'msgha_probes_total', { service: 'imaps', outcome: 'ok' })).toBe(0);
+    expect(value(s, 'msgha_probe_phase_seconds', { service: 'imaps', phase: 'tls' })).toBe(0.01);
+    expect(value(s, 'msgha_probe_phase_seconds', { service: 'imaps', phase: 'login' })).toBe(0);
+    expect(value(s, 'msgha_probe_duration_seconds_count', { service: 'imaps' })).toBe(1);
+    expect(value(s, 'msgha_agent_function_duration_seconds_count', { function: 'online' })).toBe(1);
+    expect(s.some((x) => x.labels.function === 'bogus')).toBe(false);
+    // The probe's certificate expiry is exported; for a service the snapshot also lists, the snapshot wins.
+    m.probe('mail', 'imap', 'pops', { outcome: 'ok', phases: { total: 0.1 }, details: { certExpirySeconds: 3600 } });
+    const s2 = parseExposition(await m.render());
+    const pops = value(s2, 'msgha_tls_cert_expiry_timestamp_seconds', { service: 'pops' })!;
+    expect(Math.abs(pops - (Date.now() / 1000 + 3600))).toBeLessThan(5);
+    const imaps = value(s2, 'msgha_tls_cert_expiry_timestamp_seconds', { service: 'imaps' })!;
+    expect(Math.abs(imaps - (Date.now() / 1000 + 86400))).toBeLessThan(5);
+  });
+
+  it('calls the provider once per scrape, and a failing provider only counts an error', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    let calls = 0;
+    m.setSnapshotProvider(() => { calls += 1; return snapshot('ONLINE', 'ONLINE'); });
+    await m.render();
+    await m.render();
+    expect(calls).toBe(2);
+    m.setSnapshotProvider(() => { throw new Error('boom'); });
+    const s = parseExposition(await m.render());
+    expect(value(s, 'msgha_snapshot_errors_total', {})).toBe(1);
+    expect(s.some((x) => x.name === 'msgha_group_state')).toBe(false);
+  });
+});
+
+describe('cardinality and secrets', () => {
+  it('the series set stays the same while a resource and its group cycle through every state', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    let g: GroupState = 'OFFLINE';
+    let r: ResourceMetricState = 'OFFLINE';
+    let holder = false;
+    m.setSnapshotProvider(() => snapshot(g, r, holder));
+    // Warm up: one probe, one function call, one renewal of each kind.
+    m.probe('mail', 'imap', 'imap', { outcome: 'ok', phases: { connect: 0.001, greeting: 0.001, login: 0.01, logout: 0.001, total: 0.02 } });
+    m.functionDuration('mail', 'imap', 'SunJESMsg', 'monitor', 0.01);
+    m.leaseRenew('mail', 0.01, true);
+    const first = new Set(parseExposition(await m.render()).map((s) => s.key));
+    for (let cycle = 0; cycle < 3; cycle++) {
+      for (let i = 0; i < 6; i++) {
+        g = GROUP_STATES[i]; r = RESOURCE_STATES[(i + cycle) % 6]; holder = i % 2 === 0;
+        m.probe('mail', 'imap', 'imap', { outcome: i % 3 === 0 ? 'fail' : 'ok', phases: { connect: 0.001, total: 0.5 } });
+        m.fault('mail', 'imap', 'monitor-offline');
+        m.failover('mail', 'resource-fault');
+        m.restart('mail', 'imap');
+        m.functionDuration('mail', 'imap', 'SunJESMsg', 'monitor', 0.01);
+        m.leaseRenew('mail', 0.01, i % 2 === 0);
+        const keys = new Set(parseExposition(await m.render()).map((s) => s.key));
+        expect([...keys].filter((k) => !first.has(k))).toEqual([]);
+        expect(keys.size).toBe(first.size);
+      }
+    }
+  });
+
+  it('no secret, user name or probe reason/detail text ever reaches /metrics', async () => {
+    const m = createMetrics({ node: 'mx1' });
+    m.setSnapshotProvider(() => snapshot('ONLINE', 'ONLINE'));
+    m.probe('mail', 'imap', 'imap', {
+      outcome: 'fail', phases: { connect: 0.001, login: 0.2, total: 0.3 }, failedPhase: 'login',
+      reason: 'login as probeuser@example.com with password hunter2 refused', configurationError: true,
+      details: { certSubject: 'CN=secret-subject', version: 'dovecot-secret-version', messages: 42 },
+    });
+    const text = await m.render();
+    for (const bad of ['probeuser', 'hunter2', 'password', 'secret-subject', 'dovecot-secret-version', 'refused']) {
+      expect(text.includes(bad), bad).toBe(false);
+    }
+  });
+});
