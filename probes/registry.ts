@@ -16,7 +16,9 @@ import { probePop3 } from './pop3';
 import { probeLmtp, probeSmtp } from './smtp';
 import { tcpProbe } from './tcp';
 import { tlsProbe } from './tls';
+import { nowMs } from './deadline';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
+import { resolveHost } from './transport/socket';
 import type { ProbeResult, ProbeTarget } from './types';
 
 export type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
@@ -39,7 +41,33 @@ const probeCommand: ProtocolProbe = async (_target, options, signal): Promise<Pr
   return commandProbe([options.command, ...(options.args ?? [])], { timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) });
 };
 
-const PROBES: Readonly<Record<string, ProtocolProbe>> = {
+/**
+ * Resolves the target's name before the probe runs, so libraries that take a host string
+ * (imapflow, nodemailer, ldapts) and our own sockets all meet the same address — including
+ * `.localhost` names the system resolver may not know (RFC 6761 §6.3). The name stays the TLS
+ * servername. Resolution time counts in the deadline and in phase `connect`.
+ */
+function resolving(probe: ProtocolProbe): ProtocolProbe {
+  return async (target, options, signal) => {
+    const t0 = nowMs();
+    const r = await resolveHost(target.host, options.timeoutMs, signal);
+    const spent = Math.round(nowMs() - t0) / 1000;
+    if ('error' in r) {
+      return { outcome: r.timeout ? 'timeout' : 'fail', phases: { connect: spent, total: spent }, failedPhase: 'connect',
+        reason: `cannot resolve ${target.host}: ${r.error}` };
+    }
+    if (r.address === target.host) return probe(target, options, signal);
+    const servername = target.servername ?? options.servername ?? target.host;
+    const result = await probe({ ...target, host: r.address, servername }, { ...options, timeoutMs: Math.max(1, options.timeoutMs - spent * 1000) }, signal);
+    if (spent > 0) {
+      result.phases.connect = Math.round(((result.phases.connect ?? 0) + spent) * 1000) / 1000;
+      result.phases.total = Math.round(((result.phases.total ?? 0) + spent) * 1000) / 1000;
+    }
+    return result;
+  };
+}
+
+const HOST_PROBES: Readonly<Record<string, ProtocolProbe>> = {
   imap: probeImap,
   imaps: withTls(probeImap),
   pop: probePop3,
@@ -55,12 +83,18 @@ const PROBES: Readonly<Record<string, ProtocolProbe>> = {
   admins: withTls(probeAdmin),
   tcp: probeTcp,
   tls: probeTls,
-  command: probeCommand,
   'mmp-imap': probeMmpImap,
   'mmp-imaps': withTls(probeMmpImap),
   'mmp-pop': probeMmpPop,
   'mmp-pops': withTls(probeMmpPop),
 };
+
+const PROBES: Readonly<Record<string, ProtocolProbe>> = {
+  ...Object.fromEntries(Object.entries(HOST_PROBES).map(([name, probe]) => [name, resolving(probe)])),
+  command: probeCommand,
+};
+
+const resolvingTcp = resolving(probeTcp);
 
 /** Every service name `getProbe` knows. */
 export const PROBE_NAMES: readonly string[] = Object.keys(PROBES);
@@ -97,5 +131,5 @@ export type ServiceProbe = (target: ProbeTarget & Partial<Pick<ProtocolTarget, '
 /** The deep check of a service; a plain connect for unknown names; undefined for unprobed ones. */
 export function serviceProbe(service: string): ServiceProbe | undefined {
   if (UNPROBED_SERVICES.includes(service)) return undefined;
-  return getProbe(service) ?? probeTcp;
+  return getProbe(service) ?? resolvingTcp;
 }

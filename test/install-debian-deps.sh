@@ -14,5 +14,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap postfix \
   iproute2 iputils-arping procps psmisc openssl ca-certificates curl \
-  monitoring-plugins-basic monitoring-plugins-standard >/dev/null
+  monitoring-plugins-basic monitoring-plugins-standard prometheus >/dev/null
 echo "install-debian-deps: done"

@@ -4,15 +4,15 @@
  * the daemon's processes when there is none; clean runs CleanProgram (else StopProgram) and
  * kills what is left. First level: every PidFiles entry names a live process and every
  * MonitorProcesses string is in some live command line (with neither, any process under
- * ProcessRoot). Deep: ProbeServices on ProbeHost. Leftovers: pid-file processes, matching
+ * ProcessRoot). Deep: ProbeServices on ProbeHost, in parallel, logging in as ProbeUser. Leftovers: pid-file processes, matching
  * processes, everything under ProcessRoot, and their descendants.
  */
 import { findProcesses, listInstanceProcesses, readPidFile, snapshot, containsPath, withDescendants } from '../../probes/processes';
-import { serviceProbe } from '../../probes/registry';
 import { attrList, attrPortMap, attrString } from './attr-access';
 import { toArgv } from './command-line';
 import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec, type ProgramSpec } from './lifecycle';
-import { foldProbes, runMonitor, type LevelResult, type NamedProbe } from './monitor-levels';
+import { budgetClock, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
+import { runMonitor, type LevelResult } from './monitor-levels';
 import type { AgentContext, ProcessMatcher, ResourceType } from './types';
 
 function program(value: unknown, stdinSecret?: string): ProgramSpec | undefined {
@@ -78,17 +78,31 @@ function spec(ctx: AgentContext): LifecycleSpec {
   };
 }
 
+/** Services whose probe logs in as ProbeUser (ldap binds only when ProbeUser is a DN). */
+const LOGIN_PROBES = new Set(['imap', 'imaps', 'pop', 'pops', 'http', 'https']);
+
 async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const remaining = budgetClock(budgetMs);
   const host = attrString(ctx, 'ProbeHost') ?? '127.0.0.1';
   const services = attrPortMap(ctx, 'ProbeServices');
-  const timeoutMs = Math.max(200, budgetMs * 0.9);
-  const probes: Promise<NamedProbe>[] = [];
-  for (const [service, port] of Object.entries(services)) {
-    const probe = serviceProbe(service);
-    if (!probe) continue;
-    probes.push(probe({ host, port }, { timeoutMs }, signal).then((result) => ({ check: `${service}:${port}`, result })));
+  const user = attrString(ctx, 'ProbeUser');
+  let password: string | undefined;
+  if (user !== undefined) {
+    const secret = await readSecret(ctx, 'ProbePasswd');
+    if (!secret.ok) return secret.problem;
+    password = secret.value;
   }
-  return foldProbes(await Promise.all(probes));
+  const login = user !== undefined && password !== undefined;
+  const plan: PlannedProbe[] = Object.entries(services).map(([service, port]) => {
+    const options: PlannedProbe['options'] = {};
+    if (login && (LOGIN_PROBES.has(service) || ((service === 'ldap' || service === 'ldaps') && user.includes('=')))) {
+      Object.assign(options, { user, password });
+    }
+    // smtp/lmtp: RCPT TO the test address when ProbeUser is one (no domain to derive it from).
+    if (login && (service === 'smtp' || service === 'lmtp') && user.includes('@')) options.recipient = user;
+    return { check: `${service}:${port}`, probe: service, host, port, options };
+  });
+  return runProbePlan(plan, { budgetMs: remaining(), signal });
 }
 
 export const Application: ResourceType = {

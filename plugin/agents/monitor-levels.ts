@@ -7,6 +7,7 @@
  * budget); a flow cut short by the deadline or the caller's signal reports UNKNOWN, never a
  * guess; the level that decided is named in the result.
  */
+import { actsOn, type ProbePolicy } from '../../probes/registry';
 import type { ProbeResult } from '../../probes/types';
 import { deadlineIn, timeoutSignal } from '../../probes/deadline';
 import { runMonitorProgram } from '../../probes/monitor-program';
@@ -93,28 +94,45 @@ export interface NamedProbe {
 }
 
 export function toCheckReport(p: NamedProbe): CheckReport {
-  return { check: p.check, outcome: p.result.outcome, phases: p.result.phases, reason: p.result.reason };
+  return { check: p.check, outcome: p.result.outcome, phases: p.result.phases, reason: withCertificate(p.result) };
+}
+
+/** The probe's reason plus, after a TLS handshake, the days the server's certificate has left. */
+function withCertificate(result: ProbeResult): string | undefined {
+  const d = result.details ?? {};
+  const left = Number(d.certExpiresInSec ?? d.certExpirySeconds);
+  if (!Number.isFinite(left)) return result.reason;
+  const cert = left < 0 ? `certificate EXPIRED ${Math.ceil(-left / 86400)} d ago` : `certificate expires in ${Math.floor(left / 86400)} d`;
+  return result.reason ? `${result.reason}; ${cert}` : cert;
 }
 
 /**
- * Folds several probe results into one level result. `timeout-only` (the Netscape seed's
- * policy) counts only timeouts; other failures are reported in the reason but keep ONLINE.
- * A configuration error (bad credentials) wins: recovery 'configuration'.
+ * Folds several probe results into one level result, acting on a result only when
+ * `actsOn(result, policy)` says so: 'any' acts on every failure, 'timeout-only' (the Netscape
+ * seed's policy) only on timeouts; the others are named in the reason but keep ONLINE.
+ *
+ * A failure the probe blames on the configuration (the test user's credentials refused, a
+ * search not allowed) gives OFFLINE with recovery 'configuration'. Why OFFLINE and not UNKNOWN:
+ * the deep check could not show that the service works, and UNKNOWN would invite a retry that
+ * can never succeed; why 'configuration' and not 'restartable': restarting or moving the server
+ * does not make wrong credentials right — the coordinator waits for the operator. Under
+ * 'timeout-only' such a failure is not a timeout, so it is reported and not acted on, as the
+ * seed never failed over for anything but a timeout.
  */
-export function foldProbes(probes: NamedProbe[], policy: 'any' | 'timeout-only' = 'any'): LevelResult {
+export function foldProbes(probes: NamedProbe[], policy: ProbePolicy = 'any'): LevelResult {
   const checks = probes.map(toCheckReport);
-  const config = probes.filter((p) => p.result.configurationError);
+  const acted = probes.filter((p) => actsOn(p.result, policy));
+  const config = acted.filter((p) => p.result.outcome === 'fail' && p.result.configurationError);
   if (config.length > 0) {
     return { state: 'OFFLINE', recovery: 'configuration', checks,
-      reason: `deep check refused by configuration: ${config.map((p) => p.result.reason ?? p.check).join('; ')}` };
+      reason: `deep check refused by configuration (test credentials refused or not allowed; restarting will not help): ${config.map((p) => `${p.check}: ${p.result.reason ?? 'refused'}`).join('; ')}` };
   }
-  const counted = probes.filter((p) => p.result.outcome === 'timeout' || (policy === 'any' && p.result.outcome === 'fail'));
-  if (counted.length > 0) {
+  if (acted.length > 0) {
     return { state: 'OFFLINE', recovery: 'restartable', checks,
-      reason: `deep check failed: ${counted.map((p) => `${p.check} ${p.result.outcome === 'timeout' ? 'timed out' : 'failed'} (${p.result.reason ?? 'no cause'})`).join('; ')}` };
+      reason: `deep check failed: ${acted.map((p) => `${p.check} ${p.result.outcome === 'timeout' ? 'timed out' : 'failed'} (${p.result.reason ?? 'no cause'})`).join('; ')}` };
   }
   const ignored = probes.filter((p) => p.result.outcome !== 'ok');
   const okList = probes.filter((p) => p.result.outcome === 'ok').map((p) => `${p.check} ${((p.result.phases.total ?? 0) * 1000).toFixed(0)} ms`);
-  const note = ignored.length > 0 ? `; ignored by ProbeFailurePolicy timeout-only: ${ignored.map((p) => `${p.check} (${p.result.reason ?? 'failed'})`).join('; ')}` : '';
+  const note = ignored.length > 0 ? `; ignored by ProbeFailurePolicy ${policy}: ${ignored.map((p) => `${p.check} (${p.result.reason ?? 'failed'})`).join('; ')}` : '';
   return { state: 'ONLINE', checks, reason: `deep check ok: ${okList.join(', ') || 'nothing to probe'}${note}` };
 }

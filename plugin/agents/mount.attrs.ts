@@ -9,4 +9,6 @@ export const MOUNT_ATTRIBUTES: readonly AttrDecl[] = [
   { name: 'FsckOpt', kind: 'string', example: '-p', doc: 'Run fsck with these options before mounting (unset = no fsck).' },
   { name: 'StatusFile', kind: 'bool', default: false,
     doc: 'Monitor also writes and reads back a status file on the mounted disk.' },
+  { name: 'EpochMarker', kind: 'bool', default: true,
+    doc: 'Check and write the fencing marker .cluster-epoch on the volume: a newer epoch there means another node took the group over, so mounting is refused.' },
 ];

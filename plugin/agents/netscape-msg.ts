@@ -2,16 +2,17 @@
  * NetscapeMsg: the older Netscape messaging server root (SPEC §2.4). Start `R/start-msg`, stop
  * `R/stop-msg`; the first level needs all five daemons (smtpd popd imapd mshttpd stored) with R in
  * their command line. Deep: smtp, pop, imap AND http (the seed never probed http, so a hung
- * webmail went unnoticed), each under ProbeTimeout; ProbeFailurePolicy 'timeout-only' acts only
- * on timeouts, as the seed did.
+ * webmail went unnoticed), in parallel, each under ProbeTimeout (capped by what is left of
+ * MonitorTimeout); with LDAPTestUser a login for pop, imap and http and RCPT TO the test address
+ * for smtp; ProbeFailurePolicy 'timeout-only' acts only on timeouts, as the seed did.
  */
 import * as path from 'node:path';
 import { listInstanceProcesses } from '../../probes/processes';
-import { serviceProbe } from '../../probes/registry';
 import { attrNumber, attrPortMap, attrString } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
 import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
-import { foldProbes, runMonitor, type LevelResult, type NamedProbe } from './monitor-levels';
+import { budgetClock, domainOf, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
+import { runMonitor, type LevelResult } from './monitor-levels';
 import { NETSCAPE_DAEMONS } from './netscape-msg.attrs';
 import type { AgentContext, ResourceType } from './types';
 
@@ -29,21 +30,35 @@ function spec(ctx: AgentContext): LifecycleSpec {
   };
 }
 
+/** Default ProbeTimeout (s), as declared in netscape-msg.attrs.ts. */
+const DEFAULT_PROBE_TIMEOUT_S = 5;
+
 async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const remaining = budgetClock(budgetMs);
   const host = attrString(ctx, 'MsgHost') ?? '127.0.0.1';
   const ports = { ...DEFAULT_PORTS, ...attrPortMap(ctx, 'Ports') };
-  const probeTimeout = attrNumber(ctx, 'ProbeTimeout', 30) * 1000;
-  // ProbeTimeout is the probe's deadline, but a monitor cycle still ends within MonitorTimeout.
-  const timeoutMs = Math.max(200, Math.min(probeTimeout, budgetMs * 0.9));
   const policy = attrString(ctx, 'ProbeFailurePolicy') === 'timeout-only' ? 'timeout-only' : 'any';
-  const probes: Promise<NamedProbe>[] = [];
+  const user = attrString(ctx, 'LDAPTestUser');
+  let password: string | undefined;
+  if (user !== undefined) {
+    const secret = await readSecret(ctx, 'LDAPTestPasswd');
+    if (!secret.ok) return secret.problem;
+    password = secret.value;
+  }
+  const login = user !== undefined && password !== undefined;
+  const domain = domainOf(host);
+  const plan: PlannedProbe[] = [];
   for (const service of ['smtp', 'pop', 'imap', 'http']) {
     const port = ports[service];
-    const probe = serviceProbe(service);
-    if (!probe || !port) continue;
-    probes.push(probe({ host, port }, { timeoutMs }, signal).then((result) => ({ check: `${service}:${port}`, result })));
+    if (!port) continue;
+    const options: PlannedProbe['options'] = {};
+    if (login && service !== 'smtp') Object.assign(options, { user, password });
+    if (login && service === 'smtp' && domain) options.recipient = `${user}@${domain}`;
+    plan.push({ check: `${service}:${port}`, probe: service, host, port, options });
   }
-  return foldProbes(await Promise.all(probes), policy);
+  // ProbeTimeout is each probe's deadline, but a monitor cycle still ends within MonitorTimeout.
+  const capMs = attrNumber(ctx, 'ProbeTimeout', DEFAULT_PROBE_TIMEOUT_S) * 1000;
+  return runProbePlan(plan, { budgetMs: remaining(), signal, policy, capMs });
 }
 
 export const NetscapeMsg: ResourceType = {

@@ -6,14 +6,12 @@
  * for its port and expects AdminPort back; otherwise a connection (a handshake with SSLEnabled).
  */
 import * as path from 'node:path';
-import { httpProbe } from '../../probes/http';
 import { listInstanceProcesses } from '../../probes/processes';
-import { tcpProbe } from '../../probes/tcp';
-import { tlsProbe } from '../../probes/tls';
 import { attrBool, attrNumber, attrString } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
 import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
-import { foldProbes, runMonitor, type LevelResult } from './monitor-levels';
+import { budgetClock, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
+import { runMonitor, type LevelResult } from './monitor-levels';
 import type { AgentContext, ResourceType } from './types';
 
 export const ADMIN_DAEMONS = ['uxwdog', 'ns-httpd'] as const;
@@ -34,26 +32,21 @@ function spec(ctx: AgentContext): LifecycleSpec {
 }
 
 async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const remaining = budgetClock(budgetMs);
   const host = attrString(ctx, 'AdminHost') ?? '127.0.0.1';
   const port = attrNumber(ctx, 'AdminPort', 390);
   const tls = attrBool(ctx, 'SSLEnabled');
   const user = attrString(ctx, 'AdminUser');
-  const timeoutMs = Math.max(200, budgetMs * 0.9);
-  const check = `admin:${port}`;
+  const options: PlannedProbe['options'] = {};
   if (user) {
-    const password = (await ctx.secret('AdminPasswd')) ?? '';
-    const result = await httpProbe({ host, port }, {
-      timeoutMs, tls, path: ADMIN_PORT_PATH, auth: { user, password },
-      checkBody: (body) => {
-        const m = /configuration\.nsserverport\s*[:=]\s*(\d+)/i.exec(body);
-        if (!m) return 'the answer has no configuration.nsserverport';
-        return Number(m[1]) === port ? undefined : `the server says its port is ${m[1]}, not AdminPort ${port}`;
-      },
-    }, signal);
-    return foldProbes([{ check, result }]);
+    const secret = await readSecret(ctx, 'AdminPasswd');
+    if (!secret.ok) return secret.problem;
+    // With AdminUser: an authenticated GET of getPort that must read back AdminPort; without:
+    // a connection (a full TLS handshake with SSLEnabled).
+    Object.assign(options, { user, password: secret.value ?? '', path: ADMIN_PORT_PATH, expectPort: port });
   }
-  const result = tls ? await tlsProbe({ host, port }, { timeoutMs }, signal) : await tcpProbe({ host, port }, { timeoutMs }, signal);
-  return foldProbes([{ check, result }]);
+  const plan: PlannedProbe[] = [{ check: `admin:${port}`, probe: tls ? 'admins' : 'admin', host, port, options }];
+  return runProbePlan(plan, { budgetMs: remaining(), signal });
 }
 
 export const SunJESAdm: ResourceType = {

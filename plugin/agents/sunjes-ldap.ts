@@ -5,13 +5,12 @@
  * LDAPHost:LDAPPort, and a TLS handshake on SSLPort when set (both must pass).
  */
 import * as path from 'node:path';
-import { ldapProbe } from '../../probes/ldap';
 import { listInstanceProcesses } from '../../probes/processes';
-import { tlsProbe } from '../../probes/tls';
 import { attrNumber, attrString } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
 import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
-import { foldProbes, runMonitor, type LevelResult, type NamedProbe } from './monitor-levels';
+import { runProbePlan, type PlannedProbe } from './deep-probes';
+import { runMonitor, type LevelResult } from './monitor-levels';
 import type { AgentContext, ResourceType } from './types';
 
 export const LDAP_DAEMON = 'ns-slapd';
@@ -33,12 +32,11 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
   const host = attrString(ctx, 'LDAPHost') ?? '127.0.0.1';
   const port = attrNumber(ctx, 'LDAPPort', 389);
   const sslPort = attrNumber(ctx, 'SSLPort', 0);
-  const timeoutMs = Math.max(200, budgetMs * 0.9);
-  const probes: Promise<NamedProbe>[] = [
-    ldapProbe({ host, port }, { timeoutMs }, signal).then((result) => ({ check: `ldap:${port}`, result })),
-  ];
-  if (sslPort > 0) probes.push(tlsProbe({ host, port: sslPort }, { timeoutMs }, signal).then((result) => ({ check: `ldaps:${sslPort}`, result })));
-  return foldProbes(await Promise.all(probes));
+  // Anonymous bind, base search of cn=monitor (OpenLDAP answers monitoredInfo, the JES server
+  // version; the probe takes either). SSLPort: a full TLS handshake, certificate expiry reported.
+  const plan: PlannedProbe[] = [{ check: `ldap:${port}`, probe: 'ldap', host, port }];
+  if (sslPort > 0) plan.push({ check: `ldaps:${sslPort}`, probe: 'tls', host, port: sslPort });
+  return runProbePlan(plan, { budgetMs, signal });
 }
 
 export const SunJESLDAP: ResourceType = {

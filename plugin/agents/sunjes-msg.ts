@@ -11,11 +11,11 @@
 import * as path from 'node:path';
 import { commandProbe } from '../../probes/command';
 import { listInstanceProcesses } from '../../probes/processes';
-import { serviceProbe } from '../../probes/registry';
 import { attrPortMap, attrString, execBase } from './attr-access';
+import { budgetClock, domainOf, probeDeadlineMs, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
 import { matchedWithDescendants, missingDir, processesPresent } from './first-level';
 import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
-import { foldProbes, runMonitor, type LevelResult, type NamedProbe } from './monitor-levels';
+import { foldProbes, runMonitor, type LevelResult } from './monitor-levels';
 import type { AgentContext, ProcessMatcher, ResourceType } from './types';
 
 /** Daemon names (as they appear in command lines) of each service or core part. */
@@ -35,7 +35,7 @@ export const MSG_DAEMONS: Readonly<Record<string, readonly string[]>> = {
 
 type Kind = 'core' | 'services' | 'mmp';
 
-interface Plan {
+export interface Plan {
   root: string;
   kind: Kind;
   services: string[];
@@ -78,25 +78,57 @@ function spec(ctx: AgentContext): LifecycleSpec & { plan: Plan } {
   };
 }
 
+/** Services with a login when a test user is set (SPEC §2.1); the TLS forms only greet. */
+const LOGIN_SERVICES = new Set(['imap', 'pop', 'http']);
+/** Registry probe of each service; MMP services log in through the proxy. */
+const MSG_PROBES: Readonly<Record<string, string>> = {
+  imap: 'imap', imaps: 'imaps', pop: 'pop', pops: 'pops', http: 'http', https: 'https', smtp: 'smtp', lmtp: 'lmtp',
+};
+const MMP_PROBES: Readonly<Record<string, string>> = { imap: 'mmp-imap', imaps: 'mmp-imaps', pop: 'mmp-pop', pops: 'mmp-pops' };
+
+/**
+ * The probes of one services or MMP resource. With LDAPTestUser (and its password): a login for
+ * imap, pop and http (webmail), RCPT TO:<user@domain of MsgHost> for smtp/lmtp; otherwise, and
+ * always for imaps/pops/https, the greeting over a full TLS handshake (certificate expiry in the
+ * report). snmp, ens and sms have no deep check.
+ */
+export function planServiceProbes(p: Pick<Plan, 'kind' | 'services' | 'ports'>, host: string, user: string | undefined, password: string | undefined): PlannedProbe[] {
+  // smtp and lmtp are one dispatcher: when both are listed, only smtp is checked (SPEC §2.1).
+  const services = p.services.filter((s) => !(s === 'lmtp' && p.services.includes('smtp')));
+  const table = p.kind === 'mmp' ? MMP_PROBES : MSG_PROBES;
+  const login = user !== undefined && password !== undefined;
+  const domain = domainOf(host);
+  const plan: PlannedProbe[] = [];
+  for (const service of services) {
+    const probe = table[service];
+    const port = p.ports[service];
+    if (!probe || port === undefined) continue;
+    const options: PlannedProbe['options'] = {};
+    if (login && LOGIN_SERVICES.has(service)) Object.assign(options, { user, password });
+    // No AUTH for smtp/lmtp: the transaction proves the MTA accepts mail for the test user.
+    if (login && (service === 'smtp' || service === 'lmtp') && domain) options.recipient = `${user}@${domain}`;
+    plan.push({ check: `${service}:${port}`, probe, host, port, options });
+  }
+  return plan;
+}
+
 async function deep(ctx: AgentContext, p: Plan, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
   const log = ctx.log.child('monitor');
-  const timeoutMs = Math.max(200, budgetMs * 0.9);
+  const remaining = budgetClock(budgetMs);
   if (p.kind === 'core') {
     const argv = [path.join(p.root, 'lib', 'stored'), '-tv'];
-    const result = await commandProbe(argv, { ...execBase(ctx, log), timeoutMs, signal });
+    const result = await commandProbe(argv, { ...execBase(ctx, log), timeoutMs: probeDeadlineMs(remaining()), signal });
     return foldProbes([{ check: 'stored -tv', result }]);
   }
   const host = attrString(ctx, 'MsgHost') ?? '127.0.0.1';
-  // smtp and lmtp are one dispatcher: when both are listed, one check is enough (SPEC §2.1).
-  const services = p.services.filter((s) => !(s === 'lmtp' && p.services.includes('smtp')));
-  const probes: Promise<NamedProbe>[] = [];
-  for (const service of services) {
-    const probe = serviceProbe(service);
-    const port = p.ports[service];
-    if (!probe || port === undefined) continue;
-    probes.push(probe({ host, port }, { timeoutMs }, signal).then((result) => ({ check: `${service}:${port}`, result })));
+  const user = attrString(ctx, 'LDAPTestUser');
+  let password: string | undefined;
+  if (user !== undefined) {
+    const secret = await readSecret(ctx, 'LDAPTestPasswd');
+    if (!secret.ok) return secret.problem;
+    password = secret.value;
   }
-  return foldProbes(await Promise.all(probes));
+  return runProbePlan(planServiceProbes(p, host, user, password), { budgetMs: remaining(), signal });
 }
 
 export const SunJESMsg: ResourceType = {

@@ -57,10 +57,8 @@ export function connect(): Promise<void> {
   return new Promise((resolve, reject) => pm2.connect(cb(resolve, reject)));
 }
 
-/** Close the RPC client and any bus this process opened (trigger opens one), so it can exit. */
+/** Close the RPC client and the last bus this process opened. */
 export function disconnect(): void {
-  const api = pm2 as unknown as { disconnectBus?(cb?: () => void): void };
-  try { api.disconnectBus?.(); } catch { /* no bus */ }
   try { pm2.disconnect(); } catch { /* already gone */ }
 }
 
@@ -104,7 +102,11 @@ export function sendData(pmId: number, topic: string, data: object): Promise<voi
   return new Promise((resolve, reject) => pm2.sendDataToProcessId(pmId, packet, cb<void>(() => resolve(), reject)));
 }
 
-/** Trigger an @pm2/io action; resolves with the reply of each process that answered. */
+/**
+ * Trigger an @pm2/io action; resolves with the reply of each process that answered. PM2 opens a
+ * fresh bus for each trigger and may send the command before that bus is subscribed, so under
+ * load a prompt reply can be lost: callers of idempotent actions should use triggerWithRetry.
+ */
 export function trigger(target: string, action: string, param?: unknown): Promise<Array<{ name: string; pmId: number; value: unknown }>> {
   return new Promise((resolve, reject) => {
     pm2.trigger(target, action, param, (err: Error | null | undefined, res?: unknown) => {
@@ -113,4 +115,19 @@ export function trigger(target: string, action: string, param?: unknown): Promis
       resolve(rows.map((r) => ({ name: r.process?.name ?? '', pmId: r.process?.pm_id ?? -1, value: r.data?.return })));
     });
   });
+}
+
+/** trigger(), asked again when no reply came within `attemptMs` (only for idempotent actions). */
+export async function triggerWithRetry(target: string, action: string, param: unknown, attemptMs: number, attempts: number): Promise<Array<{ name: string; pmId: number; value: unknown }>> {
+  for (let i = 1; ; i += 1) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), attemptMs); });
+    try {
+      const rows = await Promise.race([trigger(target, action, param), late]);
+      if (rows) return rows;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (i >= attempts) throw new Error(`no reply to ${action} from ${target} after ${attempts} attempts`);
+  }
 }

@@ -24,10 +24,23 @@ export function findCgroup2Root(mounts = '/proc/self/mounts'): string | undefine
   return undefined;
 }
 
+/** The cgroup v2 path of this process relative to the hierarchy root ('0::/path' in /proc/self/cgroup). */
+function ownCgroup(): string {
+  try {
+    const line = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+    return line ? line.slice(3) : '/';
+  } catch { return '/'; }
+}
+
 export class Cgroups {
   readonly base: string;
+  /** Where the fence itself lives; it returns there after each spawn. */
+  private readonly origin: string;
 
-  constructor(root: string, node: string) { this.base = path.join(root, 'msgha', SAFE(node)); }
+  constructor(root: string, node: string) {
+    this.base = path.join(root, 'msgha', SAFE(node));
+    this.origin = path.join(root, ownCgroup());
+  }
 
   static detect(node: string): Cgroups | undefined {
     if (process.env.MSGHA_FENCE_NO_CGROUP === '1') return undefined;
@@ -56,9 +69,9 @@ export class Cgroups {
     fs.writeFileSync(path.join(this.ensure(group), 'cgroup.procs'), String(pid));
   }
 
-  /** Moves one process back to our base cgroup (used by the fence around a spawn). */
-  addToBase(pid: number): void {
-    fs.writeFileSync(path.join(this.base, 'cgroup.procs'), String(pid));
+  /** Moves one process back to the fence's own cgroup (used by the fence around a spawn). */
+  addToOrigin(pid: number): void {
+    fs.writeFileSync(path.join(this.origin, 'cgroup.procs'), String(pid));
   }
 
   members(group: string): number[] {

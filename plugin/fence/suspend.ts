@@ -22,26 +22,28 @@ export function readBoottimeMs(file = '/proc/uptime'): number | undefined {
 const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export class SuspendDetector {
-  private lastBoot: number | undefined;
-  private lastMono = monoMs();
+  /** boottime − monotonic at the last check: grows only by time spent suspended. */
+  private offset: number | undefined;
 
   constructor(private readonly file = '/proc/uptime', private readonly thresholdMs = 1000) {
-    this.lastBoot = readBoottimeMs(file);
+    const boot = readBoottimeMs(file);
+    this.offset = boot === undefined ? undefined : boot - monoMs();
   }
 
-  enabled(): boolean { return this.lastBoot !== undefined; }
+  enabled(): boolean { return this.offset !== undefined; }
 
-  /** Call on every tick: returns the ms by which boottime ran ahead (a suspend), else 0. */
+  /**
+   * Call on every tick: returns the ms by which boottime ran ahead of monotonic (a suspend),
+   * else 0. Compared as an offset, not per tick, so a late tick or a reader stall never adds up
+   * to a false suspend (a lagging reader shows a negative offset, then returns to zero).
+   */
   check(): number {
     const boot = readBoottimeMs(this.file);
-    const mono = monoMs();
-    let jump = 0;
-    if (boot !== undefined && this.lastBoot !== undefined) {
-      const ahead = (boot - this.lastBoot) - (mono - this.lastMono);
-      if (ahead > this.thresholdMs) jump = ahead;
-    }
-    this.lastBoot = boot;
-    this.lastMono = mono;
-    return jump;
+    if (boot === undefined) return 0;
+    const offset = boot - monoMs();
+    if (this.offset === undefined) { this.offset = offset; return 0; }
+    const ahead = offset - this.offset;
+    if (ahead > this.thresholdMs) { this.offset = offset; return ahead; }
+    return 0;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The coordinator's metrics: a private prom-client registry with every metric of
- * definitions.ts, the coordinator's own process metrics (prefixed `msgha_`) and `node` on every
- * series.
+ * The coordinator's metrics: every family of definitions.ts plus the coordinator's own process
+ * metrics (prom-client's default metrics on a private Registry, prefixed `msgha_`), all with
+ * `node` on every series.
  *
  * Guarantees: state gauges are rebuilt from one snapshot per scrape (the provider is called once
  * per scrape, never between scrapes); event counters of every group and resource in the snapshot
@@ -12,7 +12,8 @@
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProbeResult } from '../../probes/types';
-import { PREFIX, defineMetrics, type MetricSet } from './definitions';
+import { PREFIX, SNAPSHOT_GAUGES, defineMetrics } from './definitions';
+import type { Cell, FamilyInfo } from './family';
 import {
   AGENT_FUNCTIONS, FAILOVER_REASONS, FAULT_REASONS, GROUP_STATES, PROBE_OUTCOMES, PROBE_PHASES, RESOURCE_STATES, oneOf,
   type AgentFunctionName, type FailoverReason, type FaultReason, type NodeSnapshot, type SnapshotProvider,
@@ -21,13 +22,12 @@ import {
 export interface MetricsOptions {
   /** This node's name: the `node` label of every series. */
   node: string;
-  /** Also export the coordinator's process metrics (default true; benchmarks turn it off). */
+  /** Also export the coordinator's process metrics (default true). */
   processMetrics?: boolean;
 }
 
 export interface Metrics {
   readonly node: string;
-  readonly registry: Registry;
   /** Registers (or replaces) the function that describes this node at scrape time. */
   setSnapshotProvider(provider: SnapshotProvider): void;
   /** An agent function finished after `seconds`. */
@@ -42,73 +42,108 @@ export interface Metrics {
   /** The /metrics body (Prometheus text format 0.0.4). */
   render(): Promise<string>;
   readonly contentType: string;
+  /** Name, type, help and labels of every family of ours (not the process metrics). */
+  catalog(): FamilyInfo[];
 }
+
+// prom-client names these gauges *_total, which `promtool check metrics` rejects (a _total suffix
+// promises a counter); they add little to the process metrics, so they are left out.
+const REJECTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export function createMetrics(options: MetricsOptions): Metrics {
   if (!options.node) throw new Error('createMetrics: node must be a non-empty node name');
   const node = options.node;
+  const { set: m, families } = defineMetrics();
+  for (const f of families) f.setConstantLabel('node', node);
   const registry = new Registry();
-  registry.setDefaultLabels({ node });
+  if (options.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: PREFIX, labels: { node } });
+    for (const name of REJECTED_DEFAULTS) registry.removeSingleMetric(PREFIX + name);
+  }
   let provider: SnapshotProvider | undefined;
-  let fresh = false;
+  let generation = 0;
   const certExpiryAt = new Map<string, { group: string; resource: string; service: string; at: number }>();
   const initialised = new Set<string>();
 
-  const m: MetricSet = defineMetrics(registry, () => {
-    // Called by every scrape-time gauge; the first call of a scrape does the work, the rest of
-    // the same synchronous collection pass reuse it (the flag clears in a microtask).
-    if (fresh) return;
-    fresh = true;
-    queueMicrotask(() => { fresh = false; });
-    rebuild();
-  });
-  if (options.processMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: PREFIX });
-    // prom-client names these gauges *_total, which `promtool check metrics` rejects (a _total
-    // suffix promises a counter); they add little to the process metrics, so leave them out.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-      registry.removeSingleMetric(PREFIX + name);
+  function rebuild(): void {
+    const gen = ++generation;
+    try {
+      if (provider) fill(provider(), gen);
+    } catch {
+      m.snapshotErrors.inc({});
     }
+    for (const name of SNAPSHOT_GAUGES) m[name].sweep(gen);
   }
 
-  function rebuild(): void {
-    for (const gauge of [m.groups, m.groupState, m.groupStateCode, m.groupFrozen, m.resourceState, m.resourceStateCode,
-      m.leaseHeld, m.leaseEpoch, m.leaseRemaining, m.leaseHoldersSeen, m.certExpiry]) gauge.reset();
-    if (!provider) return;
-    let snap: NodeSnapshot;
-    try {
-      snap = provider();
-    } catch {
-      m.snapshotErrors.inc();
-      return;
-    }
-    const now = Date.now() / 1000;
-    m.groups.set(snap.groups.length);
-    for (const g of snap.groups) {
-      const group = g.group;
-      const gState = oneOf(GROUP_STATES, g.state, 'FAULTED');
-      for (const s of GROUP_STATES) m.groupState.set({ group, state: s }, s === gState ? 1 : 0);
-      m.groupStateCode.set({ group }, GROUP_STATES.indexOf(gState));
-      m.groupFrozen.set({ group }, g.frozen ? 1 : 0);
-      const lease = g.lease;
-      m.leaseHeld.set({ group }, lease?.holderIsMe ? 1 : 0);
-      m.leaseEpoch.set({ group }, finite(lease?.epoch));
-      m.leaseRemaining.set({ group }, lease?.holderIsMe ? Math.max(0, finite(lease.remainingServeSeconds)) : 0);
-      m.leaseHoldersSeen.set({ group }, lease?.holdersSeen ?? (lease?.holder ? 1 : 0));
+  // Per group and resource, the cells of their scrape-time series, kept between scrapes so a
+  // scrape writes numbers instead of hashing labels (cells of a row unseen for a scrape may have
+  // been swept, so such a row is rebuilt).
+  interface GroupRow { gen: number; state: Cell[]; code: Cell; frozen: Cell; held: Cell; epoch: Cell; remaining: Cell; holders: Cell }
+  interface ResourceRow { gen: number; state: Cell[]; code: Cell }
+  const groupRows = new Map<string, GroupRow>();
+  const resourceRows = new Map<string, ResourceRow>();
+
+  function groupRow(group: string, gen: number): GroupRow {
+    let row = groupRows.get(group);
+    if (!row || row.gen !== gen - 1) {
+      row = {
+        gen, state: GROUP_STATES.map((state) => m.groupState.cell({ group, state })), code: m.groupStateCode.cell({ group }),
+        frozen: m.groupFrozen.cell({ group }), held: m.leaseHeld.cell({ group }), epoch: m.leaseEpoch.cell({ group }),
+        remaining: m.leaseRemaining.cell({ group }), holders: m.leaseHoldersSeen.cell({ group }),
+      };
+      groupRows.set(group, row);
       initGroup(group);
+    }
+    row.gen = gen;
+    return row;
+  }
+
+  function resourceRow(group: string, resource: string, type: string, gen: number): ResourceRow {
+    const k = key(group, resource, type);
+    let row = resourceRows.get(k);
+    if (!row || row.gen !== gen - 1) {
+      const labels = { group, resource, type };
+      row = { gen, state: RESOURCE_STATES.map((state) => m.resourceState.cell({ ...labels, state })), code: m.resourceStateCode.cell(labels) };
+      resourceRows.set(k, row);
+      initResource(group, resource);
+    }
+    row.gen = gen;
+    return row;
+  }
+
+  const write = (cell: Cell, value: number, gen: number): void => { cell.value = value; cell.seen = gen; };
+
+  function fill(snap: NodeSnapshot, gen: number): void {
+    const now = Date.now() / 1000;
+    m.groups.set({}, snap.groups.length, gen);
+    for (const g of snap.groups) {
+      const row = groupRow(g.group, gen);
+      const gi = GROUP_STATES.indexOf(g.state);
+      const gState = gi < 0 ? GROUP_STATES.indexOf('FAULTED') : gi;
+      for (let i = 0; i < row.state.length; i++) write(row.state[i], i === gState ? 1 : 0, gen);
+      write(row.code, gState, gen);
+      write(row.frozen, g.frozen ? 1 : 0, gen);
+      const lease = g.lease;
+      write(row.held, lease?.holderIsMe ? 1 : 0, gen);
+      write(row.epoch, finite(lease?.epoch), gen);
+      write(row.remaining, lease?.holderIsMe ? Math.max(0, finite(lease.remainingServeSeconds)) : 0, gen);
+      write(row.holders, lease?.holdersSeen ?? (lease?.holder ? 1 : 0), gen);
       for (const r of g.resources) {
-        const labels = { group, resource: r.resource, type: r.type };
-        const rState = oneOf(RESOURCE_STATES, r.state, 'UNKNOWN');
-        for (const s of RESOURCE_STATES) m.resourceState.set({ ...labels, state: s }, s === rState ? 1 : 0);
-        m.resourceStateCode.set(labels, RESOURCE_STATES.indexOf(rState));
-        for (const [service, seconds] of Object.entries(r.certExpirySeconds ?? {})) {
-          if (Number.isFinite(seconds)) certExpiryAt.set(key(group, r.resource, service), { group, resource: r.resource, service, at: now + seconds });
+        const rrow = resourceRow(g.group, r.resource, r.type, gen);
+        const ri = RESOURCE_STATES.indexOf(r.state);
+        const rState = ri < 0 ? RESOURCE_STATES.indexOf('UNKNOWN') : ri;
+        for (let i = 0; i < rrow.state.length; i++) write(rrow.state[i], i === rState ? 1 : 0, gen);
+        write(rrow.code, rState, gen);
+        if (r.certExpirySeconds) {
+          for (const service in r.certExpirySeconds) {
+            const seconds = r.certExpirySeconds[service];
+            if (Number.isFinite(seconds)) certExpiryAt.set(key(g.group, r.resource, service), { group: g.group, resource: r.resource, service, at: now + seconds });
+          }
         }
-        initResource(group, r.resource);
       }
     }
     for (const c of certExpiryAt.values()) {
-      m.certExpiry.set({ group: c.group, resource: c.resource, service: c.service }, Math.round(c.at));
+      m.certExpiry.set({ group: c.group, resource: c.resource, service: c.service }, Math.round(c.at), gen);
     }
   }
 
@@ -130,20 +165,22 @@ export function createMetrics(options: MetricsOptions): Metrics {
     return true;
   }
 
+  m.snapshotErrors.inc({}, 0);
+
   return {
     node,
-    registry,
-    contentType: registry.contentType,
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    catalog: () => families.map((f) => ({ name: f.name, type: f.type, help: f.help, labelNames: ['node', ...f.labelNames] })),
     setSnapshotProvider(p) { provider = p; },
     functionDuration(group, resource, type, fn, seconds) {
       if (!validSeconds(seconds) || !(AGENT_FUNCTIONS as readonly string[]).includes(fn)) return;
-      m.functionDuration.observe({ group, resource, type, function: fn }, seconds);
+      m.functionDuration.observe({ group, type, function: fn }, seconds);
+      m.functionLast.set({ group, resource, function: fn }, seconds);
     },
     probe(group, resource, service, result) {
       const labels = { group, resource, service };
       const outcome = oneOf(PROBE_OUTCOMES, result.outcome, 'fail');
-      m.probes.inc({ ...labels, outcome });
-      for (const o of PROBE_OUTCOMES) if (o !== outcome) m.probes.inc({ ...labels, outcome: o }, 0);
+      for (const o of PROBE_OUTCOMES) m.probes.inc({ ...labels, outcome: o }, o === outcome ? 1 : 0);
       m.probeSuccess.set(labels, outcome === 'ok' ? 1 : 0);
       const phases = result.phases ?? {};
       for (const phase of PROBE_PHASES) {
@@ -163,10 +200,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     concurrencyViolation(group, resource) { m.concurrencyViolations.inc({ group, resource }); },
     leaseRenew(group, seconds, ok) {
       if (validSeconds(seconds)) m.leaseRenewDuration.observe({ group }, seconds);
-      if (ok) m.leaseRenewFailures.inc({ group }, 0);
-      else m.leaseRenewFailures.inc({ group });
+      m.leaseRenewFailures.inc({ group }, ok ? 0 : 1);
     },
-    render: () => registry.metrics(),
+    async render() {
+      rebuild();
+      let out = '';
+      for (const f of families) out += f.render() + '\n';
+      return options.processMetrics === false ? out : out + (await registry.metrics());
+    },
   };
 }
 

@@ -6,6 +6,7 @@
  * down by the probe frame. Certificates are not verified unless asked: a liveness probe must
  * not fail on a self-signed certificate (the tls probe judges certificates, with its policy).
  */
+import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ProbeContext } from './run-probe';
@@ -24,11 +25,62 @@ export interface TlsOptions {
 
 export interface Endpoint { host: string; port: number }
 
+/** The address every name under `.localhost` stands for (RFC 6761 §6.3). */
+export const LOOPBACK = '127.0.0.1';
+
+/**
+ * True for `localhost` and every name under `.localhost`. RFC 6761 §6.3 says they are loopback
+ * whatever the resolver says; glibc without nss-myhostname does not resolve `x.localhost`, so a
+ * virtual host like `mail.example.localhost` (tests, demos) would otherwise never be probed.
+ */
+export function isLocalhostName(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost');
+}
+
+/** A `lookup` for net/tls connect: `.localhost` names → 127.0.0.1, anything else → dns.lookup. */
+export const probeLookup: net.LookupFunction = (hostname, options, callback) => {
+  if (!isLocalhostName(hostname)) { dns.lookup(hostname, options, callback); return; }
+  if (options.all) callback(null, [{ address: LOOPBACK, family: 4 }]);
+  else callback(null, LOOPBACK, 4);
+};
+
+export type Resolved = { address: string } | { error: string; timeout: boolean };
+
+/**
+ * Resolves a host name to one address for libraries that take a host string (imapflow,
+ * nodemailer, ldapts): an IP is returned as is, `.localhost` names give 127.0.0.1, others go
+ * through the system resolver. Bounded: a resolver that hangs (dns.lookup cannot be cancelled)
+ * is abandoned after `timeoutMs` or when `signal` fires.
+ */
+export function resolveHost(host: string, timeoutMs: number, signal?: AbortSignal): Promise<Resolved> {
+  if (net.isIP(host)) return Promise.resolve({ address: host });
+  if (isLocalhostName(host)) return Promise.resolve({ address: LOOPBACK });
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: Resolved): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    const onAbort = (): void => finish({ error: 'cancelled by the caller', timeout: true });
+    const timer = setTimeout(() => finish({ error: `no answer from the resolver within ${timeoutMs} ms`, timeout: true }), Math.max(1, timeoutMs));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    dns.lookup(host, (err, address) => {
+      if (err) finish({ error: err.code ?? err.message, timeout: false });
+      else finish({ address });
+    });
+  });
+}
+
 /** Opens a TCP connection (phase `connect`). */
 export function openTcp(ctx: ProbeContext, target: Endpoint): Promise<net.Socket> {
   ctx.enter('connect');
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    const socket = net.connect({ host: target.host, port: target.port, noDelay: true, lookup: probeLookup });
     ctx.defer(() => socket.destroy());
     const onError = (err: Error): void => { socket.destroy(); reject(new ProbeFailure(`cannot connect to ${target.host}:${target.port}: ${describeError(err)}`)); };
     socket.once('error', onError);

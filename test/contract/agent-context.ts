@@ -1,11 +1,14 @@
 /**
  * Test helper: builds a ResolvedResource (defaults applied from the type catalogue, as config
- * loading does) and an AgentContext whose secrets are the clear values given in `secrets`.
+ * loading does) and an AgentContext. Secrets come, as in production, from the resource's
+ * `enc:v1:` attribute values decrypted with the cluster key file (`keyFile`), or else from the
+ * clear values given in `secrets`.
  */
 import { TYPE_CATALOG } from '../../plugin/agents/catalog';
 import type { AgentContext } from '../../plugin/agents/types';
 import type { ResolvedResource } from '../../plugin/config/cluster-types';
 import { createLogger, type LogLevel } from '../../plugin/log';
+import { createSecretResolver } from '../../plugin/secrets';
 
 export function resolvedResource(type: string, name: string, attrs: Record<string, unknown>, group = 'test'): ResolvedResource {
   const desc = TYPE_CATALOG[type];
@@ -17,6 +20,8 @@ export function resolvedResource(type: string, name: string, attrs: Record<strin
 }
 
 export interface TestContextOptions {
+  /** Cluster key file: secret attributes are decrypted with it at the moment of use. */
+  keyFile?: string;
   secrets?: Record<string, string>;
   signal?: AbortSignal;
   level?: LogLevel;
@@ -35,6 +40,11 @@ export function agentContext(resource: ResolvedResource, opts: TestContextOption
     attrs: resource.attrs,
     log,
     signal: opts.signal ?? new AbortController().signal,
-    secret: async (attr) => opts.secrets?.[attr],
+    secret: opts.keyFile ? secretsFromKeyFile(resource, opts.keyFile) : async (attr) => opts.secrets?.[attr],
   };
+}
+
+function secretsFromKeyFile(resource: ResolvedResource, keyFile: string): AgentContext['secret'] {
+  const resolve = createSecretResolver({ settings: { name: 'test', nodes: ['local'], keyFile } });
+  return (attr) => resolve(resource.attrs[attr]);
 }

@@ -1,7 +1,8 @@
 /**
  * The contract cases: one entry per resource type (and per SunJESMsg flavour), each describing
- * how to configure it against the sandbox suite, how to half-start it behind the agent's back,
- * how to break its configuration, and which daemon to kill or freeze in the fault scenarios.
+ * how to configure it against the sandbox suite (test users with encrypted passwords, so deep
+ * checks are real logins), how to half-start it behind the agent's back, how to break its
+ * configuration, and which daemon to kill or freeze in the fault scenarios.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -14,8 +15,12 @@ import type { Sandbox } from '../fixtures/sandbox/types';
 export interface ContractCase {
   title: string;
   type: string;
+  /** Attributes; secrets are `enc:v1:` values (encrypted with the contract's temp cluster key). */
   attrs(sb: Sandbox): Record<string, unknown>;
-  secrets?(sb: Sandbox): Record<string, string>;
+  /** Deep checks that must log in for the resource to be ONLINE: check name → its ok reason. */
+  logins?(sb: Sandbox): Record<string, RegExp>;
+  /** Secret attribute of the test user: a wrong value must give OFFLINE, recovery 'configuration'. */
+  credential?: string;
   /** Starts part of the resource behind the agent's back (clean must remove it). */
   halfStart(sb: Sandbox): Promise<void>;
   /** Attribute overrides that point the resource nowhere. */
@@ -26,6 +31,8 @@ export interface ContractCase {
   victim(sb: Sandbox): ProcessMatcher;
   /** Daemon SIGSTOPped in the hang scenario (one whose deep check then times out). */
   freeze?(sb: Sandbox): ProcessMatcher;
+  /** The deep check that must time out while `freeze` is stopped. */
+  frozenCheck?(sb: Sandbox): string;
   /** Started before / stopped after the case (backends a proxy needs). */
   setup?(sb: Sandbox): Promise<void>;
   teardown?(sb: Sandbox): Promise<void>;
@@ -63,7 +70,15 @@ const msstart = (root: string) => path.join(root, 'lib', 'msstart');
 const SERVICES = ['imap', 'pop', 'smtp', 'http'];
 const SERVICE_DAEMONS = ['imapd', 'popd', 'dispatcher', 'tcp_lmtp_server', 'mshttpd'];
 
-export function contractCases(dovecot: { conf: string; masterPid: string }): ContractCase[] {
+/** Encrypts a clear secret with the contract's cluster key (plugin/secrets encryptSecret). */
+export type Encrypt = (clear: string) => string;
+
+const IMAP_LOGIN = /IMAP login, open of the mailbox and LOGOUT succeeded/;
+const POP_LOGIN = /POP3 login, STAT and QUIT succeeded/;
+const WEB_LOGIN = /login of the test user succeeded/;
+const SMTP_RCPT = /RCPT TO, RSET and QUIT succeeded/;
+
+export function contractCases(dovecot: { conf: string; masterPid: string }, enc: Encrypt): ContractCase[] {
   return [
     {
       title: 'SunJESMsg core',
@@ -77,21 +92,30 @@ export function contractCases(dovecot: { conf: string; masterPid: string }): Con
     {
       title: 'SunJESMsg services imap+pop+smtp+http',
       type: 'SunJESMsg',
+      // MsgHost is the FQDN (smtp needs its domain for RCPT TO); it resolves as a .localhost name.
       attrs: (sb) => ({
-        ServerRoot: sb.msgRoot, MsgHost: sb.host, MsgServices: { imap: sb.ports.imap, pop: sb.ports.pop, smtp: sb.ports.smtp, http: sb.ports.http },
-        LDAPTestUser: sb.testUser.name, LDAPTestPasswd: 'enc:v1:test', ...TIMEOUTS,
+        ServerRoot: sb.msgRoot, MsgHost: sb.fqdn, MsgServices: { imap: sb.ports.imap, pop: sb.ports.pop, smtp: sb.ports.smtp, http: sb.ports.http },
+        LDAPTestUser: sb.testUser.name, LDAPTestPasswd: enc(sb.testUser.password), ...TIMEOUTS,
       }),
-      secrets: (sb) => ({ LDAPTestPasswd: sb.testUser.password }),
+      logins: (sb) => ({ [`imap:${sb.ports.imap}`]: IMAP_LOGIN, [`pop:${sb.ports.pop}`]: POP_LOGIN,
+        [`http:${sb.ports.http}`]: WEB_LOGIN, [`smtp:${sb.ports.smtp}`]: SMTP_RCPT }),
+      credential: 'LDAPTestPasswd',
       halfStart: (sb) => must(runScript(msstart(sb.msgRoot), ['imap']), 'msstart imap'),
       broken: { ServerRoot: NOWHERE },
       residue: (sb) => pidsOf(SERVICE_DAEMONS.map((name) => ({ name, root: sb.msgRoot }))),
       victim: (sb) => ({ name: 'popd', root: sb.msgRoot }),
-      freeze: (sb) => ({ name: 'mshttpd', root: sb.msgRoot }),
+      // The Dovecot master of imapd: its logins hang (and the webmail's, which go through IMAP).
+      freeze: (sb) => ({ name: 'imapd', root: sb.msgRoot }),
+      frozenCheck: (sb) => `imap:${sb.ports.imap}`,
     },
     {
       title: 'SunJESMsg MMP',
       type: 'SunJESMsg',
-      attrs: (sb) => ({ ServerType: 'MMP', ServerRoot: sb.mmpRoot, MsgHost: sb.host, MsgServices: { imap: sb.ports.mmpImap, pop: sb.ports.mmpPop, imaps: sb.ports.mmpImaps }, ...TIMEOUTS }),
+      attrs: (sb) => ({ ServerType: 'MMP', ServerRoot: sb.mmpRoot, MsgHost: sb.host,
+        MsgServices: { imap: sb.ports.mmpImap, pop: sb.ports.mmpPop, imaps: sb.ports.mmpImaps },
+        LDAPTestUser: sb.testUser.name, LDAPTestPasswd: enc(sb.testUser.password), ...TIMEOUTS }),
+      logins: (sb) => ({ [`imap:${sb.ports.mmpImap}`]: IMAP_LOGIN, [`pop:${sb.ports.mmpPop}`]: POP_LOGIN }),
+      credential: 'LDAPTestPasswd',
       setup: (sb) => must(runScript(msstart(sb.msgRoot), ['imap', 'pop']), 'msstart imap pop (MMP backends)'),
       teardown: (sb) => must(runScript(msstart(sb.msgRoot), ['-k', 'imap', 'pop']), 'msstart -k imap pop'),
       halfStart: (sb) => must(runScript(msstart(sb.mmpRoot), ['mmp']), 'msstart mmp'),
@@ -99,13 +123,14 @@ export function contractCases(dovecot: { conf: string; masterPid: string }): Con
       residue: (sb) => listInstanceProcesses(sb.mmpRoot),
       victim: (sb) => ({ name: 'AService', root: sb.mmpRoot }),
       freeze: (sb) => ({ name: 'AService', root: sb.mmpRoot }),
+      frozenCheck: (sb) => `imap:${sb.ports.mmpImap}`,
     },
     {
       title: 'SunJESAdm',
       type: 'SunJESAdm',
       attrs: (sb) => ({ ServerRoot: sb.adminRoot, AdminHost: sb.host, AdminPort: sb.ports.admin, AdminUser: sb.admin.user,
-        AdminPasswd: 'enc:v1:test', SSLDbPasswd: 'enc:v1:test', ...TIMEOUTS }),
-      secrets: (sb) => ({ AdminPasswd: sb.admin.password, SSLDbPasswd: sb.sslDbPassword }),
+        AdminPasswd: enc(sb.admin.password), SSLDbPasswd: enc(sb.sslDbPassword), ...TIMEOUTS }),
+      credential: 'AdminPasswd',
       halfStart: (sb) => must(runScript(path.join(sb.adminRoot, 'start-admin'), [], { stdin: sb.sslDbPassword }), 'start-admin'),
       broken: { ServerRoot: NOWHERE },
       residue: (sb) => listInstanceProcesses(sb.adminRoot),
@@ -115,8 +140,7 @@ export function contractCases(dovecot: { conf: string; masterPid: string }): Con
     {
       title: 'SunJESLDAP',
       type: 'SunJESLDAP',
-      attrs: (sb) => ({ InstanceRoot: sb.ldapRoot, LDAPHost: sb.host, LDAPPort: sb.ports.ldap, SSLPort: sb.ports.ldaps, SSLDbPasswd: 'enc:v1:test', ...TIMEOUTS }),
-      secrets: (sb) => ({ SSLDbPasswd: sb.sslDbPassword }),
+      attrs: (sb) => ({ InstanceRoot: sb.ldapRoot, LDAPHost: sb.fqdn, LDAPPort: sb.ports.ldap, SSLPort: sb.ports.ldaps, SSLDbPasswd: enc(sb.sslDbPassword), ...TIMEOUTS }),
       halfStart: (sb) => must(runScript(path.join(sb.ldapRoot, 'start-slapd'), [], { stdin: sb.sslDbPassword }), 'start-slapd'),
       broken: { InstanceRoot: NOWHERE },
       residue: (sb) => listInstanceProcesses(sb.ldapRoot),
@@ -126,13 +150,18 @@ export function contractCases(dovecot: { conf: string; masterPid: string }): Con
     {
       title: 'NetscapeMsg',
       type: 'NetscapeMsg',
-      attrs: (sb) => ({ ServerRoot: sb.netscapeRoot, MsgHost: sb.host,
-        Ports: { smtp: sb.ports.nsSmtp, pop: sb.ports.nsPop, imap: sb.ports.nsImap, http: sb.ports.nsHttp }, ProbeTimeout: 3, ...TIMEOUTS }),
+      attrs: (sb) => ({ ServerRoot: sb.netscapeRoot, MsgHost: sb.fqdn,
+        Ports: { smtp: sb.ports.nsSmtp, pop: sb.ports.nsPop, imap: sb.ports.nsImap, http: sb.ports.nsHttp }, ProbeTimeout: 3,
+        LDAPTestUser: sb.testUser.name, LDAPTestPasswd: enc(sb.testUser.password), ...TIMEOUTS }),
+      logins: (sb) => ({ [`imap:${sb.ports.nsImap}`]: IMAP_LOGIN, [`pop:${sb.ports.nsPop}`]: POP_LOGIN,
+        [`http:${sb.ports.nsHttp}`]: WEB_LOGIN, [`smtp:${sb.ports.nsSmtp}`]: SMTP_RCPT }),
+      credential: 'LDAPTestPasswd',
       halfStart: (sb) => must(runScript(path.join(sb.netscapeRoot, 'start-msg'), ['imapd', 'stored']), 'start-msg imapd stored'),
       broken: { ServerRoot: NOWHERE },
       residue: (sb) => listInstanceProcesses(sb.netscapeRoot),
       victim: (sb) => ({ name: 'stored', root: sb.netscapeRoot }),
       freeze: (sb) => ({ name: 'mshttpd', root: sb.netscapeRoot }),
+      frozenCheck: (sb) => `http:${sb.ports.nsHttp}`,
     },
     {
       title: 'Application (Dovecot)',
@@ -142,8 +171,11 @@ export function contractCases(dovecot: { conf: string; masterPid: string }): Con
         StopProgram: ['/usr/sbin/dovecot', '-c', dovecot.conf, 'stop'],
         PidFiles: [dovecot.masterPid],
         MonitorProcesses: [`/usr/sbin/dovecot -c ${dovecot.conf}`],
-        ProbeHost: sb.host, ProbeServices: { imap: sb.ports.imap, imaps: sb.ports.imaps }, ...TIMEOUTS,
+        ProbeHost: sb.host, ProbeServices: { imap: sb.ports.imap, imaps: sb.ports.imaps },
+        ProbeUser: sb.testUser.name, ProbePasswd: enc(sb.testUser.password), ...TIMEOUTS,
       }),
+      logins: (sb) => ({ [`imap:${sb.ports.imap}`]: IMAP_LOGIN, [`imaps:${sb.ports.imaps}`]: IMAP_LOGIN }),
+      credential: 'ProbePasswd',
       // execProgram, not runScript: the forked master keeps the output pipes open.
       halfStart: async () => {
         const r = await execProgram(['/usr/sbin/dovecot', '-c', dovecot.conf], { timeoutMs: 15_000 });

@@ -5,9 +5,11 @@
  * half-started instance; offline with a broken configuration; kill -9 of a daemon noticed at
  * once; a SIGSTOPped daemon is not ONLINE within MonitorTimeout.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getResourceType } from '../../plugin/agents/registry';
+import { encryptSecret, writeNewKey } from '../../plugin/secrets';
 import type { AgentContext, ResourceType } from '../../plugin/agents/types';
 import { ldapProbe } from '../../probes/ldap';
 import { findProcesses, watchPids } from '../../probes/processes';
@@ -18,11 +20,16 @@ import { buildSandbox } from '../fixtures/sandbox/index';
 import type { Sandbox } from '../fixtures/sandbox/types';
 import { portBlock } from '../helpers/ports';
 import { agentContext, resolvedResource } from './agent-context';
-import { contractCases, dovecotConf, type ContractCase } from './cases';
+import { contractCases, dovecotConf, type ContractCase, type Encrypt } from './cases';
 import { acquireRunLock } from './run-lock';
 
 const BASE_PORT = portBlock('contract', 0);
 const DIR = `/tmp/mh-ct-${BASE_PORT}`;
+// The cluster key lives beside the sandbox (buildSandbox empties DIR); secrets of the cases are
+// encrypted with it and decrypted by ctx.secret at the moment of use, as in production.
+const KEY_DIR = `${DIR}-key`;
+const KEY_FILE = `${KEY_DIR}/cluster.key`;
+const enc: Encrypt = (clear) => encryptSecret(clear, KEY_FILE);
 
 let sb: Sandbox;
 let cases: ContractCase[] = [];
@@ -31,17 +38,19 @@ let release: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   // Another run of this file (same ports, same dir) waits for ours instead of wrecking it.
   release = await acquireRunLock(`${DIR}.lock`, 600_000);
+  writeNewKey(KEY_FILE, true);
   sb = await buildSandbox({ dir: DIR, basePort: BASE_PORT, sslDbPassword: 'ssl-db-secret' });
 }, 660_000);
 
 afterAll(async () => {
   await sb?.destroy();
+  await fs.rm(KEY_DIR, { recursive: true, force: true });
   await release?.();
 });
 
 // Cases need the sandbox's Dovecot config path; it is known only after the sandbox is built,
 // so the table is built from a placeholder and filled in at run time.
-const titles = contractCases({ conf: '', masterPid: '' }).map((c) => c.title);
+const titles = contractCases({ conf: '', masterPid: '' }, () => '').map((c) => c.title);
 
 function lookupCase(title: string): ContractCase {
   const c = cases.find((x) => x.title === title);
@@ -55,11 +64,11 @@ describe.each(titles)('%s', (title) => {
   let ctx: (over?: Record<string, unknown>) => AgentContext;
 
   beforeAll(async () => {
-    if (cases.length === 0) cases = contractCases(await dovecotConf(sb));
+    if (cases.length === 0) cases = contractCases(await dovecotConf(sb), enc);
     c = lookupCase(title);
     agent = getResourceType(c.type)!;
     expect(agent).toBeDefined();
-    ctx = (over = {}) => agentContext(resolvedResource(c.type, 'r', { ...c.attrs(sb), ...over }), { secrets: c.secrets?.(sb) });
+    ctx = (over = {}) => agentContext(resolvedResource(c.type, 'r', { ...c.attrs(sb), ...over }), { keyFile: KEY_FILE });
     await c.setup?.(sb);
   });
 
@@ -89,6 +98,31 @@ describe.each(titles)('%s', (title) => {
     expect([...(m2.pids ?? [])].sort()).toEqual([...(m1.pids ?? [])].sort());
     const shallow = await agent.monitor(ctx(), { deep: false });
     expect(shallow).toMatchObject({ state: 'ONLINE', level: 'first' });
+    // ONLINE through real logins of the test user, each timed.
+    for (const [check, reason] of Object.entries(c.logins?.(sb) ?? {})) {
+      const report = m2.checks?.find((x) => x.check === check);
+      expect(report, `${check} in ${JSON.stringify(m2.checks)}`).toBeDefined();
+      expect(report!.outcome, report!.reason).toBe('ok');
+      expect(report!.reason).toMatch(reason);
+      expect(report!.phases?.login).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('a wrong test password → deep monitor OFFLINE, recovery configuration, password never shown', async (t) => {
+    if (!c.credential) { t.skip(); return; }
+    const wrong = `wrong-${Date.now()}`;
+    const lines: string[] = [];
+    const bad = agentContext(resolvedResource(c.type, 'r', { ...c.attrs(sb), [c.credential]: enc(wrong) }), { keyFile: KEY_FILE, lines, level: 'TRACE' });
+    const m = await agent.monitor(bad, { deep: true });
+    expect(m.state, m.reason).toBe('OFFLINE');
+    expect(m.recovery, m.reason).toBe('configuration');
+    expect(m.level).toBe('second');
+    expect(m.reason).toMatch(/refused/);
+    expect(JSON.stringify(m)).not.toContain(wrong);
+    expect(lines.join('\n')).not.toContain(wrong);
+    // The right password still works: nothing was locked out by the failed logins.
+    const good = await agent.monitor(ctx(), { deep: true });
+    expect(good.state, good.reason).toBe('ONLINE');
   });
 
   it('offline, offline again, monitor → OFFLINE', async () => {
@@ -156,6 +190,10 @@ describe.each(titles)('%s', (title) => {
       expect(m.state, m.reason).not.toBe('ONLINE');
       expect(took).toBeLessThan(2000 + 300);
       expect(m.level).toBe('second');
+      if (c.frozenCheck) {
+        const report = m.checks?.find((x) => x.check === c.frozenCheck!(sb));
+        expect(report?.outcome, JSON.stringify(m.checks)).toBe('timeout');
+      }
     } finally {
       for (const pid of frozen) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
     }
@@ -169,11 +207,7 @@ describe('deep-check probes against the sandbox directory', () => {
   beforeAll(async () => {
     const r = await runScript(path.join(sb.ldapRoot, 'start-slapd'), [], { stdin: sb.sslDbPassword });
     expect(r.code, r.stderr).toBe(0);
-    // start-slapd returns once the pid file is written, which can be just before slapd listens.
-    const end = Date.now() + 5000;
-    while (Date.now() < end && (await tcpProbe({ host: sb.host, port: sb.ports.ldap }, { timeoutMs: 500 })).outcome !== 'ok') {
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    // start-slapd returns only once slapd listens: no polling here.
   });
   afterAll(async () => {
     await runScript(path.join(sb.ldapRoot, 'stop-slapd'));

@@ -53,8 +53,10 @@ export class Pm2Home {
   }
 
   /** `pm2 trigger <app> <action> [param]`: the JSON reply of the first process that answered. */
-  async trigger(app: string, action: string, param?: string): Promise<{ code: number; reply?: Record<string, unknown>; out: string }> {
-    const r = await this.cli(['trigger', app, action, ...(param !== undefined ? [param] : [])]);
+  async trigger(app: string, action: string, param?: string, timeoutMs = 30_000): Promise<{ code: number; reply?: Record<string, unknown>; out: string }> {
+    // PM2's trigger can lose a prompt reply (its bus subscribes late): keep timeouts short for
+    // idempotent actions and retry (waitFor) rather than wait long.
+    const r = await this.cli(['trigger', app, action, ...(param !== undefined ? [param] : [])], {}, { timeoutMs });
     const line = r.stdout.split('\n').find((l) => /^\[[^\]]+\]=/.test(l));
     const reply = line ? JSON.parse(line.slice(line.indexOf(']=') + 2)) as Record<string, unknown> : undefined;
     return { code: r.code, reply, out: r.stdout + r.stderr };
@@ -70,10 +72,13 @@ export class Pm2Home {
   }
 }
 
-export function pm2Home(home: string, extraEnv: NodeJS.ProcessEnv = {}): Pm2Home {
+/** A fresh PM2_HOME; a daemon left there by an aborted run is killed first, never orphaned. */
+export async function pm2Home(home: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Pm2Home> {
+  const h = new Pm2Home(home, extraEnv);
+  if (fs.existsSync(path.join(home, 'pm2.pid'))) await h.kill();
   fs.rmSync(home, { recursive: true, force: true });
   fs.mkdirSync(home, { recursive: true });
-  return new Pm2Home(home, extraEnv);
+  return h;
 }
 
 /** Poll `check` until it returns a truthy value or the deadline passes (then throw, naming `what`). */
@@ -102,7 +107,7 @@ export interface StatusLike {
 }
 
 export async function coordinatorStatus(pm2: Pm2Home, app = 'msgha'): Promise<StatusLike | undefined> {
-  const r = await pm2.trigger(app, 'status');
+  const r = await pm2.trigger(app, 'status', undefined, 4000);
   return r.reply as StatusLike | undefined;
 }
 

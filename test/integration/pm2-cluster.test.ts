@@ -82,10 +82,10 @@ async function state(): Promise<ReturnType<typeof groupOf>> {
 }
 
 beforeAll(async () => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.mkdirSync(WORK, { recursive: true });
+  // First, so that a daemon left by an aborted run is killed before its files go.
+  pm2 = await pm2Home(path.join(WORK, 'h'), { MSGHA_NODE: 'n1' });
+  for (const e of fs.readdirSync(WORK)) if (e !== 'h') fs.rmSync(path.join(WORK, e), { recursive: true, force: true });
   sb = await buildSandbox({ dir: SBX, basePort: BASE });
-  pm2 = pm2Home(path.join(WORK, 'h'), { MSGHA_NODE: 'n1' });
   const file = clusterFile(sb);
   const r = await pm2.cli(['start', file]);
   expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -211,16 +211,22 @@ describe('pm2 cluster on one node', () => {
     for (const port of [sb.ports.imap, sb.ports.smtp, sb.ports.ldap]) expect(await banner(port, 300)).toBe('');
     expect(processesUnder(sb.msgRoot)).toEqual([]);
     // FAULTED until cleared: online is refused with the reason.
-    const refused = await pm2.trigger('msgha', 'online', 'mail');
-    expect(refused.reply?.ok).toBe(false);
-    expect(String(refused.reply?.summary)).toMatch(/FAULTED/);
-    const cleared = await pm2.trigger('msgha', 'clear', 'mail');
-    expect(cleared.reply?.ok).toBe(true);
+    const refused = await waitFor('online refused', async () => (await pm2.trigger('msgha', 'online', 'mail', 5000)).reply);
+    expect(refused.ok).toBe(false);
+    expect(String(refused.summary)).toMatch(/FAULTED/);
+    await waitFor('group cleared', async () => {
+      if ((await state())?.state === 'OFFLINE') return true;
+      await pm2.trigger('msgha', 'clear', 'mail', 5000);
+      return false;
+    });
   });
 
   it('pm2 kill takes everything offline (every agent runs offline on SIGINT)', async () => {
-    const on = await pm2.trigger('msgha', 'online', 'mail');
-    expect(on.reply?.ok, JSON.stringify(on.reply)).toBe(true);
+    await waitFor('group online again', async () => {
+      if ((await state())?.state === 'ONLINE') return true;
+      await pm2.trigger('msgha', 'online', 'mail', 10_000);
+      return false;
+    }, { timeoutMs: 40_000 });
     expect(await banner(sb.ports.imap)).toMatch(/^\* OK/);
     await pm2.kill();
     expect(processesUnder(sb.msgRoot)).toEqual([]);

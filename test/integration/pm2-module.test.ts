@@ -25,11 +25,11 @@ let pm2: Pm2Home;
 let tarball: string;
 
 beforeAll(async () => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.mkdirSync(WORK, { recursive: true });
+  // First, so that a daemon left by an aborted run is killed before its files go.
+  pm2 = await pm2Home(path.join(WORK, 'h'), { npm_config_registry: 'http://127.0.0.1:9/', npm_config_offline: 'true' });
+  for (const e of fs.readdirSync(WORK)) if (e !== 'h') fs.rmSync(path.join(WORK, e), { recursive: true, force: true });
   sb = await buildSandbox({ dir: SBX, basePort: BASE });
   // No network: a module install that tried npm would fail here.
-  pm2 = pm2Home(path.join(WORK, 'h'), { npm_config_registry: 'http://127.0.0.1:9/', npm_config_offline: 'true' });
 });
 
 afterAll(async () => {
@@ -52,7 +52,7 @@ describe('PM2 module', () => {
     expect(inst.code, inst.stdout + inst.stderr).toBe(0);
     // Idle without a cluster file: it answers status with the reason, never crash-loops.
     const idle = await waitFor('idle coordinator answering', async () => {
-      const r = await pm2.trigger(MODULE, 'status');
+      const r = await pm2.trigger(MODULE, 'status', undefined, 4000);
       return r.reply;
     }, { timeoutMs: 30_000 });
     expect(String(idle.error)).toMatch(/cluster_file/);

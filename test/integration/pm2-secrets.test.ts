@@ -37,8 +37,9 @@ function grepTree(dir: string, needle: string): string[] {
 }
 
 beforeAll(async () => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.mkdirSync(WORK, { recursive: true });
+  // First, so that a daemon left by an aborted run is killed before its files go.
+  pm2 = await pm2Home(path.join(WORK, 'h'), { MSGHA_NODE: 'n1' });
+  for (const e of fs.readdirSync(WORK)) if (e !== 'h') fs.rmSync(path.join(WORK, e), { recursive: true, force: true });
   sb = await buildSandbox({ dir: SBX, basePort: BASE, sslDbPassword: PASSWORD });
   const keyFile = path.join(WORK, 'cluster.key');
   const env = { ...process.env, MSGHA_KEY_FILE: keyFile };
@@ -62,7 +63,6 @@ beforeAll(async () => {
   file = path.join(WORK, 'cluster.config.js');
   const dist = path.join(PACKAGE_ROOT, 'dist', 'plugin', 'index.js');
   fs.writeFileSync(file, `const { defineCluster } = require(${JSON.stringify(dist)});\nmodule.exports = defineCluster(${JSON.stringify(def, null, 2)});\n`);
-  pm2 = pm2Home(path.join(WORK, 'h'), { MSGHA_NODE: 'n1' });
   const r = await pm2.cli(['start', file]);
   expect(r.code, r.stderr + r.stdout).toBe(0);
 });

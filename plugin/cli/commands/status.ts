@@ -29,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
       const name = COORDINATOR_NAMES.find((n) => apps.some((a) => a.name === n && a.status === 'online'));
       tried = name ?? COORDINATOR_NAMES.join(' or ');
       if (name) {
-        const rows = await client.trigger(name, 'status');
+        const rows = await client.triggerWithRetry(name, 'status', undefined, 2500, 5);
         reply = rows[0]?.value as typeof reply;
       }
     };
@@ -41,6 +41,9 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     clearTimeout(timer);
     client.disconnect();
+    // PM2 opens a bus socket per trigger and disconnect() closes only the last one: after a
+    // retried trigger the process would never exit. Everything is written by then.
+    setTimeout(() => process.exit(), 200).unref();
   }
   if (!reply) {
     process.stderr.write(`msgha status: no coordinator answered (looked for a running ${tried} in PM2_HOME ${process.env.PM2_HOME ?? '~/.pm2'})\n`);

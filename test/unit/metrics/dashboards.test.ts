@@ -32,7 +32,7 @@ describe('dashboards and alert rules', () => {
 
   it('every query and alert names only metrics that exist', async () => {
     const m = createMetrics({ node: 'x' });
-    const known = new Set(m.registry.getMetricsAsArray().map((x) => (x as unknown as { name: string }).name));
+    const known = new Set(m.catalog().map((x) => x.name));
     const exprs = [
       ...Object.values(allDashboards()).flatMap((d) => dashboardQueries(d).map((q) => q.expr)),
       ...ALERT_RULES.map((r) => r.expr),

@@ -64,7 +64,7 @@ describe('exporter', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/text\/plain; version=0\.0\.4/);
     const body = await r.text();
-    expect(body).toContain('msgha_group_state{group="mail",state="ONLINE",node="mx1"} 1');
+    expect(body).toContain('msgha_group_state{node="mx1",group="mail",state="ONLINE"} 1');
     expect(body).toContain('msgha_process_cpu_seconds_total');
     expect(fs.existsSync(PROMTOOL), 'promtool missing: install the Debian package "prometheus"').toBe(true);
     const check = await promtool(['check', 'metrics'], body);

@@ -38,10 +38,15 @@ describe('metric definitions', () => {
       expect(s.labels.node).toBe('mx1');
       for (const l of Object.keys(s.labels)) expect(allowed.has(l), `${s.name} label ${l}`).toBe(true);
     }
-    for (const m of a.registry.getMetricsAsArray()) {
-      const meta = m as unknown as { name: string; help: string };
-      expect(meta.help.length, meta.name).toBeGreaterThan(10);
+    const catalog = a.catalog();
+    expect(catalog.length).toBe(24);
+    for (const f of catalog) {
+      expect(f.help.length, f.name).toBeGreaterThan(10);
+      expect(f.name.endsWith('_total')).toBe(f.type === 'counter');
+      for (const l of f.labelNames) expect(allowed.has(l), `${f.name} label ${l}`).toBe(true);
     }
+    // Every family of the catalogue appears in the output.
+    for (const f of catalog) expect(series.some((s) => s.name === f.name || s.name.startsWith(`${f.name}_`)), f.name).toBe(true);
   });
 
   it('rejects an empty node name at construction', () => {
@@ -109,6 +114,7 @@ describe('snapshot → series', () => {
     expect(value(s, 'msgha_probe_phase_seconds', { service: 'imaps', phase: 'login' })).toBe(0);
     expect(value(s, 'msgha_probe_duration_seconds_count', { service: 'imaps' })).toBe(1);
     expect(value(s, 'msgha_agent_function_duration_seconds_count', { function: 'online' })).toBe(1);
+    expect(value(s, 'msgha_agent_function_last_duration_seconds', { resource: 'imap', function: 'online' })).toBe(1.5);
     expect(s.some((x) => x.labels.function === 'bogus')).toBe(false);
     // The probe's certificate expiry is exported; for a service the snapshot also lists, the snapshot wins.
     m.probe('mail', 'imap', 'pops', { outcome: 'ok', phases: { total: 0.1 }, details: { certExpirySeconds: 3600 } });
@@ -173,5 +179,40 @@ describe('cardinality and secrets', () => {
     for (const bad of ['probeuser', 'hunter2', 'password', 'secret-subject', 'dovecot-secret-version', 'refused']) {
       expect(text.includes(bad), bad).toBe(false);
     }
+  });
+});
+
+describe('families', () => {
+  it('refuse bad names, labels, buckets and duplicate definitions at construction', async () => {
+    const { CounterFamily, GaugeFamily, HistogramFamily } = await import('../../../plugin/metrics/family');
+    expect(() => new GaugeFamily('bad-name', 'h', [])).toThrow(/not a valid/);
+    expect(() => new GaugeFamily('msgha_x_total', 'h', [])).toThrow(/_total/);
+    expect(() => new CounterFamily('msgha_x', 'h', [])).toThrow(/_total/);
+    expect(() => new GaugeFamily('msgha_x', 'h', ['le'])).toThrow(/not allowed/);
+    expect(() => new GaugeFamily('msgha_x', 'h', ['a', 'a'])).toThrow(/duplicate/);
+    expect(() => new HistogramFamily('msgha_h', 'h', [], [1, 1])).toThrow(/increasing/);
+    expect(() => new GaugeFamily('msgha_x', '', [])).toThrow(/help/);
+  });
+
+  it('escape label values and render cumulative histogram buckets', async () => {
+    const { GaugeFamily, HistogramFamily } = await import('../../../plugin/metrics/family');
+    const g = new GaugeFamily('msgha_g', 'help', ['group']);
+    g.setConstantLabel('node', 'n"1');
+    g.set({ group: 'a\\b\n"c' }, 1.5);
+    expect(g.render()).toBe('# HELP msgha_g help\n# TYPE msgha_g gauge\nmsgha_g{node="n\\"1",group="a\\\\b\\n\\"c"} 1.5\n');
+    const h = new HistogramFamily('msgha_h', 'help', ['group'], [0.1, 1]);
+    for (const v of [0.05, 0.1, 0.5, 3]) h.observe({ group: 'g' }, v);
+    expect(h.render()).toContain('msgha_h_bucket{group="g",le="0.1"} 2\nmsgha_h_bucket{group="g",le="1"} 3\nmsgha_h_bucket{group="g",le="+Inf"} 4\nmsgha_h_sum{group="g"} 3.65\nmsgha_h_count{group="g"} 4\n');
+  });
+
+  it('drop series of a resource that leaves the configuration, and bring them back when it returns', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    let snap = snapshot('ONLINE', 'ONLINE');
+    m.setSnapshotProvider(() => snap);
+    await m.render();
+    snap = { ...snap, groups: [{ ...snap.groups[0], resources: snap.groups[0].resources.filter((r) => r.resource !== 'imap') }] };
+    expect(value(parseExposition(await m.render()), 'msgha_resource_state_code', { resource: 'imap' })).toBeUndefined();
+    snap = snapshot('ONLINE', 'FAULTED');
+    expect(value(parseExposition(await m.render()), 'msgha_resource_state_code', { resource: 'imap' })).toBe(RESOURCE_STATES.indexOf('FAULTED'));
   });
 });

@@ -1,0 +1,171 @@
+/**
+ * Multi-node test harness primitives: lease nodes as real processes (lease-node.cjs: elector +
+ * I/O helper + fence + tick service) on one shared directory, fault injection by pid (SIGKILL,
+ * SIGSTOP of the agent or of its I/O helper), and the invariant checker over the services'
+ * ticks, all timed on the machine's one CLOCK_MONOTONIC. Cleans up every process it started,
+ * by pid, and the fences' cgroups.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch { return false; }
+}
+
+export function childrenOf(pid: number): number[] {
+  try { return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+}
+
+export function cmdline(pid: number): string {
+  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
+}
+
+export interface LeaseEvent { t: number; node: string; type: string; epoch?: number; detail?: unknown; pid?: number }
+export interface Tick { node: string; epoch: number; t: number }
+
+export class LeaseCluster {
+  readonly shared: string;
+  readonly out: string;
+  readonly procs = new Map<string, ChildProcess>();
+  private readonly tag = `t${process.pid}${Math.floor(Math.random() * 1e4)}`;
+
+  constructor(readonly base: string, readonly profile = 'fast') {
+    this.shared = path.join(base, 'shared');
+    this.out = path.join(base, 'out');
+    fs.mkdirSync(this.shared, { recursive: true });
+    fs.mkdirSync(this.out, { recursive: true });
+  }
+
+  runDir(node: string): string { return path.join(this.base, 'run', node); }
+  fenceId(node: string): string { return `${this.tag}${node}`; }
+
+  start(node: string, env: Record<string, string> = {}): ChildProcess {
+    const script = path.join(__dirname, 'lease-node.cjs');
+    const child = spawn(process.execPath, [script], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_NAME: node, SHARED: this.shared, RUN_DIR: this.runDir(node), OUT: this.out, PROFILE: this.profile, FENCE_ID: this.fenceId(node), ...env },
+    });
+    child.stderr?.on('data', (d: Buffer) => { fs.appendFileSync(path.join(this.out, `${node}.stderr`), d); });
+    this.procs.set(node, child);
+    return child;
+  }
+
+  pid(node: string): number { return this.procs.get(node)!.pid!; }
+  helperPid(node: string): number | undefined { return childrenOf(this.pid(node)).find((p) => cmdline(p).includes('io-helper-child')); }
+  fencePid(node: string): number | undefined {
+    try { return Number(fs.readFileSync(path.join(this.runDir(node), 'fence.pid'), 'utf8')) || undefined; } catch { return undefined; }
+  }
+
+  events(node?: string): LeaseEvent[] {
+    const out: LeaseEvent[] = [];
+    for (const f of fs.readdirSync(this.out)) {
+      if (!f.endsWith('.events') || (node && f !== `${node}.events`)) continue;
+      for (const l of fs.readFileSync(path.join(this.out, f), 'utf8').split('\n')) if (l) out.push(JSON.parse(l) as LeaseEvent);
+    }
+    return out.sort((a, b) => a.t - b.t);
+  }
+
+  fenceLog(node: string): Array<Record<string, unknown>> {
+    try {
+      return fs.readFileSync(path.join(this.runDir(node), 'fence.log'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    } catch { return []; }
+  }
+
+  ticks(): Tick[] {
+    const out: Tick[] = [];
+    for (const f of fs.readdirSync(this.out)) {
+      if (!f.endsWith('.ticks')) continue;
+      for (const l of fs.readFileSync(path.join(this.out, f), 'utf8').split('\n')) {
+        const [node, epoch, t] = l.split(' ');
+        if (node && epoch && t) out.push({ node, epoch: Number(epoch), t: Number(t) });
+      }
+    }
+    return out.sort((a, b) => a.t - b.t);
+  }
+
+  acquires(): LeaseEvent[] { return this.events().filter((e) => e.type === 'acquired'); }
+  holderNow(): string | undefined {
+    const last = new Map<string, string>();
+    for (const e of this.events()) if (e.type === 'acquired' || e.type === 'lost' || e.type === 'released') last.set(e.node, e.type);
+    const holders = [...last].filter(([, t]) => t === 'acquired').map(([n]) => n);
+    return holders.length === 1 ? holders[0] : undefined;
+  }
+
+  async waitFor(pred: () => boolean, maxMs: number, stepMs = 25): Promise<boolean> {
+    const end = mono() + maxMs;
+    while (mono() < end) { if (pred()) return true; await sleep(stepMs); }
+    return pred();
+  }
+
+  /**
+   * The invariant: no tick of epoch e at or after the first tick of any epoch e' > e, and one
+   * acquire per epoch. Returns the violations (empty = safe).
+   */
+  violations(): string[] {
+    const ticks = this.ticks();
+    const first = new Map<number, number>();
+    for (const k of ticks) if (!first.has(k.epoch)) first.set(k.epoch, k.t);
+    const out: string[] = [];
+    for (const k of ticks) {
+      for (const [e, t0] of first) {
+        if (e > k.epoch && k.t >= t0) { out.push(`${k.node} served epoch ${k.epoch} at ${k.t.toFixed(1)}, after epoch ${e} began at ${t0.toFixed(1)}`); break; }
+      }
+    }
+    const seen = new Map<number, number>();
+    for (const a of this.acquires()) seen.set(a.epoch!, (seen.get(a.epoch!) ?? 0) + 1);
+    for (const [e, n] of seen) if (n > 1) out.push(`epoch ${e} acquired ${n} times`);
+    return out.slice(0, 5);
+  }
+
+  /** Gap between the last tick of `oldEpoch` and the first tick of the next epoch (ms). */
+  gap(oldEpoch: number): number | undefined {
+    const ticks = this.ticks();
+    const last = ticks.filter((k) => k.epoch === oldEpoch).at(-1);
+    const next = ticks.find((k) => k.epoch > oldEpoch);
+    return last && next ? next.t - last.t : undefined;
+  }
+
+  /** SIGKILLs everything of a node: agent, I/O helper, service processes and its fence. */
+  crash(node: string): void {
+    const pids = [this.pid(node), ...childrenOf(this.pid(node)), ...this.servicePids(node)];
+    const fp = this.fencePid(node);
+    if (fp) pids.push(fp);
+    for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  }
+
+  servicePids(node?: string): number[] {
+    return fs.readdirSync(this.out).filter((f) => f.includes('.ticks.pid.') && (!node || f.startsWith(`${node}.`))).map((f) => Number(f.split('.').pop()));
+  }
+
+  async cleanup(): Promise<void> {
+    for (const [node, c] of this.procs) {
+      for (const p of [c.pid!, ...childrenOf(c.pid!)]) { try { process.kill(p, 'SIGCONT'); process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      const fp = this.fencePid(node);
+      if (fp) { try { process.kill(fp, 'SIGKILL'); } catch { /* gone */ } }
+    }
+    for (const p of this.servicePids()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    await sleep(100);
+    for (const node of this.procs.keys()) removeCgroup(this.fenceId(node));
+    fs.rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
+/** Removes a fence's cgroup directories (they are left behind when the fence is SIGKILLed). */
+export function removeCgroup(fenceId: string): void {
+  for (const root of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
+    const base = path.join(root, 'msgha', fenceId);
+    if (!fs.existsSync(base)) continue;
+    for (const g of fs.readdirSync(base)) {
+      const d = path.join(base, g);
+      try { if (fs.statSync(d).isDirectory()) fs.rmdirSync(d); } catch { /* busy */ }
+    }
+    try { fs.rmdirSync(base); } catch { /* busy */ }
+  }
+}
