@@ -100,13 +100,13 @@ function imapGreets(port: number): Promise<true | undefined> {
   });
 }
 
-interface StatusReply { groups?: Array<{ name: string; state: string; resources?: Array<{ id?: string; name?: string; state: string }> }> }
+interface StatusReply { groups?: Array<{ name: string; state: string }> }
 
+/** The coordinator's view through `msgha status --json` (which retries a lost PM2 reply). */
 async function groupState(p: DemoPaths): Promise<StatusReply | undefined> {
-  const out = await pm2(p, ['trigger', 'msgha', 'status']);
-  const line = out.split('\n').find((l) => l.includes('={'));
-  if (!line) return undefined;
-  return JSON.parse(line.slice(line.indexOf('=') + 1)) as StatusReply;
+  const cli = path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js');
+  const { stdout } = await execFileAsync(process.execPath, [cli, 'status', '--json'], { env: { ...cleanEnv(), PM2_HOME: p.pm2Home } });
+  return JSON.parse(stdout) as StatusReply;
 }
 
 async function stop(p: DemoPaths): Promise<void> {
@@ -165,7 +165,7 @@ export async function run(args: string[]): Promise<number> {
   say(`  ${pm2Bin()} ls                     # one app per resource, plus the coordinator msgha`);
   say(`  ${pm2Bin()} logs mail.store        # what the agent did and why`);
   say(`  kill -9 $(cat ${pidFile})   # crash IMAP again and watch the logs`);
-  say(`  ${pm2Bin()} trigger msgha status   # group and resource states`);
+  say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} status   # group and resource states`);
   say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} demo --stop   # tear everything down`);
   return 0;
 }
