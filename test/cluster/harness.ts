@@ -5,7 +5,7 @@
  * ticks, all timed on the machine's one CLOCK_MONOTONIC. Cleans up every process it started,
  * by pid, and the fences' cgroups.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -34,9 +34,11 @@ export class LeaseCluster {
   readonly shared: string;
   readonly out: string;
   readonly procs = new Map<string, ChildProcess>();
+  /** Per-node bind mounts of the shared directory (so a fault can hit one node's view). */
+  private readonly views: string[] = [];
   private readonly tag = `t${process.pid}${Math.floor(Math.random() * 1e4)}`;
 
-  constructor(readonly base: string, readonly profile = 'fast') {
+  constructor(readonly base: string, readonly profile = 'fast', readonly bindViews = false) {
     this.shared = path.join(base, 'shared');
     this.out = path.join(base, 'out');
     fs.mkdirSync(this.shared, { recursive: true });
@@ -46,11 +48,28 @@ export class LeaseCluster {
   runDir(node: string): string { return path.join(this.base, 'run', node); }
   fenceId(node: string): string { return `${this.tag}${node}`; }
 
+  /** The node's path to the shared directory: its own bind mount when bindViews is set. */
+  sharedView(node: string): string {
+    if (!this.bindViews) return this.shared;
+    const v = path.join(this.base, 'views', node);
+    if (!this.views.includes(v)) {
+      fs.mkdirSync(v, { recursive: true });
+      execFileSync('mount', ['--bind', this.shared, v]);
+      this.views.push(v);
+    }
+    return v;
+  }
+
+  /** Storage fails fast on one node: its view becomes read-only (EROFS). */
+  readOnly(node: string): void {
+    execFileSync('mount', ['-o', 'remount,bind,ro', this.sharedView(node)]);
+  }
+
   start(node: string, env: Record<string, string> = {}): ChildProcess {
     const script = path.join(__dirname, 'lease-node.cjs');
     const child = spawn(process.execPath, [script], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NODE_NAME: node, SHARED: this.shared, RUN_DIR: this.runDir(node), OUT: this.out, PROFILE: this.profile, FENCE_ID: this.fenceId(node), ...env },
+      env: { ...process.env, NODE_NAME: node, SHARED: this.sharedView(node), RUN_DIR: this.runDir(node), OUT: this.out, PROFILE: this.profile, FENCE_ID: this.fenceId(node), ...env },
     });
     child.stderr?.on('data', (d: Buffer) => { fs.appendFileSync(path.join(this.out, `${node}.stderr`), d); });
     this.procs.set(node, child);
@@ -153,6 +172,7 @@ export class LeaseCluster {
     for (const p of this.servicePids()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
     await sleep(100);
     for (const node of this.procs.keys()) removeCgroup(this.fenceId(node));
+    for (const v of this.views) { try { execFileSync('umount', ['-l', v]); } catch { /* gone */ } }
     fs.rmSync(this.base, { recursive: true, force: true });
   }
 }

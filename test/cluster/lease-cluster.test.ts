@@ -1,7 +1,7 @@
 // Real processes contending for one group on one shared directory (fast profile): elector +
 // I/O helper + detached fence + tick service per node. The invariant — no tick of an epoch at
 // or after the first tick of a newer one, one acquire per epoch — is checked from the machine's
-// one CLOCK_MONOTONIC. Checklist rows (research/lease.md §8): 1, 3, 5, 6, 16, 19 and 10 (small).
+// one CLOCK_MONOTONIC. Checklist rows (research/lease.md §8): 1, 2, 3, 5, 6, 7, 16, 19 and 10 (small).
 // Needs `npm run build`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,8 +18,8 @@ const SLACK = 800;
 
 let cluster: LeaseCluster | undefined;
 let n = 0;
-function fresh(): LeaseCluster {
-  cluster = new LeaseCluster(fs.mkdtempSync(`/tmp/mh-lc${n++}-`));
+function fresh(bindViews = false): LeaseCluster {
+  cluster = new LeaseCluster(fs.mkdtempSync(`/tmp/mh-lc${n++}-`), 'fast', bindViews);
   return cluster;
 }
 
@@ -95,6 +95,33 @@ describe('lease on a shared directory, real processes', () => {
     try { process.kill(helper, 'SIGCONT'); } catch { /* killed and respawned by the store */ }
     await sleep(L);
     expect(c.acquires()).toHaveLength(2);
+    expect(c.violations()).toEqual([]);
+  });
+
+  it('agent and I/O helper SIGKILLed, services left running: the fence kills them by F, takeover after L (row 2)', async () => {
+    const c = fresh();
+    const holder = await startNodes(c, ['n1', 'n2']);
+    await sleep(1000);
+    const helper = c.helperPid(holder)!;
+    const t0 = mono();
+    process.kill(c.pid(holder), 'SIGKILL');
+    process.kill(helper, 'SIGKILL');
+    expect(await c.waitFor(() => c.ticks().some((k) => k.epoch === 2), CRASH_BOUND + SLACK)).toBe(true);
+    const lastOld = c.ticks().filter((k) => k.epoch === 1).at(-1)!;
+    expect(lastOld.t - t0).toBeLessThanOrEqual(F + 100);
+    expect(c.fenceLog(holder).some((e) => e.event === 'fired')).toBe(true);
+    expect(c.violations()).toEqual([]);
+  });
+
+  it('storage fails fast on the holder only (its view remounted read-only): fence and takeover, no overlap (row 7)', async () => {
+    const c = fresh(true);
+    const holder = await startNodes(c, ['n1', 'n2']);
+    await sleep(1000);
+    const t0 = mono();
+    c.readOnly(holder);
+    expect(await c.waitFor(() => c.ticks().some((k) => k.epoch === 2), 2 * L + SLACK)).toBe(true);
+    const stopped = c.events(holder).find((e) => e.type === 'stopped')!;
+    expect(stopped.t - t0).toBeLessThanOrEqual(T.fenceStartMs + 300);
     expect(c.violations()).toEqual([]);
   });
 

@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -56,16 +57,17 @@ function clusterFileText(sbx: import('../../../test/fixtures/sandbox/types').San
   const index = path.join(packageRoot(), 'dist', 'plugin', 'index.js');
   const timing = { MonitorInterval: 2, MonitorTimeout: 2, OnlineTimeout: 30, OfflineTimeout: 20, CleanTimeout: 10, RestartLimit: 5 };
   const def = {
-    cluster: { name: 'demo', nodes: ['demo-node'] },
+    cluster: { name: 'demo', nodes: [os.hostname()] },
     groups: {
       mail: {
-        systemList: ['demo-node'],
+        systemList: [os.hostname()],
         resources: {
           ldap: { type: 'SunJESLDAP', InstanceRoot: sbx.ldapRoot, LDAPHost: sbx.host, LDAPPort: sbx.ports.ldap, SSLPort: sbx.ports.ldaps, SecondLevelMonitor: 1, ...timing },
           core: { type: 'SunJESMsg', requires: ['ldap'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { core: sbx.ports.core }, SecondLevelMonitor: 5, ...timing },
-          store: { type: 'SunJESMsg', requires: ['core'], ServerRoot: sbx.msgRoot, MsgHost: sbx.fqdn,
-            MsgServices: { imap: sbx.ports.imap, pop: sbx.ports.pop, smtp: sbx.ports.smtp }, SecondLevelMonitor: 1, ...timing },
-          webmail: { type: 'SunJESMsg', requires: ['store'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { http: sbx.ports.http }, SecondLevelMonitor: 1, ...timing },
+          imap: { type: 'SunJESMsg', requires: ['core'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { imap: sbx.ports.imap }, SecondLevelMonitor: 1, ...timing },
+          pop: { type: 'SunJESMsg', requires: ['core'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { pop: sbx.ports.pop }, SecondLevelMonitor: 1, ...timing },
+          mta: { type: 'SunJESMsg', requires: ['core'], ServerRoot: sbx.msgRoot, MsgHost: sbx.fqdn, MsgServices: { smtp: sbx.ports.smtp }, SecondLevelMonitor: 1, ...timing },
+          webmail: { type: 'SunJESMsg', requires: ['imap'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { http: sbx.ports.http }, SecondLevelMonitor: 1, ...timing },
         },
       },
     },
@@ -150,7 +152,7 @@ export async function run(args: string[]): Promise<number> {
   say(`   group mail ONLINE ${(onlineMs / 1000).toFixed(2)} s after \`pm2 start\``);
   say(await pm2(p, ['ls']));
 
-  say('4. crash: kill -9 of the IMAP daemon (Dovecot master of the store resource)');
+  say('4. crash: kill -9 of the IMAP daemon (the Dovecot master of resource mail.imap)');
   const pidFile = path.join(sbx.msgRoot, 'config', 'pid', 'imapd.pid');
   const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
   const tKill = Date.now();
@@ -163,7 +165,7 @@ export async function run(args: string[]): Promise<number> {
   say('Now try it yourself:');
   say(`  export PM2_HOME=${p.pm2Home}`);
   say(`  ${pm2Bin()} ls                     # one app per resource, plus the coordinator msgha`);
-  say(`  ${pm2Bin()} logs mail.store        # what the agent did and why`);
+  say(`  ${pm2Bin()} logs mail.imap         # what the agent did and why`);
   say(`  kill -9 $(cat ${pidFile})   # crash IMAP again and watch the logs`);
   say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} status   # group and resource states`);
   say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} demo --stop   # tear everything down`);
