@@ -94,7 +94,24 @@ export interface NamedProbe {
 }
 
 export function toCheckReport(p: NamedProbe): CheckReport {
-  return { check: p.check, outcome: p.result.outcome, phases: p.result.phases, reason: withCertificate(p.result) };
+  const report: CheckReport = { check: p.check, outcome: p.result.outcome, phases: p.result.phases, reason: withCertificate(p.result) };
+  const details = checkDetails(p.result);
+  if (details) report.details = details;
+  return report;
+}
+
+/**
+ * The probe's details, with the certificate's remaining lifetime always under one name,
+ * `certExpirySeconds` (the tls probe and the protocol probes' TLS step name it differently).
+ */
+function checkDetails(result: ProbeResult): Record<string, string | number> | undefined {
+  const d = result.details;
+  if (!d || Object.keys(d).length === 0) return undefined;
+  const out: Record<string, string | number> = { ...d };
+  const left = Number(d.certExpirySeconds ?? d.certExpiresInSec);
+  if (Number.isFinite(left)) out.certExpirySeconds = left;
+  delete out.certExpiresInSec;
+  return out;
 }
 
 /** The probe's reason plus, after a TLS handshake, the days the server's certificate has left. */

@@ -10,10 +10,11 @@ import * as path from 'node:path';
 import { listInstanceProcesses } from '../../probes/processes';
 import { attrNumber, attrPortMap, attrString } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
-import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
+import type { LifecycleSpec } from './lifecycle';
 import { budgetClock, domainOf, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
-import { runMonitor, type LevelResult } from './monitor-levels';
+import type { LevelResult } from './monitor-levels';
 import { NETSCAPE_DAEMONS } from './netscape-msg.attrs';
+import { commandDrivenType } from './command-driven-type';
 import type { AgentContext, ResourceType } from './types';
 
 const DEFAULT_PORTS: Record<string, number> = { smtp: 25, pop: 110, imap: 143, http: 80 };
@@ -61,13 +62,5 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
   return runProbePlan(plan, { budgetMs: remaining(), signal, policy, capMs });
 }
 
-export const NetscapeMsg: ResourceType = {
-  name: 'NetscapeMsg',
-  online: (ctx) => onlineFlow(ctx, spec(ctx)),
-  offline: (ctx) => offlineFlow(ctx, spec(ctx)),
-  clean: (ctx) => cleanFlow(ctx, spec(ctx)),
-  monitor: (ctx, options) => {
-    const s = spec(ctx);
-    return runMonitor(ctx, options, { first: s.first, second: s.deep });
-  },
-};
+export const NetscapeMsg: ResourceType = commandDrivenType('NetscapeMsg', spec);
+

@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { listInstanceProcesses } from '../../probes/processes';
 import { attrBool, attrNumber, attrString } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
-import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
+import type { LifecycleSpec } from './lifecycle';
 import { budgetClock, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
-import { runMonitor, type LevelResult } from './monitor-levels';
+import type { LevelResult } from './monitor-levels';
+import { commandDrivenType } from './command-driven-type';
 import type { AgentContext, ResourceType } from './types';
 
 export const ADMIN_DAEMONS = ['uxwdog', 'ns-httpd'] as const;
@@ -49,13 +50,5 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
   return runProbePlan(plan, { budgetMs: remaining(), signal });
 }
 
-export const SunJESAdm: ResourceType = {
-  name: 'SunJESAdm',
-  online: (ctx) => onlineFlow(ctx, spec(ctx)),
-  offline: (ctx) => offlineFlow(ctx, spec(ctx)),
-  clean: (ctx) => cleanFlow(ctx, spec(ctx)),
-  monitor: (ctx, options) => {
-    const s = spec(ctx);
-    return runMonitor(ctx, options, { first: s.first, second: s.deep });
-  },
-};
+export const SunJESAdm: ResourceType = commandDrivenType('SunJESAdm', spec);
+

@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import { listInstanceProcesses } from '../../probes/processes';
 import { attrNumber, attrString } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
-import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
+import type { LifecycleSpec } from './lifecycle';
 import { runProbePlan, type PlannedProbe } from './deep-probes';
-import { runMonitor, type LevelResult } from './monitor-levels';
+import type { LevelResult } from './monitor-levels';
+import { commandDrivenType } from './command-driven-type';
 import type { AgentContext, ResourceType } from './types';
 
 export const LDAP_DAEMON = 'ns-slapd';
@@ -39,13 +40,5 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
   return runProbePlan(plan, { budgetMs, signal });
 }
 
-export const SunJESLDAP: ResourceType = {
-  name: 'SunJESLDAP',
-  online: (ctx) => onlineFlow(ctx, spec(ctx)),
-  offline: (ctx) => offlineFlow(ctx, spec(ctx)),
-  clean: (ctx) => cleanFlow(ctx, spec(ctx)),
-  monitor: (ctx, options) => {
-    const s = spec(ctx);
-    return runMonitor(ctx, options, { first: s.first, second: s.deep });
-  },
-};
+export const SunJESLDAP: ResourceType = commandDrivenType('SunJESLDAP', spec);
+

@@ -14,8 +14,9 @@ import { listInstanceProcesses } from '../../probes/processes';
 import { attrPortMap, attrString, execBase } from './attr-access';
 import { budgetClock, domainOf, probeDeadlineMs, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
 import { matchedWithDescendants, missingDir, processesPresent } from './first-level';
-import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
-import { foldProbes, runMonitor, type LevelResult } from './monitor-levels';
+import type { LifecycleSpec } from './lifecycle';
+import { foldProbes, type LevelResult } from './monitor-levels';
+import { commandDrivenType } from './command-driven-type';
 import type { AgentContext, ProcessMatcher, ResourceType } from './types';
 
 /** Daemon names (as they appear in command lines) of each service or core part. */
@@ -131,13 +132,5 @@ async function deep(ctx: AgentContext, p: Plan, budgetMs: number, signal: AbortS
   return runProbePlan(planServiceProbes(p, host, user, password), { budgetMs: remaining(), signal });
 }
 
-export const SunJESMsg: ResourceType = {
-  name: 'SunJESMsg',
-  online: (ctx) => onlineFlow(ctx, spec(ctx)),
-  offline: (ctx) => offlineFlow(ctx, spec(ctx)),
-  clean: (ctx) => cleanFlow(ctx, spec(ctx)),
-  monitor: (ctx, options) => {
-    const s = spec(ctx);
-    return runMonitor(ctx, options, { first: s.first, second: s.deep });
-  },
-};
+export const SunJESMsg: ResourceType = commandDrivenType('SunJESMsg', spec);
+

@@ -28,6 +28,12 @@ export interface CheckReport {
   outcome: 'ok' | 'fail' | 'timeout';
   phases?: Phases;
   reason?: string;
+  /**
+   * Facts the probe found besides its verdict (from ProbeResult.details), e.g. `certExpirySeconds`
+   * (seconds until the server certificate expires, negative when expired), `status`, `version`.
+   * For metrics and status only; never a secret (probes put none there).
+   */
+  details?: Record<string, string | number>;
 }
 
 export interface MonitorResult {

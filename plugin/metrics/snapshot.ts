@@ -91,3 +91,14 @@ export type SnapshotProvider = () => NodeSnapshot;
 export function oneOf<T extends string>(list: readonly T[], value: string, fallback: T): T {
   return (list as readonly string[]).includes(value) ? (value as T) : fallback;
 }
+
+/**
+ * The `service` label of a check report: its configured service name (`imap:143` → `imap`,
+ * `stored -tv` → `stored`, `MonitorProgram`). Check names are built by the agents from service
+ * names and fixed words, never from free text; anything that does not look like a name is
+ * recorded as 'other', so a label can never carry a sentence.
+ */
+export function serviceOfCheck(check: string): string {
+  const name = check.split(':')[0]!.trim().split(/\s+/)[0] ?? '';
+  return /^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(name) ? name : 'other';
+}

@@ -16,15 +16,19 @@ import { isDeepCycle } from '../agents/monitor-levels';
 import { watchPids } from '../../probes/processes';
 import { createSecretResolver } from '../secrets';
 import { createLogger, type Logger } from '../log';
+import { publishAgentMetrics } from '../metrics/pm2-io';
 import { AgentCore, type WatchPids } from './agent-core';
+import { createAxmPublisher } from './axm-metrics';
 import { logLevelOf } from './function-runner';
-import { parseCommand, RESULT_EVENT, STATE_EVENT, type AgentCommand, type OutgoingMessage } from './protocol';
+import {
+  OBSERVE_EVENT, parseCommand, RESULT_EVENT, STATE_EVENT, type AgentCommand, type ObservedMessage, type OutgoingMessage,
+} from './protocol';
 
 const resourceId = process.env.MSGHA_RESOURCE ?? '';
 const clusterFile = process.env.MSGHA_CLUSTER_FILE ?? '';
 let log: Logger = createLogger(resourceId || 'agent', 'agent');
 
-function send(message: OutgoingMessage): void {
+function send(message: OutgoingMessage | ObservedMessage): void {
   // After a 'disconnect' process.send would throw; the state is kept locally until a new daemon.
   if (process.send && process.connected) process.send(message);
 }
@@ -33,6 +37,12 @@ let core: AgentCore | undefined;
 let configurationError: string | undefined;
 const early: AgentCommand[] = [];
 let exiting = false;
+
+// `pm2 show <app>` / `pm2 monit`: state, restarts, last probe phases. A small publisher of PM2's
+// axm:monitor messages rather than @pm2/io (see axm-metrics.ts for why).
+publishAgentMetrics(createAxmPublisher(), () => core?.metricsView() ?? {
+  state: configurationError !== undefined ? 'CONFIGURATION ERROR' : 'STARTING', restarts: 0,
+});
 
 function refuse(command: AgentCommand, reason: string): void {
   send({ type: RESULT_EVENT, data: { resource: resourceId, pid: process.pid, fn: command.cmd, reqId: command.reqId, ok: false, state: 'UNKNOWN', recovery: 'configuration', reason } });
@@ -107,6 +117,7 @@ async function boot(): Promise<void> {
   const resolveSecret = createSecretResolver(cluster);
   core = new AgentCore({
     resource, type, resolveSecret, send, isDeepCycle, watchPids: watchPids as WatchPids,
+    observe: (data) => send({ type: OBSERVE_EVENT, data }),
   });
   log = createLogger(resourceId, 'agent', logLevelOf(resource));
   log.info(`agent ready (type ${resource.type}, node ${process.env.MSGHA_NODE ?? '?'}, pid ${process.pid})`);

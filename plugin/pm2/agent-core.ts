@@ -8,12 +8,14 @@
  * monitor (the monitor is aborted); a monitor never runs longer than MonitorTimeout; after
  * FAULTED the agent does nothing on its own until the coordinator sends a command.
  */
-import type { AgentFunction } from '../agents/types';
+import type { AgentFunction, CheckReport } from '../agents/types';
 import type { Logger } from '../log';
+import type { AgentMetricsView } from '../metrics/pm2-io';
+import { serviceOfCheck } from '../metrics/snapshot';
 import { runFunction, loggerFor, type FunctionOutcome, type RunnerDeps } from './function-runner';
 import {
   RESULT_EVENT, STATE_EVENT, type AgentCommand, type AgentReport, type AgentState, type AgentTarget,
-  type OutgoingMessage,
+  type Observation, type OutgoingMessage,
 } from './protocol';
 
 /** What probes/processes.ts `watchPids` returns (a closer function or close() also accepted). */
@@ -25,6 +27,8 @@ export interface AgentCoreDeps extends RunnerDeps {
   watchPids?: WatchPids;
   /** From agents/monitor-levels.ts: is this cycle (counted from 1) a deep one for cadence N. */
   isDeepCycle(cycle: number, every: number): boolean;
+  /** Called once after every function that ran to the end (for metrics; see Observation). */
+  observe?(observation: Observation): void;
 }
 
 interface Job {
@@ -45,6 +49,10 @@ export class AgentCore {
   private queue: Job[] = [];
   private running: { job: Job; abort: AbortController } | undefined;
   private stopping = false;
+  /** Restarts in place seen here: an online asked for after this agent reported FAULTED. */
+  private restarts = 0;
+  private faultSeen = false;
+  private lastProbe: AgentMetricsView['lastProbe'];
   private readonly log: Logger;
 
   constructor(private readonly deps: AgentCoreDeps) {
@@ -57,6 +65,11 @@ export class AgentCore {
   }
 
   private get id(): string { return this.deps.resource.id; }
+
+  /** What `pm2 show <app>` displays (read by the @pm2/io-style publisher about once a second). */
+  metricsView(): AgentMetricsView {
+    return { state: this.state, restarts: this.restarts, lastProbe: this.lastProbe };
+  }
 
   hello(): void {
     this.report(STATE_EVENT, { fn: 'hello', state: this.state, target: this.target, reason: this.reason });
@@ -86,6 +99,7 @@ export class AgentCore {
         }
         return;
       case 'online':
+        if (this.faultSeen) { this.restarts += 1; this.faultSeen = false; }
         this.setTarget('none');
         this.enqueue('online', false, (o) => {
           if (o.ok) {
@@ -171,6 +185,7 @@ export class AgentCore {
     } finally {
       this.running = undefined;
     }
+    if (!abort.signal.aborted) this.observed(outcome);
     try { job.run(outcome); } catch (err) { this.log.error(`internal error after ${job.fn}: ${String(err)}`); }
     void this.pump();
   }
@@ -291,15 +306,31 @@ export class AgentCore {
 
   // ── reports ────────────────────────────────────────────────────────────────────────────
 
+  private observed(o: FunctionOutcome): void {
+    const probe = pickProbe(o.checks);
+    if (probe) this.lastProbe = { service: serviceOfCheck(probe.check), outcome: probe.outcome, phases: probe.phases ?? {} };
+    if (!this.deps.observe) return;
+    try {
+      this.deps.observe({
+        resource: this.id, pid: process.pid, fn: o.fn, durationMs: o.durationMs, ok: o.ok,
+        ...(o.state ? { state: o.state } : {}), ...(o.timedOut ? { timedOut: true } : {}), ...(o.checks?.length ? { checks: o.checks } : {}),
+      });
+    } catch (err) {
+      this.log.warn(`cannot report an observation: ${String(err)}`);
+    }
+  }
+
   private setState(state: AgentState, reason: string, o?: FunctionOutcome): void {
     const changed = state !== this.state;
     const old = this.state;
     this.state = state;
     this.reason = reason;
+    if (state === 'FAULTED') this.faultSeen = true;
     if (!changed) return;
     this.log.info(`${old} → ${state} (${reason})`);
     this.report(STATE_EVENT, {
       fn: 'monitor', state, target: this.target, reason, recovery: o?.recovery, durationMs: o?.durationMs, checks: o?.checks,
+      ...(o?.level ? { level: o.level } : {}), ...(o?.timedOut ? { timedOut: true } : {}),
     });
   }
 
@@ -313,6 +344,12 @@ export class AgentCore {
     if (data.target === undefined) data.target = this.target;
     try { this.deps.send({ type, data }); } catch (err) { this.log.warn(`cannot report to the coordinator: ${String(err)}`); }
   }
+}
+
+/** The check `pm2 show` displays: the first one that failed, else the first with phases. */
+function pickProbe(checks: CheckReport[] | undefined): CheckReport | undefined {
+  const timed = (checks ?? []).filter((c) => c.phases && Object.keys(c.phases).length > 0);
+  return timed.find((c) => c.outcome !== 'ok') ?? timed[0];
 }
 
 function outcomeFields(o: FunctionOutcome): Partial<AgentReport> {

@@ -12,6 +12,8 @@ import type { AgentFunction, CheckReport, RecoveryClass, ResourceState } from '.
 export const TOPIC = 'msgha';
 export const RESULT_EVENT = 'msgha:result';
 export const STATE_EVENT = 'msgha:state';
+/** One per agent function run, for metrics only: never a reply, never acted on. */
+export const OBSERVE_EVENT = 'msgha:observed';
 
 /** What the agent aims for: keep the resource online here, keep it off (standby), or nothing yet. */
 export type AgentTarget = 'online' | 'offline' | 'none';
@@ -51,6 +53,31 @@ export interface AgentReport {
   violation?: boolean;
   /** Monitor cycles run since the target was last set (for status). */
   cycle?: number;
+  /** For monitor results: the level that decided (first = processes, second = probes, program). */
+  level?: 'first' | 'second' | 'program';
+  /** The function did not finish within its timeout. */
+  timedOut?: boolean;
+}
+
+/**
+ * What the agent tells the coordinator after every function it ran to the end (monitor loops
+ * included, which send no reply): how long it took and what the checks found. Runs cut short by
+ * a pre-emption or a stop are not observed: their duration and checks would mislead.
+ */
+export interface Observation {
+  resource: string;
+  fn: AgentFunction;
+  durationMs: number;
+  ok: boolean;
+  state?: ResourceState;
+  timedOut?: boolean;
+  checks?: CheckReport[];
+  pid: number;
+}
+
+export interface ObservedMessage {
+  type: typeof OBSERVE_EVENT;
+  data: Observation;
 }
 
 export interface OutgoingMessage {

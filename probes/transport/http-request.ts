@@ -25,6 +25,15 @@ export interface HttpRequest {
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * The Host header: the name the caller asked for (the servername, kept when the registry resolved
+ * the name to an address), not the address we connected to — a virtual-hosted webmail answers
+ * for its name only. An IPv6 address is bracketed (RFC 7230 §5.4).
+ */
+export function hostHeader(name: string, port: number): string {
+  return `${net.isIPv6(name) ? `[${name}]` : name}:${port}`;
+}
+
 export class HttpSession {
   private readonly agent: http.Agent;
   private first: net.Socket | undefined;
@@ -49,7 +58,7 @@ export class HttpSession {
 
   request(req: HttpRequest): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { 'User-Agent': 'msgha-probe', Host: `${this.target.host}:${this.target.port}`, ...req.headers };
+      const headers: Record<string, string> = { 'User-Agent': 'msgha-probe', Host: hostHeader(this.tlsOptions.servername ?? this.target.host, this.target.port), ...req.headers };
       if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
       const r = http.request({ agent: this.agent, host: this.target.host, port: this.target.port, method: req.method, path: req.path,
         headers, maxHeaderSize: 16 * 1024 }, (res) => {

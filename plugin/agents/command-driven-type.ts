@@ -1,0 +1,20 @@
+/**
+ * The shape shared by every type that is driven by start/stop programs: the four functions come
+ * from the lifecycle flows and the layered monitor, fed by the type's LifecycleSpec.
+ */
+import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
+import { runMonitor } from './monitor-levels';
+import type { AgentContext, ResourceType } from './types';
+
+export function commandDrivenType(name: string, spec: (ctx: AgentContext) => LifecycleSpec): ResourceType {
+  return {
+    name,
+    online: (ctx) => onlineFlow(ctx, spec(ctx)),
+    offline: (ctx) => offlineFlow(ctx, spec(ctx)),
+    clean: (ctx) => cleanFlow(ctx, spec(ctx)),
+    monitor: (ctx, options) => {
+      const s = spec(ctx);
+      return runMonitor(ctx, options, { first: s.first, second: s.deep });
+    },
+  };
+}
