@@ -73,6 +73,7 @@ export async function run(): Promise<void> {
     }
     nodes.push(node);
   }
+  await Promise.all(nodes.map((n) => n.helper.start()));
   const t0 = monotonicMs();
   for (const n of nodes) for (const e of n.electors) e.start();
   while (holders.size < GROUPS && monotonicMs() - t0 < 60_000) await sleep(100);

@@ -7,8 +7,15 @@
  * process for all its matchers (the snapshot is cached for a few hundred ms); our own process
  * and its ancestors (the agent, PM2's daemon) are never reported. Not guaranteed: pid reuse
  * between a scan and a later kill (callers re-check cheaply with `isAlive`).
+ *
+ * Cost (why it is built this way): on a virtual machine a wakeup of a Node process and a read of
+ * a /proc file each cost tens to hundreds of microseconds, and a node runs one agent process per
+ * resource. So a monitor cycle re-checks the processes it found last time (one stat and one
+ * cmdline read each) instead of rescanning all of /proc, and rescans only when one of them is
+ * gone or every RESCAN_MS; and all exit watches of a process share one timer that reads each
+ * watched pid's stat through a file descriptor kept open (no open/close per poll).
  */
-import { readFileSync, readdirSync, readlinkSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ProcessMatcher } from '../plugin/agents/types';
 
@@ -26,6 +33,8 @@ export interface ProcStat {
   ppid: number;
   pgid: number;
   sid: number;
+  /** Start time in clock ticks since boot: tells a process from a later one with the same pid. */
+  starttime: number;
 }
 
 const SNAPSHOT_MAX_AGE_MS = 300;
@@ -54,7 +63,7 @@ function parseStat(pid: number, text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const f = text.slice(close + 2).split(' ');
-  return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]) };
+  return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), starttime: Number(f[19]) };
 }
 
 /** True when the pid exists and is neither a zombie nor dead (Z/X count as exited). */
@@ -130,6 +139,7 @@ export async function snapshot(maxAgeMs = SNAPSHOT_MAX_AGE_MS): Promise<ProcessI
 /** Forget the cached snapshot (after a start or a kill, the next look must be fresh). */
 export function invalidateSnapshot(): void {
   cached = undefined;
+  known.clear();
 }
 
 /** True when `text` contains `root` as a whole path: followed by '/', a separator or the end. */
@@ -205,35 +215,86 @@ async function fromPidFile(m: ProcessMatcher): Promise<number | undefined> {
   return (await matches({ pid, argv, cmdline: argv.join(' ') }, m)) ? pid : undefined;
 }
 
+/*
+ * What the last scan found for each matcher. Why: most monitor cycles find exactly the
+ * processes of the cycle before, and re-checking those (stat + cmdline of each) costs a few
+ * reads where a scan reads every process's cmdline. A full scan still runs when any of them is
+ * gone or changed, when a matcher had none, on `fresh`, after invalidateSnapshot() (starts and
+ * kills), and at least every RESCAN_MS so that the pid lists stay complete.
+ */
+const RESCAN_MS = 30_000;
+const known = new Map<string, { at: number; procs: Array<{ pid: number; starttime: number }> }>();
+
+function matcherKey(m: ProcessMatcher): string {
+  return JSON.stringify([m.name, m.root ?? '', m.cwdUnder ?? '', m.match ?? 'name']);
+}
+
+/**
+ * The matcher's known pids when every one is still the same live, matching process; 'changed'
+ * when one of them is gone or different (the caller then needs a fresh scan, not a cached one);
+ * undefined when nothing usable is known.
+ */
+async function stillKnown(m: ProcessMatcher): Promise<number[] | 'changed' | undefined> {
+  const k = known.get(matcherKey(m));
+  if (!k || k.procs.length === 0 || performance.now() - k.at > RESCAN_MS) return undefined;
+  const pids: number[] = [];
+  for (const { pid, starttime } of k.procs) {
+    const st = readStatSync(pid);
+    if (!st || st.state === 'Z' || st.state === 'X' || st.starttime !== starttime) return 'changed';
+    const argv = readCmdlineSync(pid);
+    if (!argv || !(await matches({ pid, argv, cmdline: argv.join(' ') }, m))) return 'changed';
+    pids.push(pid);
+  }
+  return pids;
+}
+
+function remember(m: ProcessMatcher, pids: number[]): void {
+  const procs: Array<{ pid: number; starttime: number }> = [];
+  for (const pid of pids) {
+    const st = readStatSync(pid);
+    if (st) procs.push({ pid, starttime: st.starttime });
+  }
+  known.set(matcherKey(m), { at: performance.now(), procs });
+}
+
 /**
  * Finds the processes of every matcher: pid files first (a live, non-zombie pid whose command
- * line matches), then one shared /proc snapshot for the matchers the pid files did not settle.
- * Returns matcher name → pids (empty array when none). Matchers with the same name share a key.
+ * line matches), then the processes found last time if they are all still there (not with
+ * `fresh`), then one shared /proc snapshot for the matchers still unsettled. Returns matcher
+ * name → pids (empty array when none). Matchers with the same name share a key.
  */
 export async function findProcesses(matchers: ProcessMatcher[], opts: { fresh?: boolean } = {}): Promise<Map<string, number[]>> {
   const result = new Map<string, number[]>();
+  const add = (name: string, pid: number): void => {
+    const pids = result.get(name)!;
+    if (!pids.includes(pid)) pids.push(pid);
+  };
   const pending: ProcessMatcher[] = [];
+  let fresh = opts.fresh === true;
   for (const m of matchers) {
     if (!result.has(m.name)) result.set(m.name, []);
     const pid = await fromPidFile(m);
-    if (pid !== undefined) result.get(m.name)!.push(pid);
-    else pending.push(m);
+    if (pid !== undefined) { add(m.name, pid); continue; }
+    const again = fresh ? undefined : await stillKnown(m);
+    if (Array.isArray(again)) { for (const p of again) add(m.name, p); continue; }
+    // A known process is gone: a snapshot from before its exit would not show its replacement.
+    if (again === 'changed') fresh = true;
+    pending.push(m);
   }
   if (pending.length > 0) {
-    const list = await snapshot(opts.fresh ? 0 : SNAPSHOT_MAX_AGE_MS);
+    const list = await snapshot(fresh ? 0 : SNAPSHOT_MAX_AGE_MS);
+    const found = new Map<ProcessMatcher, number[]>(pending.map((m) => [m, []]));
     for (const p of list) {
       for (const m of pending) {
-        if (await matches(p, m)) {
-          const pids = result.get(m.name)!;
-          if (!pids.includes(p.pid)) pids.push(p.pid);
-        }
+        if (await matches(p, m)) found.get(m)!.push(p.pid);
       }
     }
     // The snapshot may be a few hundred ms old: a matched pid must still be alive now.
-    for (const [name, pids] of result) {
+    for (const [m, pids] of found) {
       const live: number[] = [];
       for (const pid of pids) if (await isAlive(pid)) live.push(pid);
-      result.set(name, live);
+      remember(m, live);
+      for (const pid of live) add(m.name, pid);
     }
   }
   return result;
@@ -294,34 +355,121 @@ export async function withDescendants(pids: Iterable<number>, list?: ProcessInfo
 }
 
 /**
- * Notices the exit of known pids at once: polls /proc/<pid>/stat every `intervalMs` (no /proc
- * rescan); a zombie counts as exited. `onExit` is called once per pid. Stops by itself when
- * every pid has exited, or on stop().
+ * How often a watched pid is polled by default. Why 100 ms: a crash must be noticed well inside
+ * the 400 ms crash-to-answering goal (the restart itself takes 100–200 ms), and one poll of a
+ * few pids costs about as much as the wakeup itself (~0.1–0.2 ms here), so ten polls a second
+ * cost about 0.1–0.2 % of a core per agent. Callers that watch many agents' worth of pids in one
+ * process, or care more about CPU than latency, pass a longer interval.
  */
-export function watchPids(pids: number[], onExit: (pid: number) => void, intervalMs = 150): { stop(): void } {
-  const live = new Set(pids);
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const tick = async (): Promise<void> => {
-    for (const pid of [...live]) {
-      if (stopped) return;
-      if (!(await isAlive(pid))) {
-        live.delete(pid);
-        invalidateSnapshot();
-        if (!stopped) onExit(pid);
-      }
+export const PID_WATCH_INTERVAL_MS = 100;
+
+interface WatchEntry {
+  /** pid → open fd of /proc/<pid>/stat (-1: could not open, i.e. already gone). */
+  fds: Map<number, number>;
+  onExit: (pid: number) => void;
+  intervalMs: number;
+  nextAt: number;
+}
+
+const watches = new Set<WatchEntry>();
+let pollTimer: NodeJS.Timeout | undefined;
+let pollAt = Number.POSITIVE_INFINITY;
+const statBuf = Buffer.alloc(1024);
+
+/*
+ * A descriptor of /proc/<pid>/stat belongs to that very process: after it is reaped the read
+ * fails (ESRCH), even if the pid has been reused meanwhile — so no start-time check is needed.
+ */
+function exitedByFd(fd: number): boolean {
+  if (fd < 0) return true;
+  try {
+    const n = readSync(fd, statBuf, 0, statBuf.length, 0);
+    const close = statBuf.lastIndexOf(0x29 /* ) */, n - 1);
+    if (close < 0 || close + 2 >= n) return true;
+    const state = statBuf[close + 2];
+    return state === 0x5a /* Z */ || state === 0x58 /* X */;
+  } catch {
+    return true;
+  }
+}
+
+function openStat(pid: number): number {
+  try {
+    return openSync(`/proc/${pid}/stat`, 'r');
+  } catch {
+    return -1;
+  }
+}
+
+function closeFd(fd: number): void {
+  if (fd < 0) return;
+  try { closeSync(fd); } catch { /* already closed */ }
+}
+
+function schedulePoll(): void {
+  let next = Number.POSITIVE_INFINITY;
+  for (const w of watches) next = Math.min(next, w.nextAt);
+  if (next === Number.POSITIVE_INFINITY) {
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = undefined;
+    pollAt = next;
+    return;
+  }
+  if (pollTimer && pollAt <= next) return;
+  if (pollTimer) clearTimeout(pollTimer);
+  pollAt = next;
+  pollTimer = setTimeout(poll, Math.max(0, next - performance.now()));
+  pollTimer.unref?.();
+}
+
+/** One wakeup checks every watch that is due; exits are reported after the sweep. */
+function poll(): void {
+  pollTimer = undefined;
+  pollAt = Number.POSITIVE_INFINITY;
+  const now = performance.now();
+  const exits: Array<[WatchEntry, number]> = [];
+  for (const w of watches) {
+    // 2 ms of slack so that a watch due a hair later than the timer fired is not left for a whole interval.
+    if (w.nextAt > now + 2) continue;
+    w.nextAt = now + w.intervalMs;
+    for (const [pid, fd] of w.fds) {
+      if (!exitedByFd(fd)) continue;
+      closeFd(fd);
+      w.fds.delete(pid);
+      exits.push([w, pid]);
     }
-    if (!stopped && live.size > 0) {
-      timer = setTimeout(() => void tick(), intervalMs);
-      timer.unref?.();
-    }
-  };
-  timer = setTimeout(() => void tick(), 0);
-  timer.unref?.();
+    if (w.fds.size === 0) watches.delete(w);
+  }
+  if (exits.length > 0) invalidateSnapshot();
+  for (const [w, pid] of exits) {
+    // A watch stopped by an earlier callback of this sweep reports nothing more.
+    if (w.nextAt === Number.NEGATIVE_INFINITY) continue;
+    try { w.onExit(pid); } catch { /* the caller's bug must not stop other watches */ }
+  }
+  schedulePoll();
+}
+
+/**
+ * Notices the exit of known pids at once: polls /proc/<pid>/stat every `intervalMs` (no /proc
+ * rescan) through a descriptor opened when the watch starts; a zombie counts as exited, and so
+ * does a pid that is already gone when the watch starts (reported at the first poll, right
+ * away). `onExit` is called once per pid. Every watch of the process shares one timer. Stops by
+ * itself when every pid has exited, or on stop().
+ */
+export function watchPids(pids: number[], onExit: (pid: number) => void, intervalMs = PID_WATCH_INTERVAL_MS): { stop(): void } {
+  const w: WatchEntry = { fds: new Map(), onExit, intervalMs: Math.max(1, intervalMs), nextAt: performance.now() };
+  for (const pid of new Set(pids)) w.fds.set(pid, openStat(pid));
+  if (w.fds.size > 0) {
+    watches.add(w);
+    schedulePoll();
+  }
   return {
     stop(): void {
-      stopped = true;
-      if (timer) clearTimeout(timer);
+      w.nextAt = Number.NEGATIVE_INFINITY; // marks it stopped, also for a sweep in progress
+      const wasActive = watches.delete(w);
+      for (const fd of w.fds.values()) closeFd(fd);
+      w.fds.clear();
+      if (wasActive) schedulePoll();
     },
   };
 }

@@ -5,23 +5,59 @@
  * Names: imap imaps pop pops smtp smtps lmtp http https ldap ldaps admin admins tcp tls command
  * mmp-imap mmp-imaps mmp-pop mmp-pops. The `s` forms default to implicit TLS; any probe can be
  * given `target.tls` ('implicit' | 'starttls' | 'none') explicitly.
+ *
+ * Probe modules load on a probe's first call, not with this registry: an agent holds only the
+ * protocol code (imapflow, nodemailer, ldapts…) of the services it actually checks. A module
+ * that cannot load gives a failed result naming the cause, never an exception.
  */
-import { probeAdmin } from './admin';
-import { commandProbe } from './command';
-import { probeHttp } from './http';
-import { probeImap } from './imap';
-import { probeLdap } from './ldap';
-import { probeMmpImap, probeMmpPop } from './mmp';
-import { probePop3 } from './pop3';
-import { probeLmtp, probeSmtp } from './smtp';
-import { tcpProbe } from './tcp';
-import { tlsProbe } from './tls';
 import { nowMs } from './deadline';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
-import { resolveHost } from './transport/socket';
 import type { ProbeResult, ProbeTarget } from './types';
 
 export type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
+
+/** A probe-shaped function whose module is required at its first call (then kept). */
+function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<ProbeResult>>): (...args: A) => Promise<ProbeResult> {
+  let loading: Promise<(...args: A) => Promise<ProbeResult>> | undefined;
+  return async (...args: A) => {
+    let probe: (...args: A) => Promise<ProbeResult>;
+    try {
+      loading ??= load();
+      probe = await loading;
+    } catch (err) {
+      loading = undefined; // a later call may try again
+      return { outcome: 'fail', phases: { total: 0 }, failedPhase: 'connect', reason: `probe code cannot be loaded: ${firstLine(err)}` };
+    }
+    return probe(...args);
+  };
+}
+
+function firstLine(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+// Dynamic import compiles to require() in the CommonJS build; vitest follows it to the .ts source.
+const probeImap: ProtocolProbe = lazy(async () => (await import('./imap')).probeImap);
+const probePop3: ProtocolProbe = lazy(async () => (await import('./pop3')).probePop3);
+const probeSmtp: ProtocolProbe = lazy(async () => (await import('./smtp')).probeSmtp);
+const probeLmtp: ProtocolProbe = lazy(async () => (await import('./smtp')).probeLmtp);
+const probeHttp: ProtocolProbe = lazy(async () => (await import('./http')).probeHttp);
+const probeLdap: ProtocolProbe = lazy(async () => (await import('./ldap')).probeLdap);
+const probeAdmin: ProtocolProbe = lazy(async () => (await import('./admin')).probeAdmin);
+const probeMmpImap: ProtocolProbe = lazy(async () => (await import('./mmp')).probeMmpImap);
+const probeMmpPop: ProtocolProbe = lazy(async () => (await import('./mmp')).probeMmpPop);
+const tcpProbe = lazy(async () => (await import('./tcp')).tcpProbe);
+const tlsProbe = lazy(async () => (await import('./tls')).tlsProbe);
+const commandProbe = lazy(async () => (await import('./command')).commandProbe);
+
+type Resolved = import('./transport/socket').Resolved;
+async function resolveHost(host: string, timeoutMs: number, signal?: AbortSignal): Promise<Resolved> {
+  try {
+    return (await import('./transport/socket')).resolveHost(host, timeoutMs, signal);
+  } catch (err) {
+    return { error: `resolver code cannot be loaded: ${firstLine(err)}`, timeout: false };
+  }
+}
 
 const withTls = (probe: ProtocolProbe): ProtocolProbe =>
   (target, options, signal) => probe({ ...target, tls: target.tls ?? 'implicit' }, options, signal);

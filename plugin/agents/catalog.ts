@@ -28,8 +28,8 @@ export const TYPE_CATALOG: Readonly<Record<string, TypeDescriptor>> = {
   SunJESLDAP: describe('SunJESLDAP', 'Directory Server instance (ns-slapd), deep-checked by a cn=monitor search.', SUNJES_LDAP_ATTRIBUTES),
   NetscapeMsg: describe('NetscapeMsg', 'Older Netscape messaging server root: smtpd, popd, imapd, mshttpd and stored.', NETSCAPE_MSG_ATTRIBUTES),
   Application: describe('Application', 'Any daemon given by start/stop programs, pid files and process patterns (e.g. slapd, Dovecot, Postfix).', APPLICATION_ATTRIBUTES),
-  IP: describe('IP', 'Virtual IPv4 address that moves with its group (agent: coordinator issue).', IP_ATTRIBUTES),
-  Mount: describe('Mount', 'Shared-disk mount that moves with its group (agent: coordinator issue).', MOUNT_ATTRIBUTES),
+  IP: describe('IP', 'Virtual IPv4 address that moves with its group; its kernel lifetime follows the lease.', IP_ATTRIBUTES),
+  Mount: describe('Mount', 'Shared-disk mount that moves with its group, guarded by the .cluster-epoch marker.', MOUNT_ATTRIBUTES),
 };
 
 export const TYPE_NAMES: readonly string[] = Object.keys(TYPE_CATALOG);

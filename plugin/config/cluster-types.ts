@@ -16,12 +16,22 @@ export interface ClusterSettings {
   name: string;
   /** Nodes of the cluster (2–32 for failover; 1 is accepted for single-node use). */
   nodes: string[];
-  /** Shared directory holding leases, node states and requests (coordinator issue). */
+  /** Shared directory holding leases, node states and operator requests. */
   sharedDir?: string;
   lease?: { profile?: 'nfs' | 'local' | 'fast' };
-  metrics?: { listen?: string };
+  metrics?: MetricsSettings;
   /** Cluster key for `enc:v1:` secrets (default /etc/msgha/cluster.key, or $MSGHA_KEY_FILE). */
   keyFile?: string;
+}
+
+/** Prometheus exporter of the coordinator (DESIGN §6). */
+export interface MetricsSettings {
+  /** HOST:PORT of /metrics and /healthz (default 127.0.0.1:9464). */
+  listen?: string;
+  /** HTTP basic auth for /metrics; the password is read from a file (mode 0600), never from here. */
+  basicAuth?: { user: string; passwordFile: string };
+  /** File (mode 0600) holding a bearer token that scrapers must send. */
+  bearerTokenFile?: string;
 }
 
 export interface GroupDependency {

@@ -69,8 +69,6 @@ export function explainKeys(title: string, keys: readonly KeyDecl[]): string {
   return [title, ...keys.map(describeDecl)].join('\n');
 }
 
-export const LEASE_TEXT = 'The lease (cluster.lease, shared directory, timing profiles): coming with the coordinator issue.';
-
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function markdownTable(decls: readonly Decl[]): string[] {

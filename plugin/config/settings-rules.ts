@@ -64,25 +64,59 @@ export function checkClusterSettings(report: Report, raw: unknown): string[] {
     }
   }
 
-  if (raw.metrics !== undefined) {
-    if (!isPlainObject(raw.metrics)) report.error(where, 'metrics', 'must be an object, e.g. { listen: "127.0.0.1:9464" }');
-    else {
-      unknownKeys(report, where, raw.metrics, ['listen'], 'metrics.');
-      const l = raw.metrics.listen;
-      if (l !== undefined) {
-        const m = typeof l === 'string' ? /^(.+):(\d+)$/.exec(l) : null;
-        const port = m ? Number(m[2]) : 0;
-        if (!m || !isHost(m[1]!) || port < 1 || port > 65535) {
-          report.error(where, 'metrics.listen', 'must be HOST:PORT with an IPv4 address or host name and a port 1–65535', 'e.g. 127.0.0.1:9464');
-        }
-      }
-    }
-  }
+  if (raw.metrics !== undefined) checkMetrics(report, where, raw.metrics);
 
   if (raw.keyFile !== undefined && (typeof raw.keyFile !== 'string' || !path.isAbsolute(raw.keyFile))) {
     report.error(where, 'keyFile', 'must be an absolute path');
   }
   return nodes;
+}
+
+/** Loopback addresses: the only ones /metrics may listen on without credentials. */
+function isLoopbackHost(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost';
+}
+
+function checkMetrics(report: Report, where: string, metrics: unknown): void {
+  if (!isPlainObject(metrics)) {
+    report.error(where, 'metrics', 'must be an object, e.g. { listen: "127.0.0.1:9464" }');
+    return;
+  }
+  unknownKeys(report, where, metrics, ['listen', 'basicAuth', 'bearerTokenFile'], 'metrics.');
+  let host = '127.0.0.1';
+  const l = metrics.listen;
+  if (l !== undefined) {
+    const m = typeof l === 'string' ? /^(.+):(\d+)$/.exec(l) : null;
+    const port = m ? Number(m[2]) : 0;
+    if (!m || !isHost(m[1]!) || port < 1 || port > 65535) {
+      report.error(where, 'metrics.listen', 'must be HOST:PORT with an IPv4 address or host name and a port 1–65535', 'e.g. 127.0.0.1:9464');
+    } else host = m[1]!;
+  }
+  const auth = metrics.basicAuth;
+  if (auth !== undefined) {
+    if (!isPlainObject(auth)) report.error(where, 'metrics.basicAuth', 'must be { user, passwordFile }');
+    else {
+      unknownKeys(report, where, auth, ['user', 'passwordFile'], 'metrics.basicAuth.');
+      if (typeof auth.user !== 'string' || auth.user === '' || auth.user.includes(':')) {
+        report.error(where, 'metrics.basicAuth.user', 'must be a non-empty user name without ":"');
+      }
+      if (typeof auth.passwordFile !== 'string' || !path.isAbsolute(auth.passwordFile)) {
+        report.error(where, 'metrics.basicAuth.passwordFile', 'must be the absolute path of a file (mode 0600) holding the password',
+          'the password itself never goes into the cluster file');
+      }
+    }
+  }
+  const token = metrics.bearerTokenFile;
+  if (token !== undefined && (typeof token !== 'string' || !path.isAbsolute(token))) {
+    report.error(where, 'metrics.bearerTokenFile', 'must be the absolute path of a file (mode 0600) holding the token');
+  }
+  if (auth !== undefined && token !== undefined) {
+    report.error(where, 'metrics.bearerTokenFile', 'set either metrics.basicAuth or metrics.bearerTokenFile, not both');
+  }
+  if (auth === undefined && token === undefined && !isLoopbackHost(host)) {
+    report.error(where, 'metrics.listen', `${host} is not a loopback address: anyone who can reach it could read /metrics`,
+      'set metrics.basicAuth or metrics.bearerTokenFile, or listen on 127.0.0.1');
+  }
 }
 
 /** Checks the keys of one group other than `resources`. */

@@ -8,18 +8,27 @@
  * everything because every agent runs its offline on SIGINT. Bus events are hints: the reconcile
  * timer re-reads pm2.list(), re-registers a missing app and notices stopped or errored ones.
  */
-import type { ResolvedCluster } from '../config/cluster-types';
+import type { ResolvedCluster, ResolvedResource } from '../config/cluster-types';
 import type { Logger } from '../log';
-import type { AgentReport } from '../pm2/protocol';
-import { RESULT_EVENT, STATE_EVENT } from '../pm2/protocol';
+import type { GroupSnapshot } from '../metrics/snapshot';
+import type { AgentReport, Observation } from '../pm2/protocol';
+import { OBSERVE_EVENT, RESULT_EVENT, STATE_EVENT } from '../pm2/protocol';
 import { timeoutSeconds, SETTLE_GRACE_MS } from '../pm2/function-runner';
 import * as client from './pm2-client';
 import type { BusPacket, ProcessEventPacket, Bus } from './pm2-client';
 import { AppRegistry, HELLO_TIMEOUT_MS } from './app-registry';
-import { GroupRunner, type GroupStatus, type Outcome } from './group-runner';
+import { GroupRunner, type GroupEvents, type GroupStatus, type Outcome } from './group-runner';
 
 /** Reconcile period: bus events are only hints, pm2.list() is the truth. */
 export const RECONCILE_MS = 5000;
+/** The coordinator counts as healthy while its last pm2.list() is at most this old. */
+export const HEALTHY_WITHIN_MS = 3 * RECONCILE_MS;
+
+/** Where the coordinator reports what happens, for the metrics (observability.ts). */
+export interface CoordinatorObserver {
+  groupEvents(group: string): GroupEvents;
+  observed(observation: Observation, resource: ResolvedResource): void;
+}
 
 export interface StatusReply {
   node: string;
@@ -36,8 +45,11 @@ export class Coordinator {
   private bus: Bus | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling = false;
+  /** When pm2.list() last succeeded (0: never). */
+  private listedAt = 0;
 
-  constructor(readonly cluster: ResolvedCluster, readonly node: string, private readonly log: Logger) {
+  constructor(readonly cluster: ResolvedCluster, readonly node: string, private readonly log: Logger,
+    private readonly observer?: CoordinatorObserver) {
     this.registry = new AppRegistry(log);
     for (const g of cluster.groups) {
       if (!g.systemList.includes(node)) continue;
@@ -45,8 +57,19 @@ export class Coordinator {
         agents: this.registry.port,
         log,
         restartApp: (id) => this.restartApp(id),
+        ...(observer ? { events: observer.groupEvents(g.name) } : {}),
       }));
     }
+  }
+
+  /** Every group of this node as the metrics see it (memory only: runs inside every scrape). */
+  groupSnapshots(): GroupSnapshot[] {
+    return [...this.groups.values()].map((g) => g.snapshot());
+  }
+
+  /** True while the reconcile loop is current (its last pm2.list() is recent). */
+  healthy(now = Date.now()): boolean {
+    return this.listedAt > 0 && now - this.listedAt <= HEALTHY_WITHIN_MS;
   }
 
   private resource(id: string) {
@@ -67,11 +90,16 @@ export class Coordinator {
     this.bus.on(RESULT_EVENT, (p: BusPacket<AgentReport>) => {
       if (p?.data && this.resource(p.data.resource)) this.registry.noteResult(p.data, p.process.pm_id);
     });
+    this.bus.on(OBSERVE_EVENT, (p: BusPacket<Observation>) => {
+      const found = p?.data && typeof p.data.resource === 'string' ? this.resource(p.data.resource) : undefined;
+      if (found && this.observer) this.observer.observed(p.data, found.res);
+    });
     this.bus.on('process:event', (p: ProcessEventPacket) => {
       if (p?.event === 'exit' && this.resource(p.process?.name)) this.registry.noteExit(p.process.name);
     });
 
     const apps = await client.list();
+    this.listedAt = Date.now();
     this.registry.refresh(apps);
     const byName = new Map(apps.map((a) => [a.name, a]));
     const reports = new Map<string, AgentReport>();
@@ -123,6 +151,7 @@ export class Coordinator {
     this.reconciling = true;
     try {
       const apps = await client.list();
+      this.listedAt = Date.now();
       this.registry.refresh(apps);
       const byName = new Map(apps.map((a) => [a.name, a]));
       for (const g of this.groups.values()) {

@@ -17,7 +17,9 @@ import type { Logger } from '../log';
 import type { AgentReport } from '../pm2/protocol';
 import { SETTLE_GRACE_MS, timeoutSeconds } from '../pm2/function-runner';
 import type { AgentFunction } from '../agents/types';
+import type { FailoverReason, FaultReason, GroupSnapshot, ResourceMetricState } from '../metrics/snapshot';
 import type { AgentPort } from './app-registry';
+import { faultReasonOf } from './fault-reason';
 import { RestartBudget } from './restart-budget';
 
 export type GroupState = 'OFFLINE' | 'STARTING' | 'ONLINE' | 'PARTIAL' | 'STOPPING' | 'FAULTED';
@@ -48,8 +50,23 @@ interface Runtime {
   violation?: string;
 }
 
+/** What happened to the group, for the metrics (each call is one event; none may throw). */
+export interface GroupEvents {
+  restart(resource: ResolvedResource): void;
+  fault(resource: ResolvedResource, reason: FaultReason): void;
+  failover(reason: FailoverReason): void;
+  violation(resource: ResolvedResource): void;
+}
+
+/** The metrics' resource states: RESTARTING counts as STARTING, STOPPED (through PM2) as OFFLINE. */
+const METRIC_STATE: Record<ResState, ResourceMetricState> = {
+  OFFLINE: 'OFFLINE', STARTING: 'STARTING', ONLINE: 'ONLINE', STOPPING: 'STOPPING', RESTARTING: 'STARTING',
+  FAULTED: 'FAULTED', UNKNOWN: 'UNKNOWN', STOPPED: 'OFFLINE',
+};
+
 export interface GroupRunnerDeps {
   agents: AgentPort;
+  events?: GroupEvents;
   log: Logger;
   /** Start the PM2 app of a resource again (after `pm2 stop`) and wait for its hello. */
   restartApp(resourceId: string): Promise<boolean>;
@@ -135,7 +152,7 @@ export class GroupRunner {
       if (online === 0) return;
       const all = online === this.rt.size;
       this.setState(all ? 'ONLINE' : 'PARTIAL', `adopted ${online}/${this.rt.size} running resource(s) after a coordinator restart`);
-      for (const r of faulted) await this.handleFault(r, 'FAULTED when adopted', undefined);
+      for (const r of faulted) await this.handleFault(r, 'FAULTED when adopted', undefined, 'unknown');
     });
   }
 
@@ -154,10 +171,11 @@ export class GroupRunner {
     if (report.violation) {
       r.violation = report.reason;
       this.deps.log.error(`${r.res.id}: ${report.reason}`);
+      this.emit((e) => e.violation(r.res));
       return;
     }
     if (report.state === 'FAULTED') {
-      void this.serial(() => this.handleFault(r, report.reason, report.recovery));
+      void this.serial(() => this.handleFault(r, report.reason, report.recovery, faultReasonOf(report)));
     }
   }
 
@@ -168,7 +186,7 @@ export class GroupRunner {
     if (status === 'stopped' && r.state !== 'STOPPED' && r.state !== 'OFFLINE' && r.state !== 'FAULTED') {
       this.markStopped(r, 'stopped through PM2 (found by reconcile)');
     } else if (status === 'errored' && (r.state === 'ONLINE' || r.state === 'RESTARTING')) {
-      void this.serial(() => this.handleFault(r, 'agent app keeps crashing (PM2 status errored)', 'move'));
+      void this.serial(() => this.handleFault(r, 'agent app keeps crashing (PM2 status errored)', 'move', 'unknown'));
     }
   }
 
@@ -231,6 +249,7 @@ export class GroupRunner {
     const rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
     if (rep.ok) { this.setRes(r, 'ONLINE', rep.reason); return { ok: true, reason: rep.reason }; }
     this.deps.log.warn(`${r.res.id}: online failed (${rep.reason}); cleaning`);
+    this.emit((e) => e.fault(r.res, 'online-failed'));
     await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
     this.setRes(r, 'FAULTED', `online failed: ${rep.reason}`);
     return { ok: false, reason: rep.reason };
@@ -267,11 +286,12 @@ export class GroupRunner {
   }
 
   /** The hot path: a resource of a running group faulted. */
-  private async handleFault(r: Runtime, reason: string, recovery: string | undefined): Promise<void> {
+  private async handleFault(r: Runtime, reason: string, recovery: string | undefined, cause: FaultReason): Promise<void> {
     if (r.state !== 'ONLINE' || (this.state !== 'ONLINE' && this.state !== 'PARTIAL')) {
       this.deps.log.info(`${r.res.id}: fault report ignored (${r.state} in a ${this.state} group): ${reason}`);
       return;
     }
+    this.emit((e) => e.fault(r.res, cause));
     if (recovery === 'configuration' || recovery === 'move') {
       // Restarting here cannot help: the configuration is wrong or this node cannot run it.
       return this.giveUp(r, `${reason} (recovery: ${recovery})`);
@@ -279,6 +299,7 @@ export class GroupRunner {
     let last = reason;
     while (r.budget.take()) {
       r.restarts += 1;
+      this.emit((e) => e.restart(r.res));
       this.setRes(r, 'RESTARTING', last);
       this.setState('PARTIAL', `${r.res.name} faulted (${last}); restart in place ${r.budget.used()}/${r.budget.limit}`);
       const cleaned = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
@@ -290,6 +311,7 @@ export class GroupRunner {
         return;
       }
       last = `online after restart failed: ${rep.reason}`;
+      this.emit((e) => e.fault(r.res, 'online-failed'));
     }
     await this.giveUp(r, `${last}; RestartLimit ${r.budget.limit} within ConfInterval ${Math.round(r.budget.windowMs / 1000)}s used up`);
   }
@@ -304,6 +326,8 @@ export class GroupRunner {
   /** Take the whole group offline here and mark it FAULTED (failover comes with the elector). */
   private async faultGroup(reason: string, culprit: Runtime): Promise<void> {
     this.setRes(culprit, 'FAULTED', reason);
+    // Here the group leaves this node; with the elector, the next node of systemList takes it.
+    this.emit((e) => e.failover('resource-fault'));
     this.setState('STOPPING', reason);
     await this.stopAll(culprit);
     this.setState('FAULTED', reason);
@@ -335,6 +359,11 @@ export class GroupRunner {
     r.reason = reason;
   }
 
+  private emit(event: (e: GroupEvents) => void): void {
+    if (!this.deps.events) return;
+    try { event(this.deps.events); } catch (err) { this.deps.log.warn(`group ${this.name}: metrics event failed: ${String(err)}`); }
+  }
+
   private byName(name: string): Runtime | undefined {
     return this.rt.get(`${this.name}.${name}`);
   }
@@ -348,6 +377,15 @@ export class GroupRunner {
     const next = this.chain.then(work, work);
     this.chain = next.catch((err: unknown) => this.deps.log.error(`group ${this.name}: internal error: ${String(err)}`));
     return next;
+  }
+
+  /** For the metrics, at every scrape: memory only, no formatting. */
+  snapshot(): GroupSnapshot {
+    const resources: GroupSnapshot['resources'] = [];
+    for (const r of this.rt.values()) {
+      resources.push({ resource: r.res.name, type: r.res.type, state: METRIC_STATE[r.state], restarts: r.restarts });
+    }
+    return { group: this.name, state: this.state, frozen: this.group.frozen, resources };
   }
 
   status(): GroupStatus {

@@ -12,14 +12,19 @@ import { createLogger } from '../log';
 import { registerActions, type ActionTarget } from './actions';
 import { clusterFileFromEnv, nodeName } from './config-source';
 import { Coordinator } from './coordinator';
+import { Observability } from './observability';
 
 const log = createLogger('msgha', 'coordinator', process.env.MSGHA_LOG_LEVEL === 'TRACE' ? 'TRACE' : 'INFO');
 let coordinator: Coordinator | undefined;
+let observability: Observability | undefined;
 let notRunning = 'starting';
 
 // Our own @pm2/io (the app runs with pmx:false); required, never io.init() (it wipes actions).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const io = require('@pm2/io') as { action(name: string, fn: (...args: never[]) => void): void };
+const io = require('@pm2/io') as {
+  action(name: string, fn: (...args: never[]) => void): void;
+  metric(opts: { name?: string; unit?: string; value?: () => number }): unknown;
+};
 registerActions(io, (): ActionTarget | { error: string } => coordinator ?? { error: notRunning });
 
 function idle(reason: string): void {
@@ -43,8 +48,13 @@ async function main(): Promise<void> {
     return;
   }
   const node = nodeName();
-  coordinator = new Coordinator(loaded.cluster, node, log);
+  observability = new Observability({ cluster: loaded.cluster, node, log });
+  coordinator = new Coordinator(loaded.cluster, node, log, observability);
+  observability.attach(coordinator);
+  observability.publishPm2(io);
   log.info(`cluster ${loaded.cluster.settings.name} from ${file}, node ${node}, groups here: ${[...coordinator.groups.keys()].join(', ') || 'none'}`);
+  // Before start(): /metrics shows the groups coming online, and a port in use is only logged.
+  await observability.startExporter();
   await coordinator.start();
   log.info(coordinator.status().summary);
 }
@@ -54,7 +64,8 @@ function shutdown(signal: string): void {
   // `pm2 kill` still stops everything, because every agent app runs offline on its own SIGINT.
   log.info(`${signal}: coordinator stopping; groups are left running`);
   coordinator?.stop();
-  process.exit(0);
+  // Closing the listener lets the next coordinator bind the port at once.
+  void Promise.race([observability?.close(), new Promise((r) => setTimeout(r, 500))]).finally(() => process.exit(0));
 }
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));

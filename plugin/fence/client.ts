@@ -76,12 +76,13 @@ export class FenceClient {
       : spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
     child.unref();
     child.on('error', () => { /* reported by the wait below */ });
-    for (let i = 0; i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 20));
+    // A loaded machine can take seconds to start a Node process: wait up to 10 s.
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
       const p = await this.running();
       if (p) return { ok: true, pid: p, started: true };
     }
-    return { ok: false, started: false, reason: 'fence did not start within 2 s' };
+    return { ok: false, started: false, reason: 'fence did not start within 10 s' };
   }
 
   arm(group: string, epoch: number, nonce: string, killRemainingMs: number): Promise<FenceReply> {

@@ -467,9 +467,10 @@ export class Elector {
   /** §4.5 renew. */
   private async renewStep(): Promise<void> {
     const rec = this.record!;
+    // A release is writing RELEASED (services already stopped): nothing may overwrite it.
+    if (this.noRenew) return;
     const now = this.o.clock.now();
     if (now >= this.wLast + this.t.fenceStartMs) { await this.selfFence('renew-deadline'); return; }
-    if (this.noRenew) return;
     if (now < this.wLast + this.Dr) {
       const next: LeaseRecord = { ...rec, counter: rec.counter + 1, wallMs: Date.now() };
       const t = this.o.clock.now();
@@ -519,7 +520,9 @@ export class Elector {
 
   /** §4.6: stop serving; RELEASED after the services are stopped, unless superseded. */
   private async selfFence(reason: LostReason): Promise<void> {
-    if (this.state !== 'holder' || !this.record) return;
+    // During the last phase of a release the services are already stopped and RELEASED (with its
+    // handoff_to) is being written; a second, empty RELEASED would send the group to anyone.
+    if (this.state !== 'holder' || !this.record || this.noRenew) return;
     const epoch = this.record.epoch;
     this.stopHolding();
     this.setState('fencing', reason);

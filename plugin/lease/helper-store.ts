@@ -126,7 +126,15 @@ export class HelperStore implements LeaseStore {
     this.pump();
   }
 
-  private call<T>(op: string, args: unknown[]): Promise<IoResult<T>> {
+  /**
+   * Starts the helper and waits until it answers (a Node start can take seconds on a loaded
+   * machine; that must not count against the first lease call's T_io). Call once before use.
+   */
+  async start(timeoutMs = 10_000): Promise<IoResult<string>> {
+    return this.call<string>('ping', [], timeoutMs);
+  }
+
+  private call<T>(op: string, args: unknown[], timeoutMs = this.o.ioTimeoutMs): Promise<IoResult<T>> {
     if (this.closed) return Promise.resolve(ioFail<T>('OTHER', 'lease store closed'));
     this.stats.calls++;
     return new Promise<IoResult<T>>((resolve) => {
@@ -137,8 +145,8 @@ export class HelperStore implements LeaseStore {
           if (p.done) return;
           p.done = true;
           this.stats.timeouts++;
-          resolve(ioFail<T>('TIMEOUT', `${op} did not answer within T_io=${this.o.ioTimeoutMs} ms`));
-        }, this.o.ioTimeoutMs),
+          resolve(ioFail<T>('TIMEOUT', `${op} did not answer within ${timeoutMs} ms`));
+        }, timeoutMs),
       };
       this.queue.push(p);
       this.pump();

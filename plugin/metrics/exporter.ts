@@ -64,7 +64,13 @@ export async function startExporter(metrics: Metrics, options: ExporterOptions):
       reject(new Error(`metrics exporter cannot listen on ${listen} (${err.code ?? err.message}): change metrics.listen`));
     };
     server.once('error', onError);
-    server.listen(port, host, () => { server.off('error', onError); resolve(); });
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      // An error after listening (e.g. EMFILE on accept) must not crash the coordinator: the
+      // scrape that hit it fails and Prometheus retries at the next interval.
+      server.on('error', () => undefined);
+      resolve();
+    });
   });
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;

@@ -173,7 +173,7 @@ export class LeaseCluster {
     await sleep(100);
     for (const node of this.procs.keys()) removeCgroup(this.fenceId(node));
     for (const v of this.views) { try { execFileSync('umount', ['-l', v]); } catch { /* gone */ } }
-    fs.rmSync(this.base, { recursive: true, force: true });
+    if (!process.env.MH_KEEP) fs.rmSync(this.base, { recursive: true, force: true });
   }
 }
 

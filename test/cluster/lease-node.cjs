@@ -35,6 +35,8 @@ async function stopService() {
 }
 
 async function main() {
+  const ready = await store.start();
+  if (!ready.ok) { process.stderr.write(`${node}: I/O helper did not start: ${ready.message}\n`); process.exit(4); }
   try {
     await lease.checkClusterProfile(store, profile);
   } catch (err) {
@@ -45,6 +47,7 @@ async function main() {
   }
   const f = await fence.ensureRunning();
   log('fence', { detail: f });
+  if (!f.ok) { process.stderr.write(`${node}: ${f.reason}\n`); store.close(); process.exit(4); } // no fence, no serving
   const elector = new lease.Elector({
     group, node, store, profile, clock: lease.monotonicClock,
     onEvent: (e) => { if (e.type !== 'renewed' && e.type !== 'observed-change') log(e.type, { epoch: e.epoch, detail: e.detail }); },

@@ -29,7 +29,8 @@ function clusterFile(s: Sandbox): string {
   const dist = path.join(PACKAGE_ROOT, 'dist', 'plugin', 'index.js');
   const p = s.ports;
   const def = {
-    cluster: { name: 'pm2t', nodes: ['n1'] },
+    // /metrics inside this file's port block (the default 9464 is outside every test block).
+    cluster: { name: 'pm2t', nodes: ['n1'], metrics: { listen: `127.0.0.1:${BASE + 90}` } },
     groups: {
       mail: {
         systemList: ['n1'],

@@ -59,7 +59,7 @@ describe('PM2 module', () => {
 
     const node = os.hostname();
     const cluster = {
-      cluster: { name: 'mod', nodes: [node] },
+      cluster: { name: 'mod', nodes: [node], metrics: { listen: `127.0.0.1:${BASE + 90}` } },
       groups: {
         dir: {
           systemList: [node],

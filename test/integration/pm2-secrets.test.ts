@@ -49,7 +49,7 @@ beforeAll(async () => {
   const secret = enc.stdout.trim().split('\n').pop()!;
   expect(secret).toMatch(/^enc:v1:/);
   const def = {
-    cluster: { name: 'sec', nodes: ['n1'], keyFile },
+    cluster: { name: 'sec', nodes: ['n1'], keyFile, metrics: { listen: `127.0.0.1:${BASE + 90}` } },
     groups: {
       adm: {
         systemList: ['n1'],

@@ -1,18 +1,17 @@
 /**
  * A real Prometheus (Debian's /usr/bin/prometheus) scrapes our exporter every second and loads
- * dashboards/alerts.yml; a synthetic one-node cluster goes OFFLINE → STARTING → ONLINE → a fault
+ * dashboards/alerts.yml; a synthetic two-group node with a lease goes OFFLINE → STARTING → ONLINE → a fault
  * restarted in place → a fault beyond RestartLimit (group FAULTED, failover). Then every panel
  * query, annotation and variable query of every dashboard, and every alert expression, is
  * evaluated through Prometheus' HTTP API: each must return data (alerts: evaluate without error;
  * "resource faulted" must return a series and fire).
  *
- * To run this against the real coordinator, replace `startSyntheticTarget` with a function that
- * returns the same ScrapeTarget shape (address of its /metrics, a scenario that ends with a
- * resource faulted beyond RestartLimit, close).
+ * prometheus-live.test.ts does the same against the real coordinator under PM2; this scripted
+ * target stays because it also exercises what the one-node coordinator does not produce yet
+ * (lease renewals, two groups, a concurrency violation, a certificate about to expire), cheaply.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../plugin/metrics/metrics';
 import { startExporter } from '../../plugin/metrics/exporter';
@@ -21,13 +20,12 @@ import { dashboardQueries } from '../../plugin/metrics/dashboards/builder';
 import { ALERT_RULES } from '../../plugin/metrics/dashboards/alerts';
 import type { GroupState, NodeSnapshot, ResourceMetricState } from '../../plugin/metrics/snapshot';
 import { portBlock } from '../helpers/ports';
+import { PROMETHEUS_BIN, queryHasData, resultOf, startPrometheus, type Prometheus } from '../helpers/prometheus';
 
 // Ports 25500 (Prometheus) and 25501 (exporter) of the 'demo' block's upper half.
 const PROM_PORT = portBlock('demo', 5);
 const TARGET_PORT = PROM_PORT + 1;
-const PROMETHEUS = '/usr/bin/prometheus';
 const RULES = path.resolve(__dirname, '..', '..', 'dashboards', 'alerts.yml');
-const PROM = `http://127.0.0.1:${PROM_PORT}`;
 
 interface ScrapeTarget {
   /** HOST:PORT serving /metrics. */
@@ -117,90 +115,33 @@ async function startSyntheticTarget(port: number): Promise<ScrapeTarget> {
   };
 }
 
-async function startPrometheus(dir: string, port: number, target: string): Promise<ChildProcess> {
-  const config = path.join(dir, 'prometheus.yml');
-  fs.writeFileSync(config, [
-    'global:', '  scrape_interval: 1s', '  evaluation_interval: 1s',
-    'rule_files:', `  - ${JSON.stringify(RULES)}`,
-    'scrape_configs:', '  - job_name: msgha', '    static_configs:', `      - targets: [${JSON.stringify(target)}]`, '',
-  ].join('\n'));
-  const child = spawn(PROMETHEUS, [
-    `--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn', '--storage.tsdb.retention.time=1h',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${stderr}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/-/ready`).then((r) => r.ok, () => false);
-    if (ok) return child;
-    await sleep(200);
-  }
-  throw new Error(`prometheus not ready after 20 s: ${stderr}`);
-}
-
-async function stopPrometheus(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-interface ApiAnswer { status: string; error?: string; data: { resultType?: string; result?: unknown[] } | string[] }
-
-async function api(pathAndQuery: string): Promise<ApiAnswer> {
-  const r = await fetch(`${PROM}${pathAndQuery}`);
-  return (await r.json()) as ApiAnswer;
-}
-
-const instant = (expr: string): Promise<ApiAnswer> => api(`/api/v1/query?query=${encodeURIComponent(expr)}`);
-
-/** Grafana's variables and macros, as a dashboard with "All" selected would send them. */
-function substitute(expr: string): string {
-  return expr
-    .replace(/\$__rate_interval|\$__range|\$__interval/g, '5m')
-    .replace(/\$(node|group|resource)\b/g, '.*');
-}
-
-async function waitFor(expr: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const a = await instant(expr);
-    if (a.status === 'success' && Array.isArray((a.data as { result?: unknown[] }).result) && (a.data as { result: unknown[] }).result.length > 0) return;
-    await sleep(500);
-  }
-  throw new Error(`no data for ${expr} within ${timeoutMs} ms`);
-}
-
 describe('a real Prometheus scraping the exporter', () => {
   let dir: string;
-  let prometheus: ChildProcess | undefined;
+  let prom: Prometheus | undefined;
   let target: ScrapeTarget | undefined;
 
   beforeAll(async () => {
-    expect(fs.existsSync(PROMETHEUS), 'install the Debian package "prometheus"').toBe(true);
+    expect(fs.existsSync(PROMETHEUS_BIN), 'install the Debian package "prometheus"').toBe(true);
     dir = fs.mkdtempSync('/tmp/msgha-prom-');
     target = await startSyntheticTarget(TARGET_PORT);
-    prometheus = await startPrometheus(dir, PROM_PORT, target.address);
+    prom = await startPrometheus(dir, PROM_PORT, target.address, RULES);
     await target.playScenario();
     // The final state (a resource FAULTED, the failover counted) has been scraped.
-    await waitFor('msgha_resource_state{state="FAULTED"} == 1', 15_000);
-    await waitFor('increase(msgha_group_failovers_total[5m]) > 0', 15_000);
+    await prom.waitForSeries('msgha_resource_state{state="FAULTED"} == 1', 15_000);
+    await prom.waitForSeries('increase(msgha_group_failovers_total[5m]) > 0', 15_000);
   });
 
   afterAll(async () => {
-    await stopPrometheus(prometheus);
+    await prom?.stop();
     await target?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('scrapes the target and loads every alert rule healthy', async () => {
-    const targets = await api('/api/v1/targets');
+    const targets = await prom!.api('/api/v1/targets');
     const active = (targets.data as unknown as { activeTargets: Array<{ health: string; lastError: string }> }).activeTargets;
     expect(active.map((t) => [t.health, t.lastError])).toEqual([['up', '']]);
-    const rules = await api('/api/v1/rules');
+    const rules = await prom!.api('/api/v1/rules');
     const loaded = (rules.data as unknown as { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> })
       .groups.flatMap((g) => g.rules);
     expect(loaded.map((r) => r.name).sort()).toEqual(ALERT_RULES.map((r) => r.alert).sort());
@@ -211,18 +152,9 @@ describe('a real Prometheus scraping the exporter', () => {
     it(`every query of ${file} returns data`, async () => {
       const empty: string[] = [];
       for (const q of dashboardQueries(d)) {
-        const expr = substitute(q.expr);
-        if (q.kind === 'variable') {
-          const m = /^label_values\((.+),\s*(\w+)\)$/.exec(expr);
-          expect(m, q.where).not.toBeNull();
-          const a = await api(`/api/v1/label/${m![2]}/values?match[]=${encodeURIComponent(m![1])}`);
-          expect(a.status, `${q.where}: ${a.error}`).toBe('success');
-          if ((a.data as string[]).length === 0) empty.push(`${q.where}: ${expr}`);
-        } else {
-          const a = await instant(expr);
-          expect(a.status, `${q.where}: ${expr}: ${a.error}`).toBe('success');
-          if (((a.data as { result: unknown[] }).result ?? []).length === 0) empty.push(`${q.where}: ${expr}`);
-        }
+        const r = await queryHasData(prom!, q.kind, q.expr);
+        expect(r.ok, `${q.where}: ${q.expr}: ${r.error}`).toBe(true);
+        if (!r.data) empty.push(`${q.where}: ${q.expr}`);
       }
       expect(empty).toEqual([]);
     });
@@ -230,15 +162,15 @@ describe('a real Prometheus scraping the exporter', () => {
 
   it('every alert expression evaluates; "resource faulted" returns the faulted resource and fires', async () => {
     for (const r of ALERT_RULES) {
-      const a = await instant(r.expr);
+      const a = await prom!.query(r.expr);
       expect(a.status, `${r.alert}: ${a.error}`).toBe('success');
     }
-    const faulted = await instant(ALERT_RULES.find((r) => r.alert === 'MsghaResourceFaulted')!.expr);
-    expect((faulted.data as { result: Array<{ metric: Record<string, string> }> }).result.map((s) => s.metric.resource)).toEqual(['imap']);
+    const faulted = await prom!.query(ALERT_RULES.find((r) => r.alert === 'MsghaResourceFaulted')!.expr);
+    expect(resultOf(faulted).map((s) => s.metric.resource)).toEqual(['imap']);
     // Rules are evaluated every second: the alert (no `for`) must be firing by now.
     let firing: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const alerts = await api('/api/v1/alerts');
+      const alerts = await prom!.api('/api/v1/alerts');
       firing = (alerts.data as unknown as { alerts: Array<{ labels: { alertname: string }; state: string }> }).alerts
         .filter((x) => x.state === 'firing').map((x) => x.labels.alertname);
       if (firing.includes('MsghaResourceFaulted')) break;

@@ -5,7 +5,7 @@
 import { TYPE_NAMES } from '../../agents/catalog';
 import { suggestion } from '../../config/did-you-mean';
 import {
-  LEASE_TEXT, explainKeys, explainMarkdown, explainType, explainTypeList, findType,
+  explainKeys, explainMarkdown, explainType, explainTypeList, findType,
 } from '../../config/explain';
 import { CLUSTER_KEYS, GROUP_KEYS } from '../../config/keys';
 
@@ -25,7 +25,8 @@ export async function run(args: string[]): Promise<number> {
   switch (topic.toLowerCase()) {
     case 'cluster': return out(explainKeys('cluster: { … } keys:', CLUSTER_KEYS));
     case 'group': case 'groups': return out(explainKeys('Keys of a group (groups: { name: { … } }):', GROUP_KEYS));
-    case 'lease': return out(LEASE_TEXT);
+    // Loaded here: the lease module is only needed for this verb.
+    case 'lease': return out((require('../../lease/explain') as typeof import('../../lease/explain')).explainLease());
   }
   const type = findType(topic);
   if (!type) {

@@ -44,7 +44,8 @@ describe('msgha explain', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('AdminPasswd');
     const lease = spawnSync(process.execPath, [CLI, 'explain', 'lease'], { encoding: 'utf8' });
-    expect(lease.stdout).toMatch(/coming with the coordinator issue/);
+    expect(lease.stdout).toMatch(/nfs/);
+    expect(lease.stdout).toMatch(/failover/i);
     const bad = spawnSync(process.execPath, [CLI, 'explain', 'SunJESMgs'], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/did you mean SunJESMsg\?/);

@@ -147,6 +147,67 @@ describe('watchPids', () => {
   });
 });
 
+describe('watchPids (shared timer)', () => {
+  it('serves several watches with their own intervals; stop() inside a callback ends that watch only', async () => {
+    const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['310']);
+    const b = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['311']);
+    const c = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['312']);
+    await until(async () => (await isAlive(a.pid!)) && (await isAlive(b.pid!)) && (await isAlive(c.pid!)));
+    const seen: string[] = [];
+    const w1 = watchPids([a.pid!, b.pid!], (pid) => { seen.push(`w1:${pid}`); w1.stop(); }, 50);
+    const w2 = watchPids([c.pid!], (pid) => seen.push(`w2:${pid}`), 200);
+    process.kill(a.pid!, 'SIGKILL');
+    process.kill(b.pid!, 'SIGKILL');
+    await until(async () => seen.length >= 1, 1000);
+    await new Promise((r) => setTimeout(r, 150));
+    // Both exited in the same sweep, but w1 was stopped by its first callback.
+    expect(seen).toHaveLength(1);
+    expect([`w1:${a.pid}`, `w1:${b.pid}`]).toContain(seen[0]);
+    const killedAt = Date.now();
+    process.kill(c.pid!, 'SIGKILL');
+    await until(async () => seen.length === 2, 1000);
+    expect(seen[1]).toBe(`w2:${c.pid}`);
+    expect(Date.now() - killedAt).toBeLessThan(450);
+    w2.stop();
+  });
+
+  it('reports a pid that is already gone at once, and nothing after stop()', async () => {
+    const exits: number[] = [];
+    const w = watchPids([2 ** 22 + 12345], (pid) => exits.push(pid));
+    await until(async () => exits.length === 1, 500);
+    w.stop();
+    const d = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['313']);
+    await until(async () => isAlive(d.pid!));
+    const late: number[] = [];
+    const w2 = watchPids([d.pid!], (pid) => late.push(pid), 20);
+    w2.stop();
+    process.kill(d.pid!, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(late).toEqual([]);
+  });
+});
+
+describe('findProcesses re-check of known processes', () => {
+  it('finds the same process again without a rescan, and a replacement after it is gone', async () => {
+    await fs.mkdir(path.join(dir, 'r3', 'bin'), { recursive: true });
+    await fs.symlink('/bin/sleep', path.join(dir, 'r3', 'bin', 'fakedaemon'));
+    const m = { name: 'fakedaemon', root: path.join(dir, 'r3') };
+    const first = start(path.join(dir, 'r3', 'bin', 'fakedaemon'), ['320']);
+    await until(async () => isAlive(first.pid!));
+    expect((await findProcesses([m], { fresh: true })).get('fakedaemon')).toEqual([first.pid]);
+    expect((await findProcesses([m])).get('fakedaemon')).toEqual([first.pid]);
+    process.kill(first.pid!, 'SIGKILL');
+    await until(async () => !(await isAlive(first.pid!)));
+    const second = start(path.join(dir, 'r3', 'bin', 'fakedaemon'), ['321']);
+    await until(async () => isAlive(second.pid!));
+    // The known pid is gone: the next look rescans and finds the replacement.
+    expect((await findProcesses([m])).get('fakedaemon')).toEqual([second.pid]);
+    process.kill(second.pid!, 'SIGKILL');
+    await until(async () => !(await isAlive(second.pid!)));
+    expect((await findProcesses([m])).get('fakedaemon')).toEqual([]);
+  });
+});
+
 describe('listInstanceProcesses', () => {
   it('refuses system-wide and relative roots', async () => {
     for (const root of ['/', '/usr', '/usr/', '/opt', '/tmp', 'relative/dir']) {

@@ -1,0 +1,149 @@
+/**
+ * The coordinator's metrics: the Prometheus exporter on `cluster.metrics.listen`, the snapshot
+ * it renders at each scrape (built from the group runners' memory), the events the group
+ * runners and the agents' observations feed in, and the @pm2/io metrics of `pm2 show msgha`.
+ *
+ * Guarantees: a scrape reads memory only (never PM2, the shared directory or a probe); the
+ * exporter failing to start (port in use, missing credential file) is logged as an ERROR that
+ * names the address and the key to change, and the coordinator keeps running without /metrics
+ * (a port in use is tried again every `retryMs`, quietly, in case its holder goes away);
+ * label values are configured names or closed enums (a check becomes its service name); no
+ * reason sentence, user name or secret reaches a metric. /healthz is 200 while the
+ * coordinator's reconcile loop is current (the lease bookkeeping joins when the lease lands).
+ */
+import type { ResolvedCluster, ResolvedResource } from '../config/cluster-types';
+import type { Logger } from '../log';
+import { createMetrics, type Metrics } from '../metrics/metrics';
+import { DEFAULT_LISTEN, startExporter, type Exporter } from '../metrics/exporter';
+import { publishCoordinatorMetrics, type Pm2IoLike } from '../metrics/pm2-io';
+import {
+  AGENT_FUNCTIONS, serviceOfCheck, type GroupSnapshot, type LeaseSnapshot, type NodeSnapshot,
+} from '../metrics/snapshot';
+import type { Observation } from '../pm2/protocol';
+import type { GroupEvents } from './group-runner';
+
+/** What the observability layer reads from the coordinator. */
+export interface ObservedCoordinator {
+  /** One snapshot per group this node may run, from memory. */
+  groupSnapshots(): GroupSnapshot[];
+  /** True while the coordinator's bookkeeping is current. */
+  healthy(): boolean;
+}
+
+export interface ObservabilityOptions {
+  cluster: ResolvedCluster;
+  node: string;
+  log: Logger;
+  /** The lease's view of a group, once the lease is integrated; omitted → no lease series values. */
+  lease?: (group: string) => LeaseSnapshot | undefined;
+  /** Retry period when the listen port is in use (default 30 s; 0 = never). */
+  retryMs?: number;
+}
+
+export class Observability {
+  readonly metrics: Metrics;
+  private exporter: Exporter | undefined;
+  private source: ObservedCoordinator | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** resource id → service → certificate expiry (ms since the epoch), as last probed. */
+  private readonly certExpiresAt = new Map<string, Map<string, number>>();
+
+  constructor(private readonly options: ObservabilityOptions) {
+    this.metrics = createMetrics({ node: options.node });
+    this.metrics.setSnapshotProvider(() => this.snapshot());
+  }
+
+  attach(source: ObservedCoordinator): void {
+    this.source = source;
+  }
+
+  /** Starts /metrics and /healthz; on failure logs why and resolves without an exporter. */
+  async startExporter(quiet = false): Promise<Exporter | undefined> {
+    const settings = this.options.cluster.settings.metrics ?? {};
+    const listen = settings.listen ?? DEFAULT_LISTEN;
+    if (this.closed || this.exporter) return this.exporter;
+    try {
+      this.exporter = await startExporter(this.metrics, {
+        listen,
+        ...(settings.basicAuth ? { basicAuth: settings.basicAuth } : {}),
+        ...(settings.bearerTokenFile ? { bearerTokenFile: settings.bearerTokenFile } : {}),
+        healthy: () => this.source?.healthy() ?? false,
+      });
+      this.options.log.info(`metrics on http://${listen}/metrics (health: /healthz)`);
+      return this.exporter;
+    } catch (err) {
+      // The message names the cause (EADDRINUSE, a credential file's problem), never a secret.
+      const why = err instanceof Error ? err.message : String(err);
+      const inUse = why.includes('EADDRINUSE');
+      const retryMs = this.options.retryMs ?? 30_000;
+      if (!quiet) {
+        this.options.log.error(`no /metrics on ${listen}: ${why}; change cluster.metrics.listen (or the metrics credentials) in ${this.options.cluster.file} and restart the coordinator; running without the exporter${inUse && retryMs > 0 ? ` (trying the port again every ${Math.round(retryMs / 1000)} s)` : ''}`);
+      }
+      if (inUse && retryMs > 0 && !this.closed) {
+        this.retry = setTimeout(() => { this.retry = undefined; void this.startExporter(true); }, retryMs);
+        this.retry.unref();
+      }
+      return undefined;
+    }
+  }
+
+  /** `pm2 show msgha`: per-group state and lease, groups online. `io` is the app's own @pm2/io. */
+  publishPm2(io: Pm2IoLike): void {
+    const groups = this.options.cluster.groups.filter((g) => g.systemList.includes(this.options.node)).map((g) => g.name);
+    publishCoordinatorMetrics(io, () => this.snapshot(), groups);
+  }
+
+  snapshot(): NodeSnapshot {
+    const now = Date.now();
+    const groups = this.source?.groupSnapshots() ?? [];
+    for (const g of groups) {
+      const lease = this.options.lease?.(g.group);
+      if (lease) g.lease = lease;
+      for (const r of g.resources) {
+        const certs = this.certExpiresAt.get(`${g.group}.${r.resource}`);
+        if (!certs) continue;
+        const left: Record<string, number> = {};
+        for (const [service, at] of certs) left[service] = Math.round((at - now) / 1000);
+        r.certExpirySeconds = left;
+      }
+    }
+    return { node: this.options.node, groups };
+  }
+
+  /** One agent function run (from the bus): its duration, and what its checks found. */
+  observed(o: Observation, res: ResolvedResource): void {
+    if ((AGENT_FUNCTIONS as readonly string[]).includes(o.fn) && Number.isFinite(o.durationMs)) {
+      this.metrics.functionDuration(res.group, res.name, res.type, o.fn, o.durationMs / 1000);
+    }
+    for (const c of o.checks ?? []) {
+      if (!c || typeof c.check !== 'string') continue;
+      const service = serviceOfCheck(c.check);
+      // Expiry goes through the snapshot (computed at scrape time from the absolute date).
+      this.metrics.probe(res.group, res.name, service, { outcome: c.outcome, phases: c.phases ?? {} });
+      const left = Number(c.details?.certExpirySeconds);
+      if (Number.isFinite(left)) {
+        let certs = this.certExpiresAt.get(res.id);
+        if (!certs) this.certExpiresAt.set(res.id, (certs = new Map()));
+        certs.set(service, Date.now() + left * 1000);
+      }
+    }
+  }
+
+  /** The event sink of one group runner. */
+  groupEvents(group: string): GroupEvents {
+    return {
+      restart: (res) => this.metrics.restart(res.group, res.name),
+      fault: (res, reason) => this.metrics.fault(res.group, res.name, reason),
+      failover: (reason) => this.metrics.failover(group, reason),
+      violation: (res) => this.metrics.concurrencyViolation(res.group, res.name),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.exporter?.close();
+    this.exporter = undefined;
+  }
+}
