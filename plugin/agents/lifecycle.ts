@@ -14,7 +14,7 @@
  * unusable User or EnvFile → 'configuration'.
  */
 import { deadlineIn, pollUntil, timeoutSignal } from '../../probes/deadline';
-import { invalidateSnapshot } from '../../probes/processes';
+import { invalidateSnapshot, readStat } from '../../probes/processes';
 import { attrMs, attrNumber, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecResult } from './exec';
 import { killPids } from './kill';
@@ -199,6 +199,12 @@ export async function offlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promi
   return { ok: true, reason };
 }
 
+/** Pids among `pids` in state T (stopped by a signal) or t (traced). */
+async function stoppedAmong(pids: number[]): Promise<number[]> {
+  const states = await Promise.all(pids.map(async (pid) => ({ pid, st: await readStat(pid) })));
+  return states.filter(({ st }) => st?.state === 'T' || st?.state === 't').map(({ pid }) => pid);
+}
+
 export async function cleanFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
   const log = ctx.log.child('clean');
   const timeout = attrMs(ctx, 'CleanTimeout', 60);
@@ -208,14 +214,19 @@ export async function cleanFlow(ctx: AgentContext, spec: LifecycleSpec): Promise
   let note = '';
   invalidateSnapshot();
   const before = await spec.leftovers();
-  if (program && before.length > 0) {
+  // A stopped (hung) process can never finish a graceful stop: kill at once rather than wait
+  // for a stop program and a grace period that cannot succeed.
+  const hung = await stoppedAmong(before);
+  if (hung.length > 0) note = `process(es) ${hung.join(' ')} stopped (hung): killed without a graceful stop; `;
+  if (program && before.length > 0 && hung.length === 0) {
     // The stop program gets a short chance only: clean is for a resource already in trouble.
     const r = await runProgram(ctx, 'clean', program, Math.min(10_000, timeout / 3), signal);
     if (r.spawnError || r.timedOut || r.code !== 0) note = `${runSentence(program.argv, r)}; `;
   }
   invalidateSnapshot();
   const left = await spec.leftovers();
-  const k = await killLeft(ctx, 'clean', left, Math.min(2_000, Math.max(200, deadline.remaining() / 4)));
+  const grace = hung.length > 0 ? 0 : Math.min(2_000, Math.max(200, deadline.remaining() / 4));
+  const k = await killLeft(ctx, 'clean', left, grace);
   if (k.survivors.length > 0) {
     const reason = `${note}${k.survivors.length} process(es) survived SIGKILL: ${k.survivors.join(' ')}`;
     log.error(reason);

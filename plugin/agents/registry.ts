@@ -3,11 +3,11 @@
  *
  * Guarantees: `getResourceType(name)` is synchronous and cheap — it returns a small stand-in
  * whose functions load the type's module at their first call and then delegate to it, so an
- * agent app holds only its own type's code (and, through it, only the probes it calls). A
+ * agent app holds only its own type's code (and, through it, only the probes it calls); IP and
+ * Mount are real agents too (ip.ts, mount.ts), reading their lease through lease/hooks.ts. A
  * module that fails to load becomes a failed result (recovery 'move': this node cannot run the
  * code), never an exception. Validation uses catalog.ts, which loads no agent code at all.
  */
-import { coordinatorOwned } from './coordinator-owned';
 import type { ActionResult, AgentContext, MonitorOptions, MonitorResult, ResourceType } from './types';
 
 /*
@@ -21,8 +21,8 @@ const LOADERS: Readonly<Record<string, () => Promise<ResourceType>>> = {
   SunJESLDAP: async () => (await import('./sunjes-ldap')).SunJESLDAP,
   NetscapeMsg: async () => (await import('./netscape-msg')).NetscapeMsg,
   Application: async () => (await import('./application')).Application,
-  IP: async () => coordinatorOwned('IP'),
-  Mount: async () => coordinatorOwned('Mount'),
+  IP: async () => (await import('./ip')).ipType,
+  Mount: async () => (await import('./mount')).mountType,
 };
 
 function loadFailure(name: string, err: unknown): string {

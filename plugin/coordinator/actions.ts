@@ -6,6 +6,12 @@
  * waits for the reply); replies are JSON with `ok`, a one-line human `summary`, and details.
  * Handlers are plain `(reply)` / `(param, reply)` functions: @pm2/io decides by arity whether a
  * param is passed, so no default or rest parameters here.
+ *
+ * Actions (stable: the CLI and the cluster test harness use them):
+ *   status · online <group> · offline <group> · switch <group>[:<node>] · freeze <group>[:persistent]
+ *   · unfreeze <group> · clear <group>|<group>.<resource> · probe <group>.<resource> · evacuate
+ *   · drill <group>
+ * Reply: {ok, summary: "ok: …" | "refused/failed: …", reason, …details}.
  */
 import type { Outcome } from './group-runner';
 import type { StatusReply } from './coordinator';
@@ -16,6 +22,11 @@ export interface ActionTarget {
   offline(group: string): Promise<Outcome>;
   clear(target: string): Promise<Outcome>;
   probe(resource: string): Promise<Outcome & { report?: unknown }>;
+  switchGroup(param: string): Promise<Outcome>;
+  freeze(param: string): Promise<Outcome>;
+  unfreeze(group: string): Promise<Outcome>;
+  evacuate(): Promise<Outcome>;
+  drill(group: string): Promise<Outcome & { drill?: unknown }>;
 }
 
 type Reply = (data: unknown) => void;
@@ -63,4 +74,16 @@ export function registerActions(io: PmxLike, target: () => ActionTarget | { erro
   io.action('offline', withParam('a group name', guard((t, g) => t.offline(g))));
   io.action('clear', withParam('<group> or <group>.<resource>', guard((t, x) => t.clear(x))));
   io.action('probe', withParam('<group>.<resource>', guard((t, r) => t.probe(r))));
+  io.action('switch', withParam('<group>[:<node>]', guard((t, x) => t.switchGroup(x))));
+  io.action('freeze', withParam('<group>[:persistent]', guard((t, x) => t.freeze(x))));
+  io.action('unfreeze', withParam('a group name', guard((t, g) => t.unfreeze(g))));
+  io.action('drill', withParam('a group name', guard((t, g) => t.drill(g))));
+  io.action('evacuate', (reply: Reply) => {
+    const t = target();
+    if ('error' in t) { reply({ ok: false, summary: `refused/failed: ${t.error}`, reason: t.error }); return; }
+    t.evacuate().then(
+      (o) => reply({ ...o, summary: `${o.ok ? 'ok' : 'refused/failed'}: ${o.reason}` }),
+      (err: unknown) => reply({ ok: false, summary: `error: ${String(err)}`, reason: String(err) }),
+    );
+  });
 }

@@ -35,11 +35,15 @@ export function agentScript(): string {
   return path.resolve(__dirname, '..', 'pm2', 'agent-app.js');
 }
 
-export function agentAppOptions(resource: ResolvedResource, clusterFile: string, node: string): AppOptions {
+/**
+ * `extraEnv`: set by a multi-node coordinator — MSGHA_LEASE=1 and MSGHA_RUN_DIR (where the agent
+ * reads its group's guard file: epoch and serve deadline).
+ */
+export function agentAppOptions(resource: ResolvedResource, clusterFile: string, node: string, extraEnv: Record<string, string> = {}): AppOptions {
   const env: Record<string, string> = {};
   for (const k of PASSED_ENV) if (process.env[k]) env[k] = process.env[k] as string;
   if (!env.PATH) env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  Object.assign(env, { MSGHA_CLUSTER_FILE: clusterFile, MSGHA_RESOURCE: resource.id, MSGHA_NODE: node });
+  Object.assign(env, extraEnv, { MSGHA_CLUSTER_FILE: clusterFile, MSGHA_RESOURCE: resource.id, MSGHA_NODE: node });
   const stopBudgetMs = (timeoutSeconds(resource, 'offline') + timeoutSeconds(resource, 'clean')) * 1000 + 5000;
   return {
     name: resource.id,
@@ -77,7 +81,7 @@ export class AppRegistry {
   private readonly pending = new Map<number, Pending>();
   private nextReqId = 1;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger, private readonly agentEnv: Record<string, string> = {}) {}
 
   /** Record what pm2.list() says; returns the rows for our names. */
   refresh(apps: AppInfo[]): void {
@@ -89,7 +93,7 @@ export class AppRegistry {
     const since = Date.now();
     const hello = this.waitHello(resource.id, since, HELLO_TIMEOUT_MS);
     try {
-      await client.start(agentAppOptions(resource, clusterFile, node));
+      await client.start(agentAppOptions(resource, clusterFile, node, this.agentEnv));
     } catch (err) {
       this.log.error(`cannot register agent app ${resource.id}: ${err instanceof Error ? err.message : String(err)}`);
       return false;

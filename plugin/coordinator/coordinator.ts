@@ -7,6 +7,15 @@
  * `pm2 restart msgha`, an upgrade) must never bounce the mail service; `pm2 kill` still stops
  * everything because every agent runs its offline on SIGINT. Bus events are hints: the reconcile
  * timer re-reads pm2.list(), re-registers a missing app and notices stopped or errored ones.
+ *
+ * Two modes, chosen by the cluster file:
+ * - one-node (no cluster.sharedDir): autoStart groups come online at start, as they always did;
+ * - multi-node (cluster.sharedDir set): cluster-node.ts — a lease per group; a group comes online
+ *   here only once this node holds its lease; agents get MSGHA_LEASE=1 and MSGHA_RUN_DIR (their
+ *   guard files); operator verbs go through cluster-operator.ts.
+ * Stable interfaces (for operators and the cluster test harness): env MSGHA_NODE (node name),
+ * MSGHA_RUN_DIR (runtime dir of the fence socket and guard files, default /run/msgha),
+ * MSGHA_CLUSTER_FILE; `pm2 trigger msgha <action> [param]` with the actions of actions.ts.
  */
 import type { ResolvedCluster, ResolvedResource } from '../config/cluster-types';
 import type { Logger } from '../log';
@@ -18,6 +27,11 @@ import * as client from './pm2-client';
 import type { BusPacket, ProcessEventPacket, Bus } from './pm2-client';
 import { AppRegistry, HELLO_TIMEOUT_MS } from './app-registry';
 import { GroupRunner, type GroupEvents, type GroupStatus, type Outcome } from './group-runner';
+import type { LeaseSnapshot } from '../metrics/snapshot';
+import { ClusterNode, runDirFromEnv, type ClusterNodeEvents } from './cluster-node';
+import { ClusterOperator } from './cluster-operator';
+import { drillGroup, realDrillEnv, type DrillResult } from './drill';
+import { groupIn, type NodeView } from './node-view';
 
 /** Reconcile period: bus events are only hints, pm2.list() is the truth. */
 export const RECONCILE_MS = 5000;
@@ -28,15 +42,23 @@ export const HEALTHY_WITHIN_MS = 3 * RECONCILE_MS;
 export interface CoordinatorObserver {
   groupEvents(group: string): GroupEvents;
   observed(observation: Observation, resource: ResolvedResource): void;
+  /** Lease renewals and failovers (multi-node mode). */
+  clusterEvents?(): ClusterNodeEvents;
 }
 
 export interface StatusReply {
   node: string;
   cluster: string;
   file: string;
+  /** 'multi-node' when cluster.sharedDir is set. */
+  mode: 'one-node' | 'multi-node';
   groups: GroupStatus[];
   summary: string;
   error?: string;
+  /** Multi-node: this node's published view (node-view.ts), as it would be written now. */
+  view?: NodeView;
+  /** Multi-node: the other nodes' last published views, with this node's liveness judgement. */
+  peers?: Array<{ node: string; alive: boolean | null; view?: NodeView }>;
 }
 
 export class Coordinator {
@@ -47,10 +69,15 @@ export class Coordinator {
   private reconciling = false;
   /** When pm2.list() last succeeded (0: never). */
   private listedAt = 0;
+  /** Multi-node mode only. */
+  readonly clusterNode: ClusterNode | undefined;
+  private readonly operator: ClusterOperator | undefined;
 
   constructor(readonly cluster: ResolvedCluster, readonly node: string, private readonly log: Logger,
     private readonly observer?: CoordinatorObserver) {
-    this.registry = new AppRegistry(log);
+    const multi = !!cluster.settings.sharedDir;
+    const runDir = runDirFromEnv();
+    this.registry = new AppRegistry(log, multi ? { MSGHA_LEASE: '1', MSGHA_RUN_DIR: runDir } : {});
     for (const g of cluster.groups) {
       if (!g.systemList.includes(node)) continue;
       this.groups.set(g.name, new GroupRunner(g, {
@@ -58,8 +85,32 @@ export class Coordinator {
         log,
         restartApp: (id) => this.restartApp(id),
         ...(observer ? { events: observer.groupEvents(g.name) } : {}),
+        ...(multi ? {
+          cleanViolations: true,
+          onFaulted: (reason: string) => this.clusterNode?.onGroupFaulted(g.name, reason, () => this.operator?.target(g.name, node).to),
+          onPids: (_id: string, pids: number[]) => this.clusterNode?.onPids(g.name, pids),
+        } : {}),
       }));
     }
+    if (multi) {
+      const events = observer?.clusterEvents?.();
+      this.clusterNode = new ClusterNode({ cluster, node, log, runners: this.groups, runDir, ...(events ? { events } : {}) });
+      this.operator = new ClusterOperator(this.clusterNode, log);
+    }
+  }
+
+  /** The lease as the metrics show it (multi-node mode; memory only). */
+  leaseSnapshot(group: string): LeaseSnapshot | undefined {
+    const c = this.clusterNode?.ctl.get(group);
+    if (!c) return undefined;
+    const s = c.lease.status();
+    const mine = s.state === 'holder';
+    let seen = mine ? 1 : 0;
+    for (const [, p] of this.clusterNode!.peers()) if (p.alive !== false && groupIn(p.view, group)?.role === 'holder') seen += 1;
+    return {
+      holder: s.leaseState === 'HELD' && s.holder ? s.holder : undefined, holderIsMe: mine, epoch: s.epoch ?? 0,
+      remainingServeSeconds: mine ? Math.max(0, (s.remainingServeMs ?? 0) / 1000) : 0, holdersSeen: seen,
+    };
   }
 
   /** Every group of this node as the metrics see it (memory only: runs inside every scrape). */
@@ -84,6 +135,8 @@ export class Coordinator {
     if (!this.cluster.settings.nodes.includes(this.node)) {
       this.log.warn(`node '${this.node}' is not in cluster.nodes (${this.cluster.settings.nodes.join(', ')}); set MSGHA_NODE`);
     }
+    // Multi-node: the profile check and the fence come before anything is registered with PM2.
+    if (this.clusterNode) await this.clusterNode.prepare();
     await client.connect();
     this.bus = await client.launchBus();
     this.bus.on(STATE_EVENT, (p: BusPacket<AgentReport>) => this.onState(p));
@@ -122,6 +175,11 @@ export class Coordinator {
     for (const g of this.groups.values()) await g.adopt(reports, stopped);
 
     this.reconcileTimer = setInterval(() => { void this.reconcile(); }, RECONCILE_MS);
+    if (this.clusterNode) {
+      // Groups come online here only when their lease is won (or resumed through the fence).
+      await this.clusterNode.start();
+      return;
+    }
     for (const g of this.groups.values()) {
       if (g.state === 'PARTIAL') void g.online('completing a partially running group after a coordinator restart');
       else if (g.state === 'OFFLINE' && g.group.autoStart && !g.group.frozen) {
@@ -180,9 +238,19 @@ export class Coordinator {
       const on = g.resources.filter((r) => r.state === 'ONLINE').length;
       return `${g.name} ${g.state} (${on}/${g.resources.length} online)`;
     });
+    const cn = this.clusterNode;
+    if (!cn) {
+      return {
+        node: this.node, cluster: this.cluster.settings.name, file: this.cluster.file, mode: 'one-node', groups,
+        summary: `node ${this.node}: ${parts.length ? parts.join(', ') : 'no group may run here'}`,
+      };
+    }
+    const view = cn.nodeView();
+    const lease = view.groups.map((g) => `${g.name} ${g.state} (${g.role}${g.epoch !== null ? ` epoch ${g.epoch}` : ''}${g.holder && g.role !== 'holder' ? `, held by ${g.holder}` : ''}${g.frozen ? ', frozen' : ''})`);
     return {
-      node: this.node, cluster: this.cluster.settings.name, file: this.cluster.file, groups,
-      summary: `node ${this.node}: ${parts.length ? parts.join(', ') : 'no group may run here'}`,
+      node: this.node, cluster: this.cluster.settings.name, file: this.cluster.file, mode: 'multi-node', groups, view,
+      peers: [...cn.peers()].map(([node, p]) => ({ node, alive: p.alive ?? null, ...(p.view ? { view: p.view } : {}) })),
+      summary: `node ${this.node}: ${lease.length ? lease.join(', ') : 'no group may run here'}`,
     };
   }
 
@@ -194,20 +262,63 @@ export class Coordinator {
   }
 
   async online(name: string): Promise<Outcome> {
+    if (this.operator) return this.operator.online(name);
     const g = this.group(name);
     return g instanceof GroupRunner ? g.online('operator request (pm2 trigger online)') : g;
   }
 
   async offline(name: string): Promise<Outcome> {
+    if (this.operator) return this.operator.offline(name);
     const g = this.group(name);
     return g instanceof GroupRunner ? g.offline('operator request (pm2 trigger offline)') : g;
   }
 
   async clear(target: string): Promise<Outcome> {
     const found = this.resource(target);
-    if (found) return found.group.clear(target);
-    const g = this.group(target);
-    return g instanceof GroupRunner ? g.clear() : g;
+    const g = found ? undefined : this.group(target);
+    const out = found ? await found.group.clear(target) : g instanceof GroupRunner ? await g.clear() : g!;
+    // Multi-node: a cleared group may contend for its lease here again.
+    this.clusterNode?.kick();
+    return out;
+  }
+
+  private oneNode(what: string): Outcome {
+    return { ok: false, reason: `${what} needs multi-node mode: this cluster file has no cluster.sharedDir, so there is no other node` };
+  }
+
+  async switchGroup(param: string): Promise<Outcome> {
+    return this.operator ? this.operator.switchGroup(param) : this.oneNode('switch');
+  }
+
+  async evacuate(): Promise<Outcome> {
+    return this.operator ? this.operator.evacuate() : this.oneNode('evacuate');
+  }
+
+  async freeze(param: string): Promise<Outcome> {
+    if (this.operator) return this.operator.freeze(param);
+    const [name = '', mode = ''] = param.split(':');
+    const g = this.group(name);
+    if (!(g instanceof GroupRunner)) return g;
+    if (mode) return mode === 'persistent' ? this.oneNode('a persistent freeze (stored in the shared directory)') : { ok: false, reason: `unknown freeze mode '${mode}'` };
+    g.frozen = true;
+    return { ok: true, reason: `group ${name} frozen on ${this.node} (until unfreeze or a coordinator restart): no automatic action` };
+  }
+
+  async unfreeze(name: string): Promise<Outcome> {
+    if (this.operator) return this.operator.unfreeze(name);
+    const g = this.group(name);
+    if (!(g instanceof GroupRunner)) return g;
+    g.frozen = false;
+    return { ok: true, reason: `group ${name} unfrozen: automatic actions resume` };
+  }
+
+  async drill(name: string): Promise<Outcome & { drill?: DrillResult }> {
+    if (this.operator) return this.operator.drill(name);
+    const g = this.group(name);
+    if (!(g instanceof GroupRunner)) return g;
+    if (g.state !== 'OFFLINE' && g.state !== 'FAULTED') return { ok: false, reason: `group ${name} is ${g.state} on ${this.node}: a drill checks a node where the group does not run` };
+    const d = await drillGroup(g.group, this.node, realDrillEnv);
+    return { ok: d.ok, reason: d.reason, drill: d };
   }
 
   async probe(id: string): Promise<Outcome & { report?: AgentReport }> {
@@ -220,6 +331,7 @@ export class Coordinator {
 
   /** Detach from PM2 without touching any group (see the module header for why). */
   stop(): void {
+    this.clusterNode?.stop();
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.registry.close();
     try { this.bus?.close?.(); } catch { /* daemon may be gone */ }

@@ -10,7 +10,15 @@
  * before the next); offline is the reverse. A faulted resource is cleaned and restarted in place
  * while its RestartLimit within ConfInterval allows (critical or not); beyond that a critical
  * resource faults the group (taken offline here) and a non-critical one only faults itself.
- * Not guaranteed here: failover to another node (the elector's job, next issue).
+ * Shared-disk and address first: a Mount or IP resource that requires nothing comes online
+ * before everything else (Mount, then IP), whatever its place in the file.
+ * Frozen (`frozen`): faults are recorded and reported, but nothing is done about them (no
+ * clean, no restart, no failover) until the group is unfrozen.
+ * Multi-node hooks (group-lease.ts): online() takes an AbortSignal (leadership lost → no further
+ * resource is started), `onFaulted` is told when the group faults here (→ failover), `onPids`
+ * receives each resource's processes (→ the fence), and with `cleanViolations` a resource found
+ * running on a node that does not run its group is cleaned.
+ * Not guaranteed here: failover to another node (group-lease.ts and cluster-node.ts do it).
  */
 import type { ResolvedGroup, ResolvedResource } from '../config/cluster-types';
 import type { Logger } from '../log';
@@ -35,6 +43,8 @@ export interface ResourceStatus {
 
 export interface GroupStatus {
   name: string; state: GroupState; reason: string; last?: Transition; resources: ResourceStatus[];
+  /** No automatic action (local or persistent freeze). */
+  frozen: boolean;
 }
 
 export interface Outcome { ok: boolean; reason: string }
@@ -48,6 +58,7 @@ interface Runtime {
   critical: boolean;
   since: number;
   violation?: string;
+  pids: number[];
 }
 
 /** What happened to the group, for the metrics (each call is one event; none may throw). */
@@ -72,6 +83,19 @@ export interface GroupRunnerDeps {
   restartApp(resourceId: string): Promise<boolean>;
   now?: () => number;
   onChange?(group: string, from: GroupState, to: GroupState, reason: string): void;
+  /** The group faulted on this node (critical resource beyond its budget): fail it over. Not awaited. */
+  onFaulted?(reason: string): void;
+  /** A resource's processes, as its agent reported them while ONLINE. */
+  onPids?(resourceId: string, pids: number[]): void;
+  /** Clean a resource found running here while the group does not run here (multi-node mode). */
+  cleanViolations?: boolean;
+}
+
+/** Mount, then IP, before everything else — when they require nothing (so no requires is broken). */
+function onlineOrder(resources: ResolvedResource[]): ResolvedResource[] {
+  const early = (type: string) => resources.filter((r) => r.type === type && r.requires.length === 0);
+  const first = [...early('Mount'), ...early('IP')];
+  return [...first, ...resources.filter((r) => !first.includes(r))];
 }
 
 /** Extra time on top of a function's own timeout before the coordinator gives up waiting. */
@@ -81,19 +105,22 @@ export class GroupRunner {
   state: GroupState = 'OFFLINE';
   reason = 'not started';
   last?: Transition;
+  /** No automatic action while set (see the module header). */
+  frozen: boolean;
   private readonly rt = new Map<string, Runtime>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
 
   constructor(readonly group: ResolvedGroup, private readonly deps: GroupRunnerDeps) {
     this.now = deps.now ?? Date.now;
-    for (const res of group.resources) {
+    this.frozen = group.frozen;
+    for (const res of onlineOrder(group.resources)) {
       const limit = Number(res.attrs.RestartLimit ?? 0);
       const windowS = Number(res.attrs.ConfInterval ?? 600);
       this.rt.set(res.id, {
         res, state: 'OFFLINE', reason: 'not started', restarts: 0,
         budget: new RestartBudget(Number.isFinite(limit) ? limit : 0, (Number.isFinite(windowS) ? windowS : 600) * 1000, this.now),
-        critical: res.attrs.Critical !== false, since: this.now(),
+        critical: res.attrs.Critical !== false, since: this.now(), pids: [],
       });
     }
   }
@@ -102,9 +129,16 @@ export class GroupRunner {
 
   has(resourceId: string): boolean { return this.rt.has(resourceId); }
 
+  /** Processes of the group's ONLINE resources, as their agents last reported them. */
+  allPids(): number[] { return [...this.rt.values()].flatMap((r) => r.pids); }
+
+  /** Resources in online order (Mount and IP first, see onlineOrder). */
+  resources(): ResolvedResource[] { return [...this.rt.values()].map((r) => r.res); }
+
   // ── operator requests ──────────────────────────────────────────────────────────────────
 
-  online(reason: string): Promise<Outcome> { return this.serial(() => this.doOnline(reason)); }
+  /** `signal`: aborted when this node may no longer run the group (lease lost): stop starting. */
+  online(reason: string, signal?: AbortSignal): Promise<Outcome> { return this.serial(() => this.doOnline(reason, signal)); }
   offline(reason: string): Promise<Outcome> { return this.serial(() => this.doOffline(reason)); }
 
   /** Clear FAULTED: of the group (→ OFFLINE), or of one resource (→ restarted if the group runs). */
@@ -163,6 +197,17 @@ export class GroupRunner {
     const r = this.rt.get(report.resource);
     if (!r) return;
     if (report.fn === 'hello') { void this.serial(() => this.onHello(r)); return; }
+    if (report.fn === 'pids') {
+      if (Array.isArray(report.pids)) {
+        r.pids = report.pids.filter((p) => Number.isInteger(p) && p > 1);
+        if (r.pids.length) this.deps.onPids?.(r.res.id, r.pids);
+      }
+      return;
+    }
+    if (report.fn === 'lapsed') {
+      this.setRes(r, report.ok ? 'OFFLINE' : 'UNKNOWN', report.reason);
+      return;
+    }
     if (report.fn === 'shutdown') {
       if (report.state === 'STOPPING') this.setRes(r, 'STOPPING', 'PM2 is stopping the agent: offline in progress');
       else this.markStopped(r, report.state === 'OFFLINE' ? 'stopped through PM2 (pm2 stop / kill)' : `stopped through PM2, but: ${report.reason}`);
@@ -172,11 +217,20 @@ export class GroupRunner {
       r.violation = report.reason;
       this.deps.log.error(`${r.res.id}: ${report.reason}`);
       this.emit((e) => e.violation(r.res));
+      if (this.deps.cleanViolations) void this.serial(() => this.cleanViolation(r));
       return;
     }
     if (report.state === 'FAULTED') {
       void this.serial(() => this.handleFault(r, report.reason, report.recovery, faultReasonOf(report)));
     }
+  }
+
+  /** A standby found its resource running: clean it, unless the group runs here after all. */
+  private async cleanViolation(r: Runtime): Promise<void> {
+    if (this.state !== 'OFFLINE' && this.state !== 'FAULTED') return;
+    const rep = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+    this.deps.log.warn(`${r.res.id}: concurrency violation ${rep.ok ? 'cleaned' : `NOT cleaned (${rep.reason})`}`);
+    if (rep.ok) r.violation = `${r.violation ?? 'concurrency violation'} (cleaned ${new Date(this.now()).toISOString()})`;
   }
 
   /** pm2.list() says the app is stopped or errored (reconcile). */
@@ -216,13 +270,15 @@ export class GroupRunner {
 
   // ── the work ───────────────────────────────────────────────────────────────────────────
 
-  private async doOnline(reason: string): Promise<Outcome> {
+  private async doOnline(reason: string, signal?: AbortSignal): Promise<Outcome> {
+    if (signal?.aborted) return { ok: false, reason: `group ${this.name}: not started, this node may no longer run it` };
     if (this.state === 'FAULTED') {
       return { ok: false, reason: `group ${this.name} is FAULTED on this node (${this.reason}); clear it first: pm2 trigger msgha clear ${this.name}` };
     }
     if (this.state === 'ONLINE') return { ok: true, reason: `group ${this.name} is already ONLINE` };
     this.setState('STARTING', reason);
     for (const r of this.rt.values()) {
+      if (signal?.aborted) return { ok: false, reason: `group ${this.name}: online interrupted, this node may no longer run it` };
       if (r.state === 'ONLINE') continue;
       const missing = r.res.requires.filter((n) => this.byName(n)?.state !== 'ONLINE');
       if (missing.length > 0) {
@@ -292,6 +348,12 @@ export class GroupRunner {
       return;
     }
     this.emit((e) => e.fault(r.res, cause));
+    if (this.frozen) {
+      // Frozen: report, never act (the operator is working on the group).
+      this.setRes(r, 'FAULTED', `${reason} (group frozen: no automatic action)`);
+      this.settle(`${r.res.name} faulted while frozen`);
+      return;
+    }
     if (recovery === 'configuration' || recovery === 'move') {
       // Restarting here cannot help: the configuration is wrong or this node cannot run it.
       return this.giveUp(r, `${reason} (recovery: ${recovery})`);
@@ -331,6 +393,9 @@ export class GroupRunner {
     this.setState('STOPPING', reason);
     await this.stopAll(culprit);
     this.setState('FAULTED', reason);
+    if (this.deps.onFaulted) {
+      try { this.deps.onFaulted(reason); } catch (err) { this.deps.log.error(`group ${this.name}: onFaulted: ${String(err)}`); }
+    }
   }
 
   // ── state ──────────────────────────────────────────────────────────────────────────────
@@ -355,6 +420,7 @@ export class GroupRunner {
   private setRes(r: Runtime, state: ResState, reason: string): void {
     if (r.state !== state) this.deps.log.info(`${r.res.id}: ${r.state} → ${state} (${reason})`);
     if (r.state !== state) r.since = this.now();
+    if (state !== 'ONLINE' && state !== 'RESTARTING') r.pids = [];
     r.state = state;
     r.reason = reason;
   }
@@ -385,12 +451,12 @@ export class GroupRunner {
     for (const r of this.rt.values()) {
       resources.push({ resource: r.res.name, type: r.res.type, state: METRIC_STATE[r.state], restarts: r.restarts });
     }
-    return { group: this.name, state: this.state, frozen: this.group.frozen, resources };
+    return { group: this.name, state: this.state, frozen: this.frozen, resources };
   }
 
   status(): GroupStatus {
     return {
-      name: this.name, state: this.state, reason: this.reason, last: this.last,
+      name: this.name, state: this.state, reason: this.reason, last: this.last, frozen: this.frozen,
       resources: [...this.rt.values()].map((r) => ({
         id: r.res.id, name: r.res.name, type: r.res.type, state: r.state, reason: r.reason, restarts: r.restarts,
         critical: r.critical, since: new Date(r.since).toISOString(), ...(r.violation ? { violation: r.violation } : {}),

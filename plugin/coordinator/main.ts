@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     return;
   }
   const node = nodeName();
-  observability = new Observability({ cluster: loaded.cluster, node, log });
+  observability = new Observability({ cluster: loaded.cluster, node, log, lease: (g) => coordinator?.leaseSnapshot(g) });
   coordinator = new Coordinator(loaded.cluster, node, log, observability);
   observability.attach(coordinator);
   observability.publishPm2(io);
@@ -71,5 +71,9 @@ process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 
 main().catch((err: unknown) => {
-  idle(`coordinator failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  // A lease profile mismatch is an operator's error: its message says what to change.
+  const known = err instanceof Error && err.name === 'ProfileMismatchError';
+  try { coordinator?.stop(); } catch { /* half started */ }
+  coordinator = undefined;
+  idle(`coordinator failed to start: ${err instanceof Error ? (known ? err.message : err.stack ?? err.message) : String(err)}`);
 });

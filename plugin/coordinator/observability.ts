@@ -17,7 +17,7 @@ import { createMetrics, type Metrics } from '../metrics/metrics';
 import { DEFAULT_LISTEN, startExporter, type Exporter } from '../metrics/exporter';
 import { publishCoordinatorMetrics, type Pm2IoLike } from '../metrics/pm2-io';
 import {
-  AGENT_FUNCTIONS, serviceOfCheck, type GroupSnapshot, type LeaseSnapshot, type NodeSnapshot,
+  AGENT_FUNCTIONS, serviceOfCheck, type FailoverReason, type GroupSnapshot, type LeaseSnapshot, type NodeSnapshot,
 } from '../metrics/snapshot';
 import type { Observation } from '../pm2/protocol';
 import type { GroupEvents } from './group-runner';
@@ -128,6 +128,14 @@ export class Observability {
         certs.set(service, Date.now() + left * 1000);
       }
     }
+  }
+
+  /** Lease renewals and failovers of the multi-node coordinator. */
+  clusterEvents(): { leaseRenew(group: string, seconds: number, ok: boolean): void; failover(group: string, reason: FailoverReason): void } {
+    return {
+      leaseRenew: (group, seconds, ok) => this.metrics.leaseRenew(group, seconds, ok),
+      failover: (group, reason) => this.metrics.failover(group, reason),
+    };
   }
 
   /** The event sink of one group runner. */

@@ -7,7 +7,12 @@
  * answers every command with a 'configuration' failure. SIGINT/SIGTERM (`pm2 stop`, `pm2 kill`)
  * runs a complete offline (clean if offline fails) before exit 0, so a PM2 stop is a real stop
  * (the app runs with treekill:false and a kill_timeout above OfflineTimeout + CleanTimeout).
- * Losing the PM2 daemon ('disconnect') is logged and the resource is left as it is.
+ * Losing the PM2 daemon ('disconnect') is logged; without a lease (one-node mode) the resource
+ * is left as it is. With a lease (MSGHA_LEASE=1, set by a multi-node coordinator), the agent
+ * reads its group's serve deadline from the local guard file ($MSGHA_RUN_DIR/<group>.lease) and
+ * cleans its resource by itself when that deadline passes without renewal (DESIGN §5 layer 3) —
+ * also after 'disconnect', when it keeps serving only until the deadline, cleans, and exits
+ * (the fence kills the daemons at F in any case).
  */
 import { loadCluster } from '../config/load';
 import { formatProblem } from '../config/problems';
@@ -16,6 +21,8 @@ import { isDeepCycle } from '../agents/monitor-levels';
 import { watchPids } from '../../probes/processes';
 import { createSecretResolver } from '../secrets';
 import { createLogger, type Logger } from '../log';
+import { DEFAULT_RUN_DIR, readGuard } from '../lease/guard';
+import { monotonicMs } from '../lease/clock';
 import { publishAgentMetrics } from '../metrics/pm2-io';
 import { AgentCore, type WatchPids } from './agent-core';
 import { createAxmPublisher } from './axm-metrics';
@@ -37,6 +44,10 @@ let core: AgentCore | undefined;
 let configurationError: string | undefined;
 const early: AgentCommand[] = [];
 let exiting = false;
+/** The PM2 daemon is gone: with a lease, exit once the resource is cleaned. */
+let orphaned = false;
+const leaseManaged = process.env.MSGHA_LEASE === '1';
+const runDir = process.env.MSGHA_RUN_DIR || DEFAULT_RUN_DIR;
 
 // `pm2 show <app>` / `pm2 monit`: state, restarts, last probe phases. A small publisher of PM2's
 // axm:monitor messages rather than @pm2/io (see axm-metrics.ts for why).
@@ -71,10 +82,29 @@ process.on('SIGINT', (s) => { void onSignal(s); });
 process.on('SIGTERM', (s) => { void onSignal(s); });
 
 process.on('disconnect', () => {
-  // The PM2 daemon is gone (killed or crashed). We keep the resource as it is: the fence (next
-  // issue) decides whether it may keep serving. Not crashing here also keeps our daemons owned.
-  log.error('PM2 daemon connection lost: keeping the resource as it is; nothing reports to a coordinator until PM2 is back');
+  // The PM2 daemon is gone (killed or crashed). Without a lease we keep the resource as it is.
+  // With one we serve until the deadline, clean (layer 3) and exit; the fence kills at F anyway.
+  if (!leaseManaged) {
+    log.error('PM2 daemon connection lost: keeping the resource as it is; nothing reports to a coordinator until PM2 is back');
+    return;
+  }
+  orphaned = true;
+  const running = core && (core.target === 'online' || core.state === 'ONLINE' || core.state === 'FAULTED');
+  if (!running) {
+    log.error('PM2 daemon connection lost; resource not running here: exiting');
+    core?.dispose();
+    process.exit(0);
+  }
+  log.error('PM2 daemon connection lost: serving only until the lease serve deadline, then cleaning and exiting');
 });
+
+/** Layer 3: the guard's deadline (written by the coordinator after each renewal) has passed. */
+function leaseLapsed(group: string): string | undefined {
+  const g = readGuard(runDir, group);
+  if (!g) return undefined;
+  const late = monotonicMs() - g.serveUntilMono;
+  return late >= 0 ? `serve deadline of group ${group} (epoch ${g.epoch}) passed ${Math.round(late)} ms ago without renewal` : undefined;
+}
 
 function idleWithConfigurationError(reason: string): void {
   configurationError = reason;
@@ -118,6 +148,15 @@ async function boot(): Promise<void> {
   core = new AgentCore({
     resource, type, resolveSecret, send, isDeepCycle, watchPids: watchPids as WatchPids,
     observe: (data) => send({ type: OBSERVE_EVENT, data }),
+    ...(leaseManaged ? {
+      leaseLapsed: () => leaseLapsed(resource.group),
+      onLapsed: (ok: boolean) => {
+        if (!orphaned) return;
+        log.error(`resource ${ok ? 'cleaned' : 'clean FAILED'} after the serve deadline; PM2 is gone: exiting`);
+        core?.dispose();
+        process.exit(0);
+      },
+    } : {}),
   });
   log = createLogger(resourceId, 'agent', logLevelOf(resource));
   log.info(`agent ready (type ${resource.type}, node ${process.env.MSGHA_NODE ?? '?'}, pid ${process.pid})`);

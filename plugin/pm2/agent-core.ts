@@ -6,7 +6,11 @@
  *
  * Guarantees: every command gets exactly one reply; an online/offline/clean never waits behind a
  * monitor (the monitor is aborted); a monitor never runs longer than MonitorTimeout; after
- * FAULTED the agent does nothing on its own until the coordinator sends a command.
+ * FAULTED the agent does nothing on its own until the coordinator sends a command — except
+ * layer 3 of self-fencing (DESIGN §5): with `leaseLapsed`, an agent whose group's serve deadline
+ * passed without renewal cleans its resource by itself (even when the coordinator is gone) and
+ * reports fn 'lapsed'. While ONLINE it reports the resource's pids (fn 'pids') whenever they
+ * change, for the fence.
  */
 import type { AgentFunction, CheckReport } from '../agents/types';
 import type { Logger } from '../log';
@@ -29,6 +33,15 @@ export interface AgentCoreDeps extends RunnerDeps {
   isDeepCycle(cycle: number, every: number): boolean;
   /** Called once after every function that ran to the end (for metrics; see Observation). */
   observe?(observation: Observation): void;
+  /**
+   * Layer 3: a reason when the group's lease serve deadline has passed (guard file), else
+   * undefined. Checked every `leaseCheckMs` while the resource may be running here.
+   */
+  leaseLapsed?(): string | undefined;
+  /** Period of the leaseLapsed check (default 250 ms: a local tmpfs read). */
+  leaseCheckMs?: number;
+  /** Called after the agent cleaned its resource because the lease lapsed. */
+  onLapsed?(ok: boolean): void;
 }
 
 interface Job {
@@ -54,9 +67,39 @@ export class AgentCore {
   private faultSeen = false;
   private lastProbe: AgentMetricsView['lastProbe'];
   private readonly log: Logger;
+  private lastPids = '';
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private lapsing = false;
 
   constructor(private readonly deps: AgentCoreDeps) {
     this.log = loggerFor(deps, 'agent');
+    if (deps.leaseLapsed) {
+      this.leaseTimer = setInterval(() => this.checkLease(), deps.leaseCheckMs ?? 250);
+      this.leaseTimer.unref();
+    }
+  }
+
+  /** True while the resource may be running here by the coordinator's wish. */
+  private mayRun(): boolean {
+    return this.target === 'online' || this.state === 'ONLINE' || this.state === 'FAULTED' || this.running?.job.fn === 'online';
+  }
+
+  /** Layer 3: the serve deadline passed without renewal → clean now, whatever the coordinator does. */
+  checkLease(): void {
+    if (this.lapsing || this.stopping || !this.deps.leaseLapsed || !this.mayRun()) return;
+    const why = this.deps.leaseLapsed();
+    if (!why) return;
+    this.lapsing = true;
+    this.log.error(`${why}: cleaning the resource now (self-fence)`);
+    this.setTarget('none');
+    this.enqueue('clean', false, (o) => {
+      this.lapsing = false;
+      this.setTarget('offline');
+      this.state = o.ok ? 'OFFLINE' : 'UNKNOWN';
+      this.reason = `${why}: ${o.ok ? 'cleaned' : `clean failed: ${o.reason}`}`;
+      this.report(STATE_EVENT, { fn: 'lapsed', state: this.state, target: this.target, reason: this.reason, ok: o.ok });
+      try { this.deps.onLapsed?.(o.ok); } catch (err) { this.log.warn(`onLapsed: ${String(err)}`); }
+    }, true);
   }
 
   private attrNumber(name: string, fallback: number): number {
@@ -155,6 +198,8 @@ export class AgentCore {
   dispose(): void {
     this.clearTimer();
     this.closeWatch();
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = undefined;
   }
 
   // ── queue ──────────────────────────────────────────────────────────────────────────────
@@ -203,6 +248,7 @@ export class AgentCore {
     this.clearTimer();
     this.closeWatch();
     this.target = target;
+    if (target !== 'online') this.lastPids = '';
     this.failures = 0;
     this.cycle = 0;
     this.faulted = false;
@@ -255,6 +301,7 @@ export class AgentCore {
       this.failures = 0;
       this.setState('ONLINE', o.reason, o);
       this.armWatch(o.pids);
+      this.reportPids(o.pids);
       this.scheduleOnline();
       return;
     }
@@ -282,6 +329,14 @@ export class AgentCore {
       this.setState('OFFLINE', o.reason, o);
     }
     this.scheduleStandby();
+  }
+
+  private reportPids(pids: number[] | undefined): void {
+    if (!pids || pids.length === 0) return;
+    const key = [...pids].sort((a, b) => a - b).join(',');
+    if (key === this.lastPids) return;
+    this.lastPids = key;
+    this.report(STATE_EVENT, { fn: 'pids', state: this.state, target: this.target, reason: `processes ${key}`, pids: [...pids] });
   }
 
   private armWatch(pids: number[] | undefined): void {

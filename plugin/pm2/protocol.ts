@@ -6,6 +6,9 @@
  * `process.send({type:'msgha:result'|'msgha:state', data})`, which PM2 re-emits on the bus under
  * that type (a packet with both `type` and `data`). Every command carries a `reqId`; the agent
  * answers each one exactly once with a `msgha:result` carrying it back.
+ * Unsolicited `msgha:state` reports: fn 'hello' (agent started), 'monitor' (state change),
+ * 'shutdown' (PM2 stop), 'pids' (process set changed), 'lapsed' (the lease's serve deadline
+ * passed without renewal and the agent cleaned its resource by itself — DESIGN §5 layer 3).
  */
 import type { AgentFunction, CheckReport, RecoveryClass, ResourceState } from '../agents/types';
 
@@ -31,7 +34,7 @@ export type AgentCommand =
   | { cmd: 'state'; reqId: number };
 
 /** `fn` of a reply: an agent function, or the pseudo-functions of the protocol. */
-export type ReplyFn = AgentFunction | 'target' | 'state' | 'hello' | 'shutdown' | 'disconnect';
+export type ReplyFn = AgentFunction | 'target' | 'state' | 'hello' | 'shutdown' | 'disconnect' | 'pids' | 'lapsed';
 
 export interface AgentReport {
   /** `<group>.<resource>` */
@@ -57,6 +60,11 @@ export interface AgentReport {
   level?: 'first' | 'second' | 'program';
   /** The function did not finish within its timeout. */
   timedOut?: boolean;
+  /**
+   * fn 'pids': the resource's processes as first-level monitoring found them (sent when the set
+   * changes while ONLINE), so the coordinator can hand them to the fence.
+   */
+  pids?: number[];
 }
 
 /**

@@ -1,0 +1,102 @@
+/**
+ * Shared set-up of the failover tests: one three-node cluster (mx1, mx2, mx3; mx2 runs in a time
+ * namespace with CLOCK_MONOTONIC +100000 s — lease.md §8 row 12 for every scenario), groups dir
+ * and mail (mail depends on dir), the fast lease profile, and helpers that bring the cluster back
+ * to a known state between scenarios and read what happened (node views, fence logs, pids).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expect } from 'vitest';
+import { MsgCluster } from '../fixtures/cluster/cluster';
+import { mono } from '../fixtures/cluster/invariant';
+import { dirPlan, mailPlan } from '../fixtures/cluster/plans';
+import { portBlock } from '../helpers/ports';
+import { failoverBounds, fenceMs, PROFILES } from '../../plugin/lease/profiles';
+
+export const T = PROFILES.fast.timings;
+export const L = T.leaseMs;
+export const F = fenceMs(T);
+export const CRASH_BOUND = failoverBounds(T).holderCrashMs;
+export const NODES = ['mx1', 'mx2', 'mx3'];
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const log = (line: string): void => { process.stdout.write(`[cluster] ${line}\n`); };
+
+export function makeCluster(): MsgCluster {
+  return new MsgCluster({
+    tag: `f${process.pid % 10000}`, net: 22, nodes: NODES, profile: 'fast',
+    monotonicOffsets: { mx2: 100_000 },
+    groups: [dirPlan(['mx2', 'mx1', 'mx3'], portBlock('spare', 2)), mailPlan(['mx1', 'mx2', 'mx3'], portBlock('spare', 2) + 40, { dependsOnDir: true })],
+  });
+}
+
+/** Violations recorded since `from` (an index into monitor.violations). */
+export function violationsSince(c: MsgCluster, from: number): string[] {
+  return c.monitor!.violations.slice(from).map((v) => `${v.t.toFixed(0)} ${v.kind} of ${v.group} held by ${v.nodes.join(' and ')}${v.detail ? ` (${v.detail.slice(0, 160)})` : ''}`);
+}
+
+export function groupView(c: MsgCluster, node: string, group: string) {
+  return c.views()[node]?.groups.find((g) => g.name === group);
+}
+
+/** Host pid of a sandbox daemon on a node, from its pid file as the node sees it. */
+export function daemonPid(c: MsgCluster, node: string, group: string, daemon: string): number | undefined {
+  const sb = c.groups.get(group)!.sandbox;
+  const text = c.node(node).readFile(path.join(sb.msgRoot, 'config', 'pid', `${daemon}.pid`));
+  const inner = Number(text?.trim());
+  return inner > 0 ? c.node(node).hostPid(inner) : undefined;
+}
+
+export function fenceLog(c: MsgCluster, node: string): Array<Record<string, unknown>> {
+  try {
+    return fs.readFileSync(path.join(c.runDir(node), 'fence.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  } catch { return []; }
+}
+
+/** Runs msgha on a node and expects success; returns stdout. */
+export async function msgha(c: MsgCluster, node: string, args: string[]): Promise<string> {
+  const r = await c.msgha(node, args);
+  expect(r.code, `msgha ${args.join(' ')} on ${node}: ${r.stdout}${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+/**
+ * Brings the cluster back to a known state: every node up with its PM2 and coordinator, no
+ * freeze, no fault, both groups ONLINE somewhere and IMAP answering on the mail VIP.
+ */
+export async function healthy(c: MsgCluster, maxMs = 90_000): Promise<{ mail: string; dir: string }> {
+  for (const n of NODES) {
+    const node = c.node(n);
+    const god = node.up() ? c.pm2DaemonPid(n) : undefined;
+    if (!node.up() || !god) await c.startNode(n);
+  }
+  for (const n of NODES) {
+    for (const g of ['mail', 'dir']) {
+      const v = groupView(c, n, g);
+      if (v?.frozen) await c.msgha(n, ['unfreeze', g]);
+      if (v?.faulted || v?.state === 'FAULTED') await c.msgha(n, ['clear', g]);
+    }
+  }
+  const ok = await c.waitFor(() => !!c.onlineAt('mail') && !!c.onlineAt('dir'), maxMs, 200);
+  if (!ok) throw new Error(`cluster did not become healthy: ${JSON.stringify(summary(c))}`);
+  const imap = await c.waitImap('mail', 30_000);
+  if (!imap.ok) throw new Error(`IMAP on the mail VIP does not answer: ${imap.error}`);
+  return { mail: c.onlineAt('mail')!, dir: c.onlineAt('dir')! };
+}
+
+export function summary(c: MsgCluster): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [n, v] of Object.entries(c.views())) {
+    out[n] = v.groups.map((g) => `${g.name}:${g.state}/${g.role}/e${g.epoch}${g.frozen ? '/frozen' : ''}${g.faulted ? '/faulted' : ''}${g.waitingFor?.length ? `/waiting ${g.waitingFor.join(',')}` : ''}`);
+  }
+  out.vip = { mail: c.monitor?.holders('vip', 'mail'), dir: c.monitor?.holders('vip', 'dir') };
+  return out;
+}
+
+/** Milliseconds from t0 to the first successful IMAP LOGIN through the mail VIP. */
+export async function imapBackAfter(c: MsgCluster, t0: number, maxMs: number): Promise<number> {
+  const r = await c.waitImap('mail', maxMs, 50);
+  if (!r.ok) throw new Error(`IMAP did not come back within ${maxMs} ms (${r.error}); ${JSON.stringify(summary(c))}`);
+  return r.at! - t0;
+}
+
+export { mono };
