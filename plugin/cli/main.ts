@@ -7,7 +7,10 @@ import * as path from 'node:path';
 
 interface Command { usage: string; run(args: string[]): Promise<number> }
 
-const VERBS = ['validate', 'explain', 'run', 'probe', 'encrypt', 'keygen', 'status', 'demo', 'package'] as const;
+const VERBS = [
+  'validate', 'explain', 'run', 'probe', 'encrypt', 'keygen', 'status', 'demo', 'package',
+  'online', 'offline', 'switch', 'freeze', 'unfreeze', 'clear', 'evacuate', 'drill',
+] as const;
 
 function load(verb: string): Command | undefined {
   if (!(VERBS as readonly string[]).includes(verb)) return undefined;

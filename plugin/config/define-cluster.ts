@@ -117,6 +117,8 @@ export function defineCluster(def: unknown): EcosystemExport {
   const env: Record<string, string> = {};
   if (file) env.MSGHA_CLUSTER_FILE = file;
   if (process.env.MSGHA_NODE) env.MSGHA_NODE = process.env.MSGHA_NODE;
+  // Per-node runtime dir (fence socket, guard files) when several nodes share one machine.
+  if (process.env.MSGHA_RUN_DIR) env.MSGHA_RUN_DIR = process.env.MSGHA_RUN_DIR;
   const app: CoordinatorApp = {
     name: 'msgha',
     script: coordinatorScript(),

@@ -38,8 +38,25 @@ export function isLocalhostName(host: string): boolean {
   return h === 'localhost' || h.endsWith('.localhost');
 }
 
-/** A `lookup` for net/tls connect: `.localhost` names → 127.0.0.1, anything else → dns.lookup. */
+/**
+ * True for `invalid` and every name under `.invalid`: RFC 6761 §6.4 says they never resolve, so
+ * we answer at once instead of asking (and waiting for) a resolver.
+ */
+export function isInvalidName(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'invalid' || h.endsWith('.invalid');
+}
+
+function notFound(hostname: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
+}
+
+/**
+ * A `lookup` for net/tls connect: `.localhost` names → 127.0.0.1, `.invalid` names → not found
+ * at once, anything else → dns.lookup.
+ */
 export const probeLookup: net.LookupFunction = (hostname, options, callback) => {
+  if (isInvalidName(hostname)) { process.nextTick(() => callback(notFound(hostname), '', 4)); return; }
   if (!isLocalhostName(hostname)) { dns.lookup(hostname, options, callback); return; }
   if (options.all) callback(null, [{ address: LOOPBACK, family: 4 }]);
   else callback(null, LOOPBACK, 4);
@@ -56,6 +73,7 @@ export type Resolved = { address: string } | { error: string; timeout: boolean }
 export function resolveHost(host: string, timeoutMs: number, signal?: AbortSignal): Promise<Resolved> {
   if (net.isIP(host)) return Promise.resolve({ address: host });
   if (isLocalhostName(host)) return Promise.resolve({ address: LOOPBACK });
+  if (isInvalidName(host)) return Promise.resolve({ error: 'ENOTFOUND', timeout: false });
   return new Promise((resolve) => {
     let done = false;
     const finish = (r: Resolved): void => {

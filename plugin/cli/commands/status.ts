@@ -1,43 +1,64 @@
 /**
- * `msgha status [--json]`: asks the local coordinator (`pm2 trigger msgha status`, or the
- * module's name `pm2-messaging-ha`) through the PM2 daemon of $PM2_HOME and prints a table
- * group × resource. Exit 0 = answered, 1 = no coordinator answered, 2 = usage.
+ * `msgha status [--json] [--cluster FILE]`
+ *
+ * With a cluster file (--cluster FILE, or $MSGHA_CLUSTER_FILE) that has cluster.sharedDir: the
+ * whole cluster from the shared directory, from any node (no coordinator needed): every node's
+ * published view, every group's lease record and admin file → group × node state, holder, epoch,
+ * frozen, last failover and why (JSON: coordinator/cluster-status.ts ClusterStatus, source
+ * 'shared-dir'). The shared directory is read through an I/O helper process with a deadline.
+ * Otherwise: the local coordinator (`pm2 trigger msgha status` through the PM2 daemon of
+ * $PM2_HOME). A multi-node coordinator's answer is shown as the cluster table (JSON:
+ * ClusterStatus with source 'coordinator' plus `local`, the coordinator's own reply); a one-node
+ * coordinator's as the group × resource table (JSON: its reply, unchanged).
+ * Exit 0 = answered, 1 = nothing answered, 2 = usage.
  */
 import type { StatusReply } from '../../coordinator/coordinator';
+import type { NodeView } from '../../coordinator/node-view';
+import { COORDINATOR_NAMES, parseArgs } from './action-verb';
 
-export const usage = 'status [--json]                 state of every group and resource on this node';
+export const usage = 'status [--json] [--cluster FILE]   the whole cluster (shared directory) or this node';
 
-/** App names the coordinator runs under: ecosystem app, or PM2 module. */
-const COORDINATOR_NAMES = ['msgha', 'pm2-messaging-ha'];
 const STATUS_TIMEOUT_MS = 15_000;
 
-export async function run(args: string[]): Promise<number> {
-  const json = args.includes('--json');
-  if (args.some((a) => a !== '--json')) {
-    process.stderr.write(`usage: msgha ${usage}\n`);
-    return 2;
+async function fromSharedDir(file: string): Promise<{ status?: unknown; text?: string; error?: string } | undefined> {
+  const { loadCluster } = await import('../../config/load');
+  const loaded = await loadCluster(file);
+  const cluster = loaded.cluster;
+  if (!cluster) return { error: `cannot load ${file}: ${loaded.problems.filter((p) => p.severity === 'error').length} problem(s) (msgha validate ${file})` };
+  if (!cluster.settings.sharedDir) return undefined;
+  const { HelperStore, getProfile, leaseRoot } = await import('../../lease');
+  const { readClusterStatus, formatClusterStatus } = await import('../../coordinator/cluster-status');
+  const profile = getProfile(cluster.settings.lease?.profile);
+  const store = new HelperStore({ root: leaseRoot(cluster.settings.sharedDir, cluster.settings.name), node: 'cli', ioTimeoutMs: Math.max(profile.timings.ioTimeoutMs, 2000), wedgeKillMs: profile.timings.leaseMs, directIo: profile.directIo });
+  try {
+    const up = await store.start();
+    if (!up.ok) return { error: `cannot read the shared directory ${cluster.settings.sharedDir}: ${up.message}` };
+    const s = await readClusterStatus(cluster, store);
+    return { status: s, text: formatClusterStatus(s, cluster.settings.nodes) };
+  } finally {
+    store.close();
   }
-  // Loaded here so that other verbs never load PM2.
+}
+
+async function fromCoordinator(): Promise<{ reply?: StatusReply & { ok?: boolean; error?: string }; tried: string; error?: string }> {
   const client = await import('../../coordinator/pm2-client');
   let reply: (StatusReply & { ok?: boolean; error?: string }) | undefined;
-  let tried = '';
+  let tried = COORDINATOR_NAMES.join(' or ');
   let timer: NodeJS.Timeout | undefined;
   try {
     const ask = async (): Promise<void> => {
       await client.connect();
       const apps = await client.list();
       const name = COORDINATOR_NAMES.find((n) => apps.some((a) => a.name === n && a.status === 'online'));
-      tried = name ?? COORDINATOR_NAMES.join(' or ');
-      if (name) {
-        const rows = await client.triggerWithRetry(name, 'status', undefined, 2500, 5);
-        reply = rows[0]?.value as typeof reply;
-      }
+      if (name) tried = name;
+      if (name) reply = (await client.triggerWithRetry(name, 'status', undefined, 2500, 5))[0]?.value as typeof reply;
     };
     // The status action answers at once; a silent PM2 must not hang the operator's shell.
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_TIMEOUT_MS / 1000}s`)), STATUS_TIMEOUT_MS); });
     await Promise.race([ask(), timeout]);
+    return { reply, tried };
   } catch (err) {
-    process.stderr.write(`msgha status: ${err instanceof Error ? err.message : String(err)}\n`);
+    return { reply, tried, error: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
     client.disconnect();
@@ -45,11 +66,40 @@ export async function run(args: string[]): Promise<number> {
     // retried trigger the process would never exit. Everything is written by then.
     setTimeout(() => process.exit(), 200).unref();
   }
+}
+
+export async function run(args: string[]): Promise<number> {
+  const a = parseArgs(args);
+  if (a.bad || a.rest.length > 0) {
+    process.stderr.write(`usage: msgha ${usage}\n`);
+    return 2;
+  }
+  if (a.cluster) {
+    const shared = await fromSharedDir(a.cluster);
+    if (shared?.status) {
+      process.stdout.write(a.json ? JSON.stringify(shared.status, null, 2) + '\n' : shared.text + '\n');
+      return 0;
+    }
+    if (shared?.error) process.stderr.write(`msgha status: ${shared.error}; asking the local coordinator\n`);
+  }
+  const asked = await fromCoordinator();
+  const reply = asked.reply;
   if (!reply) {
-    process.stderr.write(`msgha status: no coordinator answered (looked for a running ${tried} in PM2_HOME ${process.env.PM2_HOME ?? '~/.pm2'})\n`);
+    process.stderr.write(`msgha status: ${asked.error ? `${asked.error}; ` : ''}no coordinator answered (looked for a running ${asked.tried} in PM2_HOME ${process.env.PM2_HOME ?? '~/.pm2'})\n`);
     return 1;
   }
-  if (json) {
+  if (reply.mode === 'multi-node' && reply.view) {
+    const { buildClusterStatus, formatClusterStatus } = await import('../../coordinator/cluster-status');
+    const views = new Map<string, NodeView | undefined>([[reply.view.node, reply.view]]);
+    for (const p of reply.peers ?? []) views.set(p.node, p.view);
+    const nodes = [...views.keys()];
+    const groups = reply.groups.map((g) => ({ name: g.name, systemList: nodes.filter((n) => views.get(n)?.groups.some((x) => x.name === g.name)), resources: [], autoStart: true, dependsOn: [], frozen: false }));
+    const cluster = { file: reply.file, settings: { name: reply.cluster, nodes }, groups };
+    const s = buildClusterStatus({ cluster, source: 'coordinator', views });
+    process.stdout.write(a.json ? JSON.stringify({ ...s, local: reply }, null, 2) + '\n' : formatClusterStatus(s, nodes) + '\n');
+    return 0;
+  }
+  if (a.json) {
     process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
     return 0;
   }
