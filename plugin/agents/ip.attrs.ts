@@ -1,4 +1,4 @@
-/** Attributes of the virtual IP type, declared once (its agent comes with the coordinator). */
+/** Attributes of the virtual IP type, declared once. */
 import type { AttrDecl } from '../config/attributes';
 
 export const IP_ATTRIBUTES: readonly AttrDecl[] = [

@@ -48,6 +48,27 @@ export function lifetimeFor(ctx: AgentContext): number | 'forever' {
   return leaseHooks().serveSecondsLeft(ctx.resource.group);
 }
 
+/**
+ * True once this node's serve deadline has passed (never without a lease). Decided on
+ * milliseconds: a lifetime rounded down to 0 s only means less than a second is left.
+ */
+function deadlinePassed(ctx: AgentContext): boolean {
+  if (attrString(ctx, 'Lifetime') && attrString(ctx, 'Lifetime') !== 'lease') return false;
+  const hooks = leaseHooks();
+  const ms = hooks.serveMsLeft?.(ctx.resource.group) ?? hooks.serveSecondsLeft(ctx.resource.group);
+  return ms !== 'forever' && ms <= 0;
+}
+
+/** Waits (briefly) for at least one whole second of lifetime: the kernel takes whole seconds. */
+async function wholeSecondLifetime(ctx: AgentContext): Promise<number | 'forever'> {
+  const end = Date.now() + 1500;
+  for (;;) {
+    const life = lifetimeFor(ctx);
+    if (life === 'forever' || life >= 1 || deadlinePassed(ctx) || Date.now() > end || ctx.signal.aborted) return life;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function execOpts(ctx: AgentContext, spec: VipSpec, timeoutMs: number): ExecOptions {
   return { ...execBase(ctx, ctx.log), containerName: spec.containerName, timeoutMs, signal: ctx.signal };
 }
@@ -73,11 +94,17 @@ async function show(ctx: AgentContext, spec: VipSpec): Promise<AddrInfo> {
   }
 }
 
-/** Sets the address's lifetime to `seconds` (used on every lease renewal). */
+/**
+ * Sets the address's lifetime to `seconds` (used on every lease renewal). 0 means less than a
+ * second is left: the current lifetime, set earlier from a later deadline reading, is already
+ * no longer than that and is kept — rounding up could let the address outlive the deadline.
+ * A negative value means the deadline has passed: the address is removed.
+ */
 export async function refreshLifetime(ctx: AgentContext, seconds: number | 'forever'): Promise<ActionResult> {
   const spec = parseVip(ctx);
   if (typeof spec === 'string') return { ok: false, recovery: 'configuration', reason: spec };
-  if (seconds !== 'forever' && seconds <= 0) return removeAddress(ctx, spec, 'the serve deadline has passed');
+  if (seconds !== 'forever' && seconds < 0) return removeAddress(ctx, spec, 'the serve deadline has passed');
+  if (seconds === 0) return { ok: true, reason: `less than a second of serve time left: lifetime of ${spec.address} left to run out` };
   const r = await execProgram(['ip', 'addr', 'change', `${spec.address}/${spec.prefix}`, 'dev', spec.device, ...lft(seconds)], execOpts(ctx, spec, IP_TIMEOUT_MS));
   return r.code === 0 ? { ok: true, reason: `lifetime of ${spec.address} set to ${seconds}${seconds === 'forever' ? '' : ' s'}` }
     : { ok: false, recovery: 'restartable', reason: `ip addr change ${describeExit(r)}: ${outputTail(r)}` };
@@ -95,8 +122,8 @@ async function removeAddress(ctx: AgentContext, spec: VipSpec, why: string): Pro
 async function online(ctx: AgentContext): Promise<ActionResult> {
   const spec = parseVip(ctx);
   if (typeof spec === 'string') return { ok: false, recovery: 'configuration', reason: spec };
-  const life = lifetimeFor(ctx);
-  if (life !== 'forever' && life <= 0) return { ok: false, recovery: 'restartable', reason: 'no serve time left on the lease: not adding the address' };
+  const life = await wholeSecondLifetime(ctx);
+  if (life !== 'forever' && life < 1) return { ok: false, recovery: 'restartable', reason: 'less than a second of serve time left on the lease: not adding the address' };
   const cur = await show(ctx, spec);
   if (cur.deviceMissing) return { ok: false, recovery: 'move', reason: `device ${spec.device} does not exist on this node` };
   if (cur.present) return refreshLifetime(ctx, life);
@@ -128,8 +155,7 @@ async function monitor(ctx: AgentContext): Promise<MonitorResult> {
   if (cur.deviceMissing) return { state: 'OFFLINE', recovery: 'move', level: 'first', reason: `device ${spec.device} does not exist` };
   if (cur.error) return { state: 'UNKNOWN', level: 'first', reason: cur.error };
   if (!cur.present) return { state: 'OFFLINE', recovery: 'restartable', level: 'first', reason: `${spec.address}/${spec.prefix} is not on ${spec.device}` };
-  const life = lifetimeFor(ctx);
-  if (life !== 'forever' && life <= 0) {
+  if (deadlinePassed(ctx)) {
     await removeAddress(ctx, spec, 'the serve deadline passed');
     return { state: 'OFFLINE', recovery: 'restartable', level: 'first', reason: `the serve deadline passed: ${spec.address} removed` };
   }

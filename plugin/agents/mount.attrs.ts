@@ -1,4 +1,4 @@
-/** Attributes of the shared-disk mount type, declared once (its agent comes with the coordinator). */
+/** Attributes of the shared-disk mount type, declared once. */
 import type { AttrDecl } from '../config/attributes';
 
 export const MOUNT_ATTRIBUTES: readonly AttrDecl[] = [

@@ -5,11 +5,13 @@
  * may install its own hooks in-process with setLeaseHooks().
  * Guarantees: never throws, never touches the shared directory.
  */
-import { DEFAULT_RUN_DIR, guardSecondsLeft, readGuard } from './guard';
+import { DEFAULT_RUN_DIR, guardMsLeft, guardSecondsLeft, readGuard } from './guard';
 
 export interface LeaseHooks {
   /** Whole seconds this node may still serve the group (rounded down), or 'forever' with no lease. */
   serveSecondsLeft(group: string): number | 'forever';
+  /** Milliseconds of serve time left (≤ 0 once the deadline has passed), or 'forever' with no lease. */
+  serveMsLeft?(group: string): number | 'forever';
   /** Fencing epoch this node holds for the group, 0 with no lease. */
   epoch(group: string): number;
 }
@@ -18,6 +20,7 @@ const runDir = (): string => process.env.MSGHA_RUN_DIR || DEFAULT_RUN_DIR;
 
 export const guardHooks: LeaseHooks = {
   serveSecondsLeft: (group) => guardSecondsLeft(readGuard(runDir(), group)) ?? 'forever',
+  serveMsLeft: (group) => guardMsLeft(readGuard(runDir(), group)) ?? 'forever',
   epoch: (group) => readGuard(runDir(), group)?.epoch ?? 0,
 };
 

@@ -23,7 +23,10 @@ export const log = (line: string): void => { process.stdout.write(`[cluster] ${l
 
 export function makeCluster(): MsgCluster {
   return new MsgCluster({
-    tag: `f${process.pid % 10000}`, net: 22, nodes: NODES, profile: 'fast',
+    // A fixed tag: setup() removes what a killed earlier run left behind.
+    tag: 'fo', net: 22, nodes: NODES, profile: 'fast',
+    // Local experiments only (e.g. MH_VIP_ATTRS='{"ArpCheck":false}'); CI runs the product's defaults.
+    ...(process.env.MH_VIP_ATTRS ? { vipAttrs: JSON.parse(process.env.MH_VIP_ATTRS) as Record<string, unknown> } : {}),
     monotonicOffsets: { mx2: 100_000 },
     groups: [dirPlan(['mx2', 'mx1', 'mx3'], portBlock('spare', 2)), mailPlan(['mx1', 'mx2', 'mx3'], portBlock('spare', 2) + 40, { dependsOnDir: true })],
   });
@@ -90,6 +93,16 @@ export function summary(c: MsgCluster): Record<string, unknown> {
   }
   out.vip = { mail: c.monitor?.holders('vip', 'mail'), dir: c.monitor?.holders('vip', 'dir') };
   return out;
+}
+
+/**
+ * Milliseconds from t0 to the first successful IMAP LOGIN through the mail VIP once another node
+ * than `from` holds the VIP (the old holder may keep answering until it is fenced).
+ */
+export async function takeoverAfter(c: MsgCluster, from: string, t0: number, maxMs: number): Promise<number> {
+  const moved = await c.waitFor(() => { const h = c.monitor!.holders('vip', 'mail'); return h.length === 1 && h[0] !== from; }, maxMs, 20);
+  if (!moved) throw new Error(`the mail VIP did not move off ${from} within ${maxMs} ms; ${JSON.stringify(summary(c))}`);
+  return imapBackAfter(c, t0, maxMs);
 }
 
 /** Milliseconds from t0 to the first successful IMAP LOGIN through the mail VIP. */

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { procState } from '../fixtures/cluster/node';
 import {
-  CRASH_BOUND, F, L, NODES, T, daemonPid, fenceLog, groupView, healthy, imapBackAfter, log, makeCluster, mono, msgha, sleep, summary, violationsSince,
+  CRASH_BOUND, F, L, NODES, T, daemonPid, fenceLog, groupView, healthy, imapBackAfter, log, takeoverAfter, makeCluster, mono, msgha, sleep, summary, violationsSince,
 } from './cluster-env';
 
 const c = makeCluster();
@@ -52,7 +52,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect((await c.mailLoop('mail', `kill${Date.now()}`, 150)).ok).toBe(true);
     await sleep(1500);
     const t0 = await c.killNode(h);
-    const ms = await imapBackAfter(c, t0, 40_000);
+    const ms = await takeoverAfter(c, h, t0, 40_000);
     await c.waitFor(() => !!c.onlineAt('mail'), 20_000);
     const to = c.onlineAt('mail');
     log(`node kill of ${h} → first IMAP LOGIN through the VIP from ${to}: ${ms.toFixed(0)} ms (bound 2P+L+T_io = ${CRASH_BOUND} ms + service start)`);
@@ -91,7 +91,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(god).toBeGreaterThan(0);
     const t0 = mono();
     process.kill(god, 'SIGKILL');
-    const ms = await imapBackAfter(c, t0, 40_000);
+    const ms = await takeoverAfter(c, h, t0, 40_000);
     await c.waitFor(() => !!c.onlineAt('mail') && c.onlineAt('mail') !== h, 20_000);
     const to = c.onlineAt('mail')!;
     log(`PM2 daemon of ${h} killed → IMAP on the VIP from ${to} after ${ms.toFixed(0)} ms`);
@@ -131,7 +131,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const epoch0 = groupView(c, h, 'mail')!.epoch!;
     const t0 = mono();
     await msgha(c, h, ['switch', `mail:${target}`]);
-    const ms = await imapBackAfter(c, t0, 30_000);
+    const ms = await takeoverAfter(c, h, t0, 30_000);
     expect(await c.waitFor(() => c.onlineAt('mail') === target, 10_000)).toBe(true);
     log(`switch mail ${h} → ${target}: IMAP back after ${ms.toFixed(0)} ms (goal ≤ 1500 ms)`);
     expect(groupView(c, target, 'mail')!.epoch).toBe(epoch0 + 1);
@@ -202,7 +202,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(coord.length).toBeGreaterThan(0);
     for (const p of coord) process.kill(p, 'SIGSTOP');
     const t0 = mono();
-    await imapBackAfter(c, t0, 30_000);
+    await takeoverAfter(c, h, t0, 30_000);
     const to = c.onlineAt('mail');
     expect(to).not.toBe(h);
     expect(c.monitor!.lastRelease('daemons', 'mail', h)! - t0).toBeLessThanOrEqual(F + 1000);
@@ -220,7 +220,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(helpers.length).toBeGreaterThan(0);
     const t0 = mono();
     for (const p of helpers) process.kill(p, 'SIGSTOP');
-    await imapBackAfter(c, t0, 30_000);
+    await takeoverAfter(c, h, t0, 30_000);
     expect(c.onlineAt('mail')).not.toBe(h);
     expect(c.monitor!.lastRelease('daemons', 'mail', h)! - t0).toBeLessThanOrEqual(F + 1000);
     for (const p of helpers) { try { process.kill(p, 'SIGCONT'); } catch { /* respawned */ } }
@@ -247,7 +247,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect((await n.exec(['mount', '--bind', c.shared, c.shared])).code).toBe(0);
     const t0 = mono();
     expect((await n.exec(['mount', '-o', 'remount,bind,ro', c.shared])).code).toBe(0);
-    await imapBackAfter(c, t0, 30_000);
+    await takeoverAfter(c, h, t0, 30_000);
     expect(c.onlineAt('mail')).not.toBe(h);
     expect(c.monitor!.lastRelease('daemons', 'mail', h)! - t0).toBeLessThanOrEqual(F + 1000);
     await n.exec(['umount', c.shared]);
@@ -291,7 +291,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const v0 = c.monitor!.violations.length;
     c.node(h).pause(true);
     const t0 = mono();
-    await imapBackAfter(c, t0, 30_000);
+    await takeoverAfter(c, h, t0, 30_000);
     await sleep(Math.max(0, t0 + 2 * L - mono()));
     c.node(h).pause(false);
     const thaw = mono();

@@ -12,7 +12,7 @@ import { addrs } from '../fixtures/cluster/netns';
 import { portBlock } from '../helpers/ports';
 
 const c = new MsgCluster({
-  tag: `s${process.pid % 10000}`, net: 21, nodes: ['n1', 'n2'],
+  tag: 'sm', net: 21, nodes: ['n1', 'n2'],
   groups: [{ name: 'mail', vipHost: 50, basePort: portBlock('spare', 1), systemList: ['n1', 'n2'], services: () => ({}) }],
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

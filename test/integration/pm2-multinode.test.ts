@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FenceClient } from '../../plugin/fence/client';
 import { portBlock } from '../helpers/ports';
 import { pm2Home, runNode, waitFor, PACKAGE_ROOT, type Pm2Home } from '../helpers/pm2';
 
@@ -29,14 +30,16 @@ let file = '';
 
 const DAEMON = `
 const net = require('node:net'); const fs = require('node:fs'); const { spawn } = require('node:child_process');
-const [mode, pidFile, port] = process.argv.slice(2);
+const [mode, pidFile, port, name] = process.argv.slice(2);
 if (mode === 'start') {
-  const c = spawn(process.execPath, [__filename, 'run', pidFile, port], { detached: true, stdio: 'ignore', env: process.env });
+  // The agent runs us with a clean environment: its own (our parent's) names the node.
+  let who = '?';
+  try { who = (fs.readFileSync('/proc/' + process.ppid + '/environ', 'utf8').split('\\0').find((e) => e.startsWith('MSGHA_NODE=')) || '=?').split('=')[1]; } catch {}
+  const c = spawn(process.execPath, [__filename, 'run', pidFile, port, who], { detached: true, stdio: 'ignore' });
   c.unref();
   setTimeout(() => process.exit(0), 100);
 } else {
-  const who = process.env.MSGHA_NODE || '?';
-  const srv = net.createServer((s) => s.end(who + ' ' + process.pid + '\\n'));
+  const srv = net.createServer((s) => s.end(name + ' ' + process.pid + '\\n'));
   srv.on('error', () => process.exit(3));
   srv.listen(Number(port), '127.0.0.1', () => fs.writeFileSync(pidFile, String(process.pid)));
 }
@@ -104,6 +107,14 @@ async function startNode(node: 'a' | 'b'): Promise<void> {
   expect(r.code, r.stderr + r.stdout).toBe(0);
 }
 
+/** The node published itself OFFLINE for the group and the other node judges it alive again. */
+async function waitForFollower(node: 'a' | 'b'): Promise<void> {
+  await waitFor(`${node} back as a live follower`, async () => {
+    const s = (await clusterStatus()) as unknown as { nodes: Array<{ node: string; alive: boolean | null }>; groups: Array<{ nodes: Record<string, { state: string } | null> }> };
+    return s.groups[0]?.nodes[node]?.state === 'OFFLINE' && s.nodes.find((n) => n.node === node)?.alive === true;
+  }, { timeoutMs: 30_000 });
+}
+
 function daemonPid(): number {
   return Number(fs.readFileSync(PIDFILE, 'utf8').trim());
 }
@@ -122,8 +133,12 @@ beforeAll(async () => {
 afterAll(async () => {
   if (process.env.MSGHA_TEST_KEEP) return;
   for (const n of ['a', 'b'] as const) await nodes[n]?.destroy();
-  for (const n of ['ra', 'rb']) {
-    try { process.kill(Number(fs.readFileSync(path.join(WORK, n, 'fence.pid'), 'utf8')), 'SIGKILL'); } catch { /* none */ }
+  // The fences run detached (outside PM2): ask them to exit (they remove their cgroups), then by pid.
+  for (const [n, dir] of [['a', 'ra'], ['b', 'rb']] as const) {
+    const runDir = path.join(WORK, dir);
+    await new FenceClient({ runDir, node: n }).shutdown(true);
+    await new Promise((r) => setTimeout(r, 300));
+    try { process.kill(Number(fs.readFileSync(path.join(runDir, 'fence.pid'), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
   }
   try { process.kill(daemonPid(), 'SIGKILL'); } catch { /* none */ }
   fs.rmSync(WORK, { recursive: true, force: true });
@@ -157,7 +172,7 @@ describe('two coordinators on one shared directory (profile fast)', () => {
     const s = await waitFor('b holder', async () => { const x = await clusterStatus(); return x.groups[0]?.holder === 'b' ? x : undefined; }, { timeoutMs: 10_000 });
     expect(s.groups[0]!.lastFailover?.kind).toBe('lease-expired');
     await startNode('a');
-    await waitFor('a back as a follower', async () => (await clusterStatus()).groups[0]?.nodes.a?.state === 'OFFLINE', { timeoutMs: 30_000 });
+    await waitForFollower('a');
     expect(await who()).toBe('b');
   });
 
@@ -187,13 +202,15 @@ describe('two coordinators on one shared directory (profile fast)', () => {
     expect(u.code, u.stdout + u.stderr).toBe(0);
     await waitFor('b serves after unfreeze', async () => (await who()) === 'b', { timeoutMs: 20_000 });
     await startNode('a');
-    await waitFor('a back as a follower', async () => (await clusterStatus()).groups[0]?.nodes.a?.state === 'OFFLINE', { timeoutMs: 30_000 });
+    await waitForFollower('a');
   });
 
   it('RestartLimit used up on b: failover to a; b marked faulted until clear', async () => {
     // RestartLimit 1: the first kill restarts in place, the second faults the group on b.
     for (let i = 0; i < 2; i += 1) {
       await waitFor('b serves', async () => (await who()) === 'b', { timeoutMs: 20_000 });
+      // The agent must have seen the daemon ONLINE first (else its online is still polling).
+      await waitFor('svc ONLINE on b', async () => (await clusterStatus()).groups[0]?.nodes.b?.state === 'ONLINE', { timeoutMs: 20_000 });
       process.kill(daemonPid(), 'SIGKILL');
       await waitFor('daemon gone', async () => (await who()) !== 'b', { timeoutMs: 5000, intervalMs: 20 });
     }

@@ -96,4 +96,35 @@ describe('RestartBudget', () => {
     expect(b.take()).toBe(true);
     expect(b.used()).toBe(1);
   });
+
+  it('frozen: a fault is recorded, nothing is done about it', async () => {
+    const { port, calls } = fakePort();
+    const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), { agents: port, log: quiet, restartApp: async () => true });
+    await g.online('test');
+    g.frozen = true;
+    calls.length = 0;
+    g.onReport(fault('g.imap'));
+    await settle();
+    expect(calls).toEqual([]);
+    expect(g.status().resources[1]!.state).toBe('FAULTED');
+    expect(g.status().resources[1]!.reason).toMatch(/frozen: no automatic action/);
+    expect(g.state).toBe('PARTIAL');
+    expect(g.status().frozen).toBe(true);
+  });
+
+  it('Mount then IP first; onFaulted is told when the group faults (multi-node failover)', async () => {
+    const { port, calls } = fakePort();
+    const faulted: string[] = [];
+    const rs = [res('app', ['vip']), { ...res('vip'), type: 'IP' }, { ...res('disk'), type: 'Mount' }];
+    const g = new GroupRunner(group(rs), { agents: port, log: quiet, restartApp: async () => true, onFaulted: (r) => faulted.push(r) });
+    await g.online('test');
+    expect(calls).toEqual(['g.disk:online', 'g.vip:online', 'g.app:online']);
+    g.onReport(fault('g.app'));
+    g.onReport(fault('g.app'));
+    await settle();
+    await settle();
+    expect(g.state).toBe('FAULTED');
+    expect(faulted).toHaveLength(1);
+    expect(faulted[0]).toMatch(/critical resource app faulted/);
+  });
 });

@@ -1,0 +1,108 @@
+/**
+ * GroupLease: the elector wired to the group runner, the fence and the guard file — on a fake
+ * clock, an in-memory lease store, a fake fence and fake agents. Checks the order the safety
+ * argument needs: guard and fence armed before any resource starts; pids adopted; renewals
+ * extend the fence; a loss stops the group before the fence is disarmed; a refused fence keeps
+ * the group offline.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ResolvedGroup, ResolvedResource } from '../../../plugin/config/cluster-types';
+import { createLogger } from '../../../plugin/log';
+import type { AgentPort } from '../../../plugin/coordinator/app-registry';
+import { GroupRunner } from '../../../plugin/coordinator/group-runner';
+import { GroupLease, type FencePort } from '../../../plugin/coordinator/group-lease';
+import { FakeClock } from '../../../plugin/lease/fake-clock';
+import { MemoryDirectory, MemoryStoreView } from '../../../plugin/lease/memory-store';
+import { PROFILES } from '../../../plugin/lease/profiles';
+import { readGuard } from '../../../plugin/lease/guard';
+import type { FenceReply } from '../../../plugin/fence/protocol';
+
+const quiet = createLogger('test', 'coordinator', 'ERROR');
+const T = PROFILES.fast.timings;
+const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgha-gl-'));
+afterAll(() => fs.rmSync(runDir, { recursive: true, force: true }));
+
+const res = (name: string, type: string, requires: string[] = []): ResolvedResource => ({
+  id: `g.${name}`, group: 'g', name, type, requires, attrs: { RestartLimit: 0, OnlineTimeout: 5, OfflineTimeout: 5, CleanTimeout: 5 },
+});
+
+function setup(opts: { armOk?: boolean } = {}) {
+  const log: string[] = [];
+  const port: AgentPort = {
+    async request(id, command) {
+      const g = readGuard(runDir, 'g');
+      log.push(`${id}:${command.cmd}${command.cmd === 'online' ? ` guard=${g?.epoch ?? 'none'}` : ''}`);
+      return { resource: id, fn: command.cmd, ok: true, state: 'ONLINE', reason: 'fine', pid: 1 };
+    },
+  };
+  const fence: FencePort = {
+    arm: async (group, epoch): Promise<FenceReply> => { log.push(`fence:arm ${epoch}`); return opts.armOk === false ? { ok: false, reason: 'already fired' } : { ok: true }; },
+    renew: async (): Promise<FenceReply> => { log.push('fence:renew'); return { ok: true }; },
+    disarm: async (group, epoch): Promise<FenceReply> => { log.push(`fence:disarm ${epoch}`); return { ok: true }; },
+    adopt: async (group, pid): Promise<FenceReply> => { log.push(`fence:adopt ${pid}`); return { ok: true }; },
+    fireNow: async (): Promise<FenceReply> => { log.push('fence:fire'); return { ok: true }; },
+  };
+  const group: ResolvedGroup = { name: 'g', systemList: ['a', 'b'], autoStart: true, dependsOn: [], frozen: false, resources: [res('app', 'Application', ['vip']), res('vip', 'IP'), res('disk', 'Mount')] };
+  const runner = new GroupRunner(group, { agents: port, log: quiet, restartApp: async () => true });
+  const clock = new FakeClock();
+  const store = new MemoryStoreView(new MemoryDirectory(), clock, T.ioTimeoutMs);
+  const vips: number[] = [];
+  const lease = new GroupLease({
+    runner, node: 'a', store, clock, profile: PROFILES.fast, fence, runDir, incarnation: 1, log: quiet,
+    refreshVip: async (_r, s) => { vips.push(s); },
+  });
+  return { log, runner, clock, lease, vips };
+}
+
+describe('GroupLease', () => {
+  it('acquire: guard and fence first, then Mount → IP → services; renewals extend the fence; pids adopted', async () => {
+    const { log, runner, clock, lease, vips } = setup();
+    lease.start();
+    await clock.advance(3 * T.pollMs);
+    expect(lease.holding).toBe(true);
+    await clock.settle(20);
+    expect(runner.state).toBe('ONLINE');
+    const epoch = lease.status().epoch;
+    expect(log.filter((l) => l !== 'fence:renew').slice(0, 4)).toEqual([`fence:arm ${epoch}`, `g.disk:online guard=${epoch}`, `g.vip:online guard=${epoch}`, `g.app:online guard=${epoch}`]);
+    runner.onReport({ resource: 'g.app', fn: 'pids', state: 'ONLINE', reason: 'processes', pid: 1, pids: [4242] });
+    await lease.adoptPids([4242]);
+    await lease.adoptPids([4242]);
+    expect(log.filter((l) => l === 'fence:adopt 4242')).toHaveLength(1);
+    await clock.advance(5 * T.renewMs);
+    expect(log.filter((l) => l === 'fence:renew').length).toBeGreaterThanOrEqual(3);
+    expect(vips.length).toBeGreaterThan(0);
+    expect(vips.every((s) => s === Math.floor(T.fenceStartMs / 1000))).toBe(true);
+    expect(readGuard(runDir, 'g')?.epoch).toBe(epoch);
+  });
+
+  it('release: services stop in reverse before the fence is disarmed and the guard removed', async () => {
+    const { log, runner, clock, lease } = setup();
+    lease.start();
+    await clock.advance(3 * T.pollMs);
+    await clock.settle(20);
+    log.length = 0;
+    const epoch = lease.status().epoch;
+    const done = lease.release('b', 'switch', 'test');
+    await clock.advance(T.renewMs);
+    expect((await done).ok).toBe(true);
+    const offline = log.filter((l) => l.endsWith(':offline'));
+    expect(offline).toEqual(['g.app:offline', 'g.vip:offline', 'g.disk:offline']);
+    expect(log.indexOf(`fence:disarm ${epoch}`)).toBeGreaterThan(log.indexOf('g.disk:offline'));
+    expect(runner.state).toBe('OFFLINE');
+    expect(readGuard(runDir, 'g')).toBeUndefined();
+    expect(lease.lastFailover).toMatchObject({ from: 'a', to: 'b', kind: 'switch' });
+  });
+
+  it('a fence that refuses to arm keeps the group offline (the lease is given up)', async () => {
+    const { log, runner, clock, lease } = setup({ armOk: false });
+    lease.start();
+    await clock.advance(3 * T.pollMs);
+    await clock.settle(20);
+    expect(log.some((l) => l.includes(':online'))).toBe(false);
+    expect(runner.state).toBe('OFFLINE');
+    expect(lease.holding).toBe(false);
+  });
+});
