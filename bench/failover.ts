@@ -14,7 +14,7 @@
  *
  * Environment: MSGHA_BENCH_RUNS (fast runs, default 10), MSGHA_BENCH_LOCAL_RUNS (default 5),
  * MSGHA_BENCH_NFS=1 with MSGHA_BENCH_NFS_RUNS (default 3), MSGHA_BENCH_SWITCH_RUNS (default 10),
- * MSGHA_BENCH_KA_RUNS (default 10). Needs root, `npm run build`, and Debian's keepalived for (c).
+ * MSGHA_BENCH_KA_RUNS (default 10), MSGHA_BENCH_ONLY (subset: fast,switch,keepalived,local,nfs). Needs root, `npm run build`, and Debian's keepalived for (c).
  * Ports: block 'demo', index 2 (25200…), inside the namespaces only; addresses 10.213.40.0/24.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -175,15 +175,25 @@ async function keepalived(runs: number): Promise<Row> {
 
 export async function run(): Promise<void> {
   const rows: Row[] = [];
-  say('(a) node kill, fast profile');
-  rows.push(await nodeKills('fast', env('MSGHA_BENCH_RUNS', 10)));
-  say('(b) planned switch, fast profile');
-  rows.push(await switches(env('MSGHA_BENCH_SWITCH_RUNS', 10)));
-  say('(c) keepalived reference');
-  rows.push(await keepalived(env('MSGHA_BENCH_KA_RUNS', 10)));
-  say('(a) node kill, local profile');
-  rows.push(await nodeKills('local', env('MSGHA_BENCH_LOCAL_RUNS', 5)));
-  if (process.env.MSGHA_BENCH_NFS === '1') {
+  // MSGHA_BENCH_ONLY: comma list of fast,switch,keepalived,local,nfs (default: all but nfs unless MSGHA_BENCH_NFS=1).
+  const only = new Set((process.env.MSGHA_BENCH_ONLY ?? 'fast,switch,keepalived,local,nfs').split(','));
+  if (only.has('fast')) {
+    say('(a) node kill, fast profile');
+    rows.push(await nodeKills('fast', env('MSGHA_BENCH_RUNS', 10)));
+  }
+  if (only.has('switch')) {
+    say('(b) planned switch, fast profile');
+    rows.push(await switches(env('MSGHA_BENCH_SWITCH_RUNS', 10)));
+  }
+  if (only.has('keepalived')) {
+    say('(c) keepalived reference');
+    rows.push(await keepalived(env('MSGHA_BENCH_KA_RUNS', 10)));
+  }
+  if (only.has('local')) {
+    say('(a) node kill, local profile');
+    rows.push(await nodeKills('local', env('MSGHA_BENCH_LOCAL_RUNS', 5)));
+  }
+  if (only.has('nfs') && process.env.MSGHA_BENCH_NFS === '1') {
     say('(a) node kill, nfs (default) profile');
     rows.push(await nodeKills('nfs', env('MSGHA_BENCH_NFS_RUNS', 3)));
   }

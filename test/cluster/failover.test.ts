@@ -99,9 +99,16 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(fenceLog(c, h).filter((e) => e.event === 'fired').length).toBeGreaterThan(fired0);
     const released = c.monitor!.lastRelease('daemons', 'mail', h)!;
     const taken = c.monitor!.firstHold('daemons', 'mail', t0, to)!;
-    expect(released).toBeLessThan(taken);
-    expect(released - t0).toBeLessThanOrEqual(F + 1000);
-    expect(violationsSince(c, v0)).toEqual([]);
+    try {
+      expect(released).toBeLessThan(taken);
+      expect(released - t0).toBeLessThanOrEqual(F + 1000);
+      // Nobody is left on the node to unmount the disk: the fence kills processes only.
+      log(`after the PM2 kill, ${h} still mounts: ${c.node(h).mountPoints().filter((m) => m.startsWith(c.base)).join(', ') || 'nothing of the cluster'}`);
+      expect(violationsSince(c, v0)).toEqual([]);
+    } finally {
+      // The operator's answer to a node whose PM2 died: reboot it (clears what was left mounted).
+      await c.killNode(h);
+    }
   });
 
   it('resource fault beyond RestartLimit → the group fails over; the node stays FAULTED until clear', async () => {
