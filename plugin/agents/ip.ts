@@ -105,6 +105,10 @@ export async function refreshLifetime(ctx: AgentContext, seconds: number | 'fore
   if (typeof spec === 'string') return { ok: false, recovery: 'configuration', reason: spec };
   if (seconds !== 'forever' && seconds < 0) return removeAddress(ctx, spec, 'the serve deadline has passed');
   if (seconds === 0) return { ok: true, reason: `less than a second of serve time left: lifetime of ${spec.address} left to run out` };
+  // `ip addr change` would ADD a missing address: a renewal must never bring the VIP up behind
+  // the agent's back (no duplicate-address check, no gratuitous ARP). Only refresh what is there.
+  const cur = await show(ctx, spec);
+  if (!cur.present) return { ok: true, reason: `${spec.address} is not on ${spec.device}: nothing to refresh` };
   const r = await execProgram(['ip', 'addr', 'change', `${spec.address}/${spec.prefix}`, 'dev', spec.device, ...lft(seconds)], execOpts(ctx, spec, IP_TIMEOUT_MS));
   return r.code === 0 ? { ok: true, reason: `lifetime of ${spec.address} set to ${seconds}${seconds === 'forever' ? '' : ' s'}` }
     : { ok: false, recovery: 'restartable', reason: `ip addr change ${describeExit(r)}: ${outputTail(r)}` };
@@ -136,7 +140,7 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
   const add = await execProgram(['ip', 'addr', 'add', `${spec.address}/${spec.prefix}`, 'dev', spec.device, ...lft(life)], execOpts(ctx, spec, IP_TIMEOUT_MS));
   if (add.code !== 0) {
     const tail = outputTail(add);
-    if (/File exists/i.test(tail)) return refreshLifetime(ctx, life);
+    if (/File exists|already assigned/i.test(tail)) return refreshLifetime(ctx, life);
     return { ok: false, recovery: 'restartable', reason: `ip addr add ${describeExit(add)}: ${tail}` };
   }
   // Gratuitous ARP so clients drop the old node's MAC at once; best effort, never awaited.

@@ -59,6 +59,8 @@ interface Runtime {
   since: number;
   violation?: string;
   pids: number[];
+  /** Faulted while the group was frozen: looked at again on unfreeze. */
+  faultedWhileFrozen?: boolean;
 }
 
 /** What happened to the group, for the metrics (each call is one event; none may throw). */
@@ -105,15 +107,14 @@ export class GroupRunner {
   state: GroupState = 'OFFLINE';
   reason = 'not started';
   last?: Transition;
-  /** No automatic action while set (see the module header). */
-  frozen: boolean;
+  private frozenFlag: boolean;
   private readonly rt = new Map<string, Runtime>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
 
   constructor(readonly group: ResolvedGroup, private readonly deps: GroupRunnerDeps) {
     this.now = deps.now ?? Date.now;
-    this.frozen = group.frozen;
+    this.frozenFlag = group.frozen;
     for (const res of onlineOrder(group.resources)) {
       const limit = Number(res.attrs.RestartLimit ?? 0);
       const windowS = Number(res.attrs.ConfInterval ?? 600);
@@ -351,6 +352,7 @@ export class GroupRunner {
     if (this.frozen) {
       // Frozen: report, never act (the operator is working on the group).
       this.setRes(r, 'FAULTED', `${reason} (group frozen: no automatic action)`);
+      r.faultedWhileFrozen = true;
       this.settle(`${r.res.name} faulted while frozen`);
       return;
     }
@@ -395,6 +397,38 @@ export class GroupRunner {
     this.setState('FAULTED', reason);
     if (this.deps.onFaulted) {
       try { this.deps.onFaulted(reason); } catch (err) { this.deps.log.error(`group ${this.name}: onFaulted: ${String(err)}`); }
+    }
+  }
+
+  /** No automatic action while set (see the module header). */
+  get frozen(): boolean { return this.frozenFlag; }
+
+  set frozen(value: boolean) {
+    const was = this.frozenFlag;
+    this.frozenFlag = value;
+    if (was && !value) this.resumeAfterFreeze();
+  }
+
+  /**
+   * On unfreeze, every fault recorded while frozen is looked at again: a resource the operator
+   * brought back is ONLINE again; one still down takes the normal fault path (restart, failover).
+   */
+  private resumeAfterFreeze(): void {
+    for (const r of this.rt.values()) {
+      if (!r.faultedWhileFrozen) continue;
+      r.faultedWhileFrozen = false;
+      void this.serial(async () => {
+        if (r.state !== 'FAULTED' || this.frozenFlag) return;
+        const rep = await this.deps.agents.request(r.res.id, { cmd: 'monitor', deep: true }, this.replyTimeout(r.res, 'monitor'));
+        if (r.state !== 'FAULTED') return;
+        if (rep.state === 'ONLINE') {
+          this.setRes(r, 'ONLINE', `running again after unfreeze: ${rep.reason}`);
+          this.settle(`${r.res.name} running again after unfreeze`);
+          return;
+        }
+        this.setRes(r, 'ONLINE', 'unfrozen: checking the fault recorded while frozen');
+        await this.handleFault(r, `still down after unfreeze: ${rep.reason}`, rep.recovery, 'monitor-offline');
+      });
     }
   }
 
