@@ -30,7 +30,7 @@ import type { FailoverRecord } from './node-view';
 
 /** What a group's lease needs from the fence (FenceClient, or a fake in tests). */
 export interface FencePort {
-  arm(group: string, epoch: number, nonce: string, killRemainingMs: number): Promise<FenceReply>;
+  arm(group: string, epoch: number, nonce: string, killRemainingMs: number, mounts?: string[]): Promise<FenceReply>;
   renew(group: string, epoch: number, killRemainingMs: number): Promise<FenceReply>;
   disarm(group: string, epoch: number): Promise<FenceReply>;
   adopt(group: string, pid: number): Promise<FenceReply>;
@@ -146,7 +146,8 @@ export class GroupLease {
     // The guard first: the Mount agent writes this epoch into .cluster-epoch, the IP agent sizes
     // the address lifetime from its deadline.
     this.guard(epoch, info.serveRemainingMs);
-    const arm = await this.d.fence.arm(this.group, epoch, nonce, info.killRemainingMs);
+    const mounts = this.d.runner.resources().filter((r) => r.type === 'Mount').map((r) => String(r.attrs.MountPoint));
+    const arm = await this.d.fence.arm(this.group, epoch, nonce, info.killRemainingMs, mounts);
     if (!arm.ok) {
       this.d.log.error(`group ${this.group}: the fence refused to arm epoch ${epoch} (${arm.reason}): a holder without a fence may not serve — giving the lease up`);
       this.elector.fence('fenced');

@@ -85,9 +85,10 @@ export class FenceClient {
     return { ok: false, started: false, reason: 'fence did not start within 10 s' };
   }
 
-  arm(group: string, epoch: number, nonce: string, killRemainingMs: number): Promise<FenceReply> {
+  /** `mounts`: the group's shared-disk mount points, lazily unmounted when the fence fires. */
+  arm(group: string, epoch: number, nonce: string, killRemainingMs: number, mounts: string[] = []): Promise<FenceReply> {
     const now = monotonicMs();
-    return this.request({ op: 'arm', group, epoch, nonce, deadlineMono: now + killRemainingMs, sentMono: now });
+    return this.request({ op: 'arm', group, epoch, nonce, deadlineMono: now + killRemainingMs, sentMono: now, mounts });
   }
 
   renew(group: string, epoch: number, killRemainingMs: number): Promise<FenceReply> {

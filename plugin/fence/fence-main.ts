@@ -33,6 +33,8 @@ interface GroupState {
   firedEpoch: number;
   pgids: Set<number>;
   pids: Set<number>;
+  /** The group's shared-disk mount points: detached (lazy umount) once its processes are killed. */
+  mounts: string[];
 }
 
 function arg(name: string): string | undefined {
@@ -59,7 +61,7 @@ function log(event: Record<string, unknown>): void {
 function state(group: string): GroupState {
   let g = groups.get(group);
   if (!g) {
-    g = { armed: false, epoch: 0, nonce: '', deadline: 0, firedEpoch: 0, pgids: new Set(), pids: new Set() };
+    g = { armed: false, epoch: 0, nonce: '', deadline: 0, firedEpoch: 0, pgids: new Set(), pids: new Set(), mounts: [] };
     groups.set(group, g);
   }
   return g;
@@ -78,7 +80,12 @@ function fire(group: string, g: GroupState, reason: string): void {
   for (const pid of g.pids) { try { process.kill(pid, 'SIGKILL'); killed++; } catch { /* gone */ } }
   g.firedEpoch = Math.max(g.firedEpoch, g.epoch);
   g.armed = false;
-  log({ event: 'fired', group, epoch: g.epoch, reason, lateMs: reason === 'deadline' ? late : undefined, killed });
+  // A killed holder must not keep the shared disk mounted: the next holder mounts it, and two
+  // mounts of a non-cluster file system corrupt it. Lazy, so a stuck device never blocks us.
+  for (const mp of g.mounts) {
+    try { spawn('umount', ['-l', mp], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref(); } catch { /* logged below */ }
+  }
+  log({ event: 'fired', group, epoch: g.epoch, reason, lateMs: reason === 'deadline' ? late : undefined, killed, unmounted: g.mounts });
 }
 
 function survivors(group: string, g: GroupState): number {
@@ -185,7 +192,7 @@ function handle(req: FenceRequest): FenceReply {
       if (req.epoch <= g.firedEpoch) return { ok: false, reason: `already fired for epoch ${g.firedEpoch} of ${req.group}: refusing to arm epoch ${req.epoch}` };
       if (g.armed && req.epoch < g.epoch) return { ok: false, reason: `armed for newer epoch ${g.epoch}` };
       if (req.deadlineMono <= mono()) return { ok: false, reason: 'deadline already passed' };
-      Object.assign(g, { armed: true, epoch: req.epoch, nonce: req.nonce, deadline: req.deadlineMono });
+      Object.assign(g, { armed: true, epoch: req.epoch, nonce: req.nonce, deadline: req.deadlineMono, mounts: req.mounts ?? [] });
       if (cg) cg.ensure(req.group);
       log({ event: 'armed', group: req.group, epoch: req.epoch });
       return { ok: true };

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 
 export type FenceRequest =
-  | { op: 'arm'; group: string; epoch: number; nonce: string; deadlineMono: number; sentMono: number }
+  | { op: 'arm'; group: string; epoch: number; nonce: string; deadlineMono: number; sentMono: number; mounts?: string[] }
   | { op: 'renew'; group: string; epoch: number; deadlineMono: number; sentMono: number }
   | { op: 'disarm'; group: string; epoch: number }
   | { op: 'adopt'; group: string; pid: number }
