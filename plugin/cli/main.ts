@@ -8,7 +8,7 @@ import * as path from 'node:path';
 interface Command { usage: string; run(args: string[]): Promise<number> }
 
 const VERBS = [
-  'validate', 'explain', 'run', 'probe', 'encrypt', 'keygen', 'status', 'demo', 'package',
+  'validate', 'explain', 'run', 'probe', 'encrypt', 'keygen', 'status', 'demo', 'demo-cluster', 'package',
   'online', 'offline', 'switch', 'freeze', 'unfreeze', 'clear', 'evacuate', 'drill',
 ] as const;
 

@@ -1,139 +1,173 @@
 /**
- * `msgha demo [--stop]`: a two-node cluster on this machine, with the real product on each node.
- * Each node is a network + mount + PID namespace with its own PM2 daemon (own PM2_HOME) running
- * the coordinator and one agent app per resource; a bridge and a client namespace; a shared
- * directory for the lease; a loop-mounted ext4 disk holding the sandbox suite (real Dovecot,
- * Postfix, JES-style daemons). The group `mail` comes online on node1; IMAP is crashed and
- * restarted in place; then node1 is killed (every process SIGKILLed at once) and the group
- * answers IMAP LOGIN on its virtual IP from node2 — each with the measured time. Everything stays
- * in /tmp/mh-demo, namespaces mh-demo-*, addresses 10.213.30.0/24; `--stop` tears it all down.
- * Needs root, Debian's slapd/dovecot/postfix/iproute2/arping/util-linux, and `npm run build`.
+ * `msgha demo [--dir D] [--stop]`: builds the sandbox messaging suite (real slapd, Dovecot,
+ * Postfix and the JES-style daemons), starts an isolated PM2 daemon (its own PM2_HOME), brings
+ * the example group online under the coordinator, then kills the IMAP daemon with SIGKILL and
+ * shows it coming back — with the measured times. Everything stays under one directory and
+ * runs on 127.0.0.1 only; `--stop` tears it all down.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 
-export const usage = 'demo [--stop]                   two nodes on this machine: the mail group online on one, kill it, IMAP answers on the VIP from the other';
+const execFileAsync = promisify(execFile);
 
-const TAG = 'demo';
-const NET = 30;
+export const usage = 'demo [--dir DIR] [--stop]      build the sandbox suite, run it under PM2, crash IMAP and watch it come back';
+
+const DEFAULT_DIR = '/tmp/msgha-demo';
 const BASE_PORT = 25000;
-const NODES = ['node1', 'node2'];
+
+interface DemoPaths { dir: string; pm2Home: string; clusterFile: string; sandboxDir: string }
+
+function paths(dir: string): DemoPaths {
+  return { dir, pm2Home: path.join(dir, 'pm2'), clusterFile: path.join(dir, 'cluster.config.js'), sandboxDir: path.join(dir, 'sbx') };
+}
+
+function packageRoot(): string {
+  // dist/plugin/cli/commands → package root
+  return path.resolve(__dirname, '..', '..', '..', '..');
+}
+
+function pm2Bin(): string {
+  return path.join(packageRoot(), 'node_modules', 'pm2', 'bin', 'pm2');
+}
+
+async function pm2(p: DemoPaths, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, [pm2Bin(), ...args], {
+    env: { ...cleanEnv(), PM2_HOME: p.pm2Home },
+    maxBuffer: 4 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+/** Only what PM2 needs: the demo's apps must not inherit the caller's whole environment. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'LANG', 'TERM', 'USER'];
+  return Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+}
 
 function say(line = ''): void {
   process.stdout.write(line + '\n');
 }
 
-type ClusterModule = typeof import('../../../test/fixtures/cluster/cluster');
-type PlansModule = typeof import('../../../test/fixtures/cluster/plans');
-
-function harness(): { cluster: ClusterModule; plans: PlansModule } {
-  // Loaded lazily: the harness lives with the test fixtures (compiled into dist/ beside plugin/).
-  return {
-    cluster: require('../../../test/fixtures/cluster/cluster') as ClusterModule,
-    plans: require('../../../test/fixtures/cluster/plans') as PlansModule,
+/** The demo's cluster file: one group on this node, directory → core → services → webmail. */
+function clusterFileText(sbx: import('../../../test/fixtures/sandbox/types').Sandbox): string {
+  const index = path.join(packageRoot(), 'dist', 'plugin', 'index.js');
+  const timing = { MonitorInterval: 2, MonitorTimeout: 2, OnlineTimeout: 30, OfflineTimeout: 20, CleanTimeout: 10, RestartLimit: 5 };
+  const def = {
+    cluster: { name: 'demo', nodes: [os.hostname()] },
+    groups: {
+      mail: {
+        systemList: [os.hostname()],
+        resources: {
+          ldap: { type: 'SunJESLDAP', InstanceRoot: sbx.ldapRoot, LDAPHost: sbx.host, LDAPPort: sbx.ports.ldap, SSLPort: sbx.ports.ldaps, SecondLevelMonitor: 1, ...timing },
+          core: { type: 'SunJESMsg', requires: ['ldap'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { core: sbx.ports.core }, SecondLevelMonitor: 5, ...timing },
+          imap: { type: 'SunJESMsg', requires: ['core'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { imap: sbx.ports.imap }, SecondLevelMonitor: 1, ...timing },
+          pop: { type: 'SunJESMsg', requires: ['core'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { pop: sbx.ports.pop }, SecondLevelMonitor: 1, ...timing },
+          mta: { type: 'SunJESMsg', requires: ['core'], ServerRoot: sbx.msgRoot, MsgHost: sbx.fqdn, MsgServices: { smtp: sbx.ports.smtp }, SecondLevelMonitor: 1, ...timing },
+          webmail: { type: 'SunJESMsg', requires: ['imap'], ServerRoot: sbx.msgRoot, MsgHost: sbx.host, MsgServices: { http: sbx.ports.http }, SecondLevelMonitor: 1, ...timing },
+        },
+      },
+    },
   };
+  return [
+    '// Generated by `msgha demo`: the sandbox suite as one service group on this node.',
+    `const { defineCluster } = require(${JSON.stringify(index)});`,
+    `module.exports = defineCluster(${JSON.stringify(def, null, 2)});`,
+    '',
+  ].join('\n');
 }
 
-function makeCluster(log: (l: string) => void) {
-  const { cluster, plans } = harness();
-  return new cluster.MsgCluster({
-    tag: TAG, net: NET, nodes: NODES, profile: 'fast', clusterName: 'demo', say: log,
-    // One IMAP crash is restarted in place; the node kill moves the group.
-    timing: { RestartLimit: 3 },
-    groups: [plans.mailPlan(NODES, BASE_PORT, { webmail: true })],
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves when the IMAP port greets with "* OK". */
+function imapGreets(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (v: true | undefined): void => { sock.destroy(); resolve(v); };
+    sock.setTimeout(500, () => done(undefined));
+    sock.on('error', () => done(undefined));
+    sock.on('data', (d) => { buf += d.toString('latin1'); if (buf.includes('\n')) done(buf.startsWith('* OK') ? true : undefined); });
   });
 }
 
-function missingTools(): string[] {
-  const need = ['/usr/sbin/slapd', '/usr/sbin/dovecot', '/usr/lib/postfix/sbin/master', '/usr/bin/nsenter', '/usr/bin/unshare',
-    '/usr/sbin/losetup', '/usr/sbin/mkfs.ext4', '/usr/bin/arping'];
-  return need.filter((f) => !fs.existsSync(f));
+interface StatusReply { groups?: Array<{ name: string; state: string }> }
+
+/** The coordinator's view through `msgha status --json` (which retries a lost PM2 reply). */
+async function groupState(p: DemoPaths): Promise<StatusReply | undefined> {
+  const cli = path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js');
+  const { stdout } = await execFileAsync(process.execPath, [cli, 'status', '--json'], { env: { ...cleanEnv(), PM2_HOME: p.pm2Home } });
+  return JSON.parse(stdout) as StatusReply;
 }
 
-const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-
-async function stop(): Promise<void> {
-  const c = makeCluster(() => undefined);
-  await c.teardown();
-  say(`demo stopped: nodes, namespaces mh-${TAG}-*, loop devices and ${c.base} removed`);
+async function stop(p: DemoPaths): Promise<void> {
+  if (fs.existsSync(p.pm2Home)) await pm2(p, ['kill']).catch(() => undefined);
+  // Whatever is left of the suite: every process whose command line or cwd is under the dir.
+  const { processesUnder, signal, waitGone } = require('../../../test/fixtures/sandbox/proc-scan') as typeof import('../../../test/fixtures/sandbox/proc-scan');
+  const left = processesUnder(p.dir);
+  for (const pid of left) signal(pid, 'SIGKILL');
+  await waitGone(left, 5_000);
+  fs.rmSync(p.dir, { recursive: true, force: true });
+  say(`demo stopped; ${p.dir} removed`);
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.includes('--stop')) { await stop(); return 0; }
-  if (args.some((a) => a !== '--stop')) { process.stderr.write(`usage: msgha ${usage}\n`); return 2; }
-  if (process.getuid?.() !== 0) { process.stderr.write('msgha demo: needs root (network namespaces, loop devices, mounts)\n'); return 1; }
-  const missing = missingTools();
-  if (missing.length) {
-    process.stderr.write(`msgha demo: missing ${missing.join(', ')} — run: bash test/install-debian-deps.sh\n`);
-    return 1;
-  }
-  const { cluster } = harness();
-  const c = makeCluster(say);
-  const { mono } = require('../../../test/fixtures/cluster/invariant') as typeof import('../../../test/fixtures/cluster/invariant');
-  try {
-    say(`1. building two nodes (${NODES.join(', ')}: each its own network, mount and PID namespace), a client namespace,`);
-    say(`   a shared directory ${c.shared} and a shared disk with the sandbox suite on it`);
-    await c.setup();
-    const vip = c.vipOf('mail');
-    const sb = c.groups.get('mail')!.sandbox;
-    say(`   virtual IP of group mail: ${vip}; cluster file ${c.clusterFile} (lease profile 'fast': takeover ≤ 3.2 s + service start)`);
-    say(`2. starting PM2 + the coordinator on each node (PM2_HOME=${c.pm2Home('node1')}, ${c.pm2Home('node2')})`);
-    const t0 = mono();
-    await c.startAll();
-    if (!(await c.waitFor(() => !!c.onlineAt('mail'), 120_000, 200))) throw new Error('group mail did not come online within 120 s');
-    const first = c.onlineAt('mail')!;
-    const up = await c.waitImap('mail', 30_000);
-    if (!up.ok) throw new Error(`IMAP on ${vip} does not answer: ${up.error}`);
-    say(`   group mail ONLINE on ${first} ${secs(up.at! - t0)} after \`pm2 start\`; IMAP LOGIN on ${vip}:${sb.ports.imap} from the client namespace works`);
-    say((await c.pm2(first, ['ls'])).stdout);
-    const sent = await c.client!.request({ op: 'smtpSend', host: vip, port: sb.ports.smtp, from: `demo@${sb.domain}`, to: sb.testUser.email, subject: 'sent-before-the-failover' });
-    say(`   a message sent through ${vip}:${sb.ports.smtp}: ${sent.ok ? 'accepted (250)' : `refused: ${sent.error}`}`);
-
-    say(`3. crash: kill -9 of the IMAP daemon on ${first} (restarted in place by its agent)`);
-    const pidText = c.node(first).readFile(path.join(sb.msgRoot, 'config', 'pid', 'imapd.pid'));
-    const imapd = c.node(first).hostPid(Number(pidText?.trim()));
-    if (imapd) {
-      const tk = mono();
-      process.kill(imapd, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 100));
-      const back = await c.waitImap('mail', 60_000);
-      say(back.ok ? `   IMAP answered again ${secs(back.at! - tk)} after the kill, still on ${c.onlineAt('mail') ?? first}` : `   IMAP did not come back: ${back.error}`);
+  const dirFlag = args.indexOf('--dir');
+  const p = paths(dirFlag >= 0 && args[dirFlag + 1] ? path.resolve(args[dirFlag + 1]!) : DEFAULT_DIR);
+  if (args.includes('--stop')) { await stop(p); return 0; }
+  if (process.getuid?.() !== 0) say('note: the demo runs slapd, Dovecot and Postfix, which need root.');
+  for (const bin of ['/usr/sbin/slapd', '/usr/sbin/dovecot', '/usr/lib/postfix/sbin/master']) {
+    if (!fs.existsSync(bin)) {
+      process.stderr.write(`msgha demo: ${bin} is missing — run: bash test/install-debian-deps.sh\n`);
+      return 1;
     }
-
-    const second = NODES.find((n) => n !== first)!;
-    say(`4. failover: every process of ${first} SIGKILLed at once (PM2, coordinator, agents, fence, daemons — a power cut)`);
-    await new Promise((r) => setTimeout(r, 1500));
-    const tKill = await c.killNode(first);
-    const after = await c.waitImap('mail', 60_000);
-    if (!after.ok) throw new Error(`IMAP did not come back on ${vip}: ${after.error}`);
-    await c.waitFor(() => !!c.onlineAt('mail'), 20_000, 100);
-    say(`   IMAP LOGIN on ${vip} answered from ${c.onlineAt('mail') ?? second} ${secs(after.at! - tKill)} after the kill`);
-    const inbox = await c.imapLogin('mail', { subjects: true });
-    say(`   the message sent before the failover is in the mailbox: ${(inbox.subjects ?? []).includes('sent-before-the-failover') ? 'yes' : 'not yet'}`);
-    const v = c.monitor!.report();
-    say(`   safety checker (VIP, mount and daemons of mail never on two nodes at once): ${v.length ? `VIOLATED: ${v.join('; ')}` : 'held'}`);
-    say(`5. ${first} boots again and rejoins as a standby`);
-    await c.startNode(first);
-
-    const cli = cluster.msghaBin();
-    const pm2 = cluster.pm2Bin();
-    say('');
-    say('Look around (each node has its own PM2):');
-    for (const n of NODES) say(`  PM2_HOME=${c.pm2Home(n)} node ${pm2} ls`);
-    say(`  PM2_HOME=${c.pm2Home(second)} node ${pm2} logs mail.imap --lines 20`);
-    say(`  PM2_HOME=${c.pm2Home(second)} MSGHA_NODE=${second} MSGHA_CLUSTER_FILE=${c.clusterFile} node ${cli} status   # the whole cluster`);
-    say(`  PM2_HOME=${c.pm2Home(second)} MSGHA_NODE=${second} MSGHA_CLUSTER_FILE=${c.clusterFile} node ${cli} switch mail:${first}`);
-    say(`  ip netns exec mh-${TAG}-cl curl -s imap://${vip}:${sb.ports.imap}/ -u '${sb.testUser.name}:…'   # from the client namespace`);
-    say(`  ip -n mh-${TAG}-${second} addr show eth0     # the VIP and its remaining lifetime`);
-    say('Tear down: npm run demo -- --stop   (or: msgha demo --stop)');
-    return 0;
-  } catch (err) {
-    process.stderr.write(`msgha demo: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.stderr.write(`  logs: ${c.base}/<node>/pm2/logs; tear down with: msgha demo --stop\n`);
-    return 1;
-  } finally {
-    // The cluster keeps running for the person to look around; only this process's watchers end.
-    c.monitor?.stop();
-    c.client?.close();
   }
+  if (fs.existsSync(p.dir)) { say(`an earlier demo is in ${p.dir}: stopping it first`); await stop(p); }
+  fs.mkdirSync(p.dir, { recursive: true });
+
+  const { buildSandbox } = require('../../../test/fixtures/sandbox') as typeof import('../../../test/fixtures/sandbox');
+  say(`1. building the sandbox suite in ${p.sandboxDir} (real slapd, Dovecot, Postfix; 127.0.0.1 only)`);
+  const sbx = await buildSandbox({ dir: p.sandboxDir, basePort: BASE_PORT });
+  fs.writeFileSync(p.clusterFile, clusterFileText(sbx));
+  say(`2. cluster file: ${p.clusterFile}`);
+  say(`3. starting an isolated PM2 (PM2_HOME=${p.pm2Home}) with the coordinator`);
+  const t0 = Date.now();
+  await pm2(p, ['start', p.clusterFile]);
+  await waitFor('group mail ONLINE', 90_000, async () => {
+    const s = await groupState(p);
+    return s?.groups?.find((g) => g.name === 'mail' && g.state === 'ONLINE') ? true : undefined;
+  });
+  const onlineMs = Date.now() - t0;
+  say(`   group mail ONLINE ${(onlineMs / 1000).toFixed(2)} s after \`pm2 start\``);
+  say(await pm2(p, ['ls']));
+
+  say('4. crash: kill -9 of the IMAP daemon (the Dovecot master of resource mail.imap)');
+  const pidFile = path.join(sbx.msgRoot, 'config', 'pid', 'imapd.pid');
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  const tKill = Date.now();
+  process.kill(pid, 'SIGKILL');
+  await waitFor('IMAP to refuse', 5_000, async () => ((await imapGreets(sbx.ports.imap)) ? undefined : true));
+  await waitFor('IMAP to answer again', 60_000, () => imapGreets(sbx.ports.imap));
+  say(`   IMAP answered again ${Date.now() - tKill} ms after the kill (restarted in place by the agent)`);
+
+  say('');
+  say('Now try it yourself:');
+  say(`  export PM2_HOME=${p.pm2Home}`);
+  say(`  ${pm2Bin()} ls                     # one app per resource, plus the coordinator msgha`);
+  say(`  ${pm2Bin()} logs mail.imap         # what the agent did and why`);
+  say(`  kill -9 $(cat ${pidFile})   # crash IMAP again and watch the logs`);
+  say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} status   # group and resource states`);
+  say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} demo --stop   # tear everything down`);
+  return 0;
 }
