@@ -93,3 +93,17 @@ export async function queryHasData(prom: Prometheus, kind: string, rawExpr: stri
   const a = await prom.query(expr);
   return { ok: a.status === 'success', data: a.status === 'success' && resultOf(a).length > 0, error: a.error };
 }
+
+/** The scrape targets' health, the loaded alert rules' names, and those not loaded healthy. */
+export async function targetAndRulesHealthy(prom: Prometheus): Promise<{ targets: string[][]; rules: string[]; unhealthy: string[][] }> {
+  const targets = await prom.api('/api/v1/targets');
+  const active = (targets.data as unknown as { activeTargets: Array<{ health: string; lastError: string }> }).activeTargets;
+  const rules = await prom.api('/api/v1/rules');
+  const loaded = (rules.data as unknown as { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> })
+    .groups.flatMap((g) => g.rules);
+  return {
+    targets: active.map((t) => [t.health, t.lastError]),
+    rules: loaded.map((r) => r.name).sort(),
+    unhealthy: loaded.filter((r) => r.health !== 'ok' || r.lastError).map((r) => [r.name, r.health, r.lastError ?? '']),
+  };
+}

@@ -20,7 +20,7 @@ import { dashboardQueries } from '../../plugin/metrics/dashboards/builder';
 import { ALERT_RULES } from '../../plugin/metrics/dashboards/alerts';
 import type { GroupState, NodeSnapshot, ResourceMetricState } from '../../plugin/metrics/snapshot';
 import { portBlock } from '../helpers/ports';
-import { PROMETHEUS_BIN, queryHasData, resultOf, startPrometheus, type Prometheus } from '../helpers/prometheus';
+import { PROMETHEUS_BIN, queryHasData, resultOf, startPrometheus, targetAndRulesHealthy, type Prometheus } from '../helpers/prometheus';
 
 // Ports 25500 (Prometheus) and 25501 (exporter) of the 'demo' block's upper half.
 const PROM_PORT = portBlock('demo', 5);
@@ -138,14 +138,10 @@ describe('a real Prometheus scraping the exporter', () => {
   });
 
   it('scrapes the target and loads every alert rule healthy', async () => {
-    const targets = await prom!.api('/api/v1/targets');
-    const active = (targets.data as unknown as { activeTargets: Array<{ health: string; lastError: string }> }).activeTargets;
-    expect(active.map((t) => [t.health, t.lastError])).toEqual([['up', '']]);
-    const rules = await prom!.api('/api/v1/rules');
-    const loaded = (rules.data as unknown as { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> })
-      .groups.flatMap((g) => g.rules);
-    expect(loaded.map((r) => r.name).sort()).toEqual(ALERT_RULES.map((r) => r.alert).sort());
-    for (const r of loaded) expect([r.name, r.health, r.lastError ?? '']).toEqual([r.name, 'ok', '']);
+    const h = await targetAndRulesHealthy(prom!);
+    expect(h.targets).toEqual([['up', '']]);
+    expect(h.rules).toEqual(ALERT_RULES.map((r) => r.alert).sort());
+    expect(h.unhealthy).toEqual([]);
   });
 
   for (const [file, d] of Object.entries(allDashboards())) {

@@ -20,7 +20,7 @@ import { ALERT_RULES } from '../../plugin/metrics/dashboards/alerts';
 import { buildSandbox, type Sandbox } from '../fixtures/sandbox/index';
 import { portBlock } from '../helpers/ports';
 import { coordinatorStatus, groupOf, pm2Home, resourceOf, runNode, waitFor, PACKAGE_ROOT, type Pm2Home } from '../helpers/pm2';
-import { PROMTOOL_BIN, queryHasData, resultOf, startPrometheus, type Prometheus } from '../helpers/prometheus';
+import { PROMTOOL_BIN, queryHasData, resultOf, startPrometheus, targetAndRulesHealthy, type Prometheus } from '../helpers/prometheus';
 
 // The 'demo' block's upper half: sandbox 25600–25639, Prometheus 25690, exporter 25691.
 const BASE = portBlock('demo', 6);
@@ -196,14 +196,10 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
   });
 
   it('scrapes the exporter and loads every alert rule healthy', async () => {
-    const targets = await prom!.api('/api/v1/targets');
-    const active = (targets.data as unknown as { activeTargets: Array<{ health: string; lastError: string }> }).activeTargets;
-    expect(active.map((t) => [t.health, t.lastError])).toEqual([['up', '']]);
-    const rules = await prom!.api('/api/v1/rules');
-    const loaded = (rules.data as unknown as { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> })
-      .groups.flatMap((g) => g.rules);
-    expect(loaded.map((r) => r.name).sort()).toEqual(ALERT_RULES.map((r) => r.alert).sort());
-    for (const r of loaded) expect([r.name, r.health, r.lastError ?? '']).toEqual([r.name, 'ok', '']);
+    const h = await targetAndRulesHealthy(prom!);
+    expect(h.targets).toEqual([['up', '']]);
+    expect(h.rules).toEqual(ALERT_RULES.map((r) => r.alert).sort());
+    expect(h.unhealthy).toEqual([]);
   });
 
   for (const [file, d] of Object.entries(allDashboards())) {
