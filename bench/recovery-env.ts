@@ -5,8 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { readBanner } from '../test/fixtures/cluster-file';
 
 /** dist/bench → package root. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -90,20 +90,7 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
 
 /** First line a line-protocol server sends; '' on refusal, reset or no data within timeoutMs. */
 export function banner(port: number, timeoutMs = 200): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    let done = false;
-    const finish = (v: string): void => {
-      if (done) return;
-      done = true;
-      sock.destroy();
-      resolve(v);
-    };
-    sock.setTimeout(timeoutMs, () => finish(''));
-    sock.on('error', () => finish(''));
-    sock.on('close', () => finish(''));
-    sock.once('data', (d) => finish(d.toString('latin1').split('\r\n')[0] ?? ''));
-  });
+  return readBanner(port, timeoutMs);
 }
 
 /** utime + stime of a process in clock ticks (USER_HZ = 100 on Linux); undefined when gone. */

@@ -22,6 +22,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { buildSandbox, type Sandbox } from '../test/fixtures/sandbox/index';
 import { portBlock } from '../test/helpers/ports';
+import { clusterFileSource } from '../test/fixtures/cluster-file';
 import { mdTable, summarize, writeResults, type Summary } from './stats';
 import {
   PACKAGE_ROOT, Pm2Cli, banner, cpuTicks, groupState, memoryOf, readPid, round, rssMb, sleep, treeOf, waitFor,
@@ -93,7 +94,7 @@ function sleeper(_sb: Sandbox, i: number, extra: Record<string, unknown>): Recor
 function writeCluster(sb: Sandbox, l: Layout, distDir: string): string {
   const index = path.join(distDir, 'plugin', 'index.js');
   const file = path.join(WORK, `cluster-${l.rec ? 'r' : ''}${l.mem ? 'm' : ''}${l.cpu ? `c${l.cpu}` : ''}-${l.deep ? 'deep' : 'first'}-${path.basename(path.dirname(distDir))}.config.js`);
-  fs.writeFileSync(file, `const { defineCluster } = require(${JSON.stringify(index)});\nmodule.exports = defineCluster(${JSON.stringify(clusterDefinition(sb, l), null, 2)});\n`);
+  fs.writeFileSync(file, clusterFileSource(index, clusterDefinition(sb, l)));
   return file;
 }
 

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { dashboardQueries, type Dashboard } from '../../plugin/metrics/dashboards/builder';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 export const PROMTOOL_BIN = '/usr/bin/promtool';
@@ -106,4 +107,19 @@ export async function targetAndRulesHealthy(prom: Prometheus): Promise<{ targets
     rules: loaded.map((r) => r.name).sort(),
     unhealthy: loaded.filter((r) => r.health !== 'ok' || r.lastError).map((r) => [r.name, r.health, r.lastError ?? '']),
   };
+}
+
+/**
+ * Evaluates every query of a dashboard: `failed` lists those Prometheus rejected, `empty` those
+ * that returned no data (except expressions matching `mayBeEmpty`).
+ */
+export async function dashboardQueryGaps(prom: Prometheus, d: Dashboard, mayBeEmpty?: RegExp): Promise<{ failed: string[]; empty: string[] }> {
+  const failed: string[] = [];
+  const empty: string[] = [];
+  for (const q of dashboardQueries(d)) {
+    const r = await queryHasData(prom, q.kind, q.expr);
+    if (!r.ok) failed.push(`${q.where}: ${q.expr}: ${r.error}`);
+    else if (!r.data && !mayBeEmpty?.test(q.expr)) empty.push(`${q.where}: ${q.expr}`);
+  }
+  return { failed, empty };
 }

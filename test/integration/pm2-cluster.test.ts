@@ -6,13 +6,13 @@
  * takes it offline here.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSandbox, type Sandbox } from '../fixtures/sandbox/index';
 import { processesUnder } from '../fixtures/sandbox/proc-scan';
 import { portBlock } from '../helpers/ports';
 import { coordinatorStatus, groupOf, pm2Home, resourceOf, waitFor, PACKAGE_ROOT, type Pm2Home } from '../helpers/pm2';
+import { clusterFileSource, readBanner } from '../fixtures/cluster-file';
 
 const BASE = portBlock('pm2', 0);
 const WORK = `/tmp/msgha-p${BASE}w`;
@@ -46,20 +46,12 @@ function clusterFile(s: Sandbox): string {
     },
   };
   const file = path.join(WORK, 'cluster.config.js');
-  fs.writeFileSync(file, `const { defineCluster } = require(${JSON.stringify(dist)});\nmodule.exports = defineCluster(${JSON.stringify(def, null, 2)});\n`);
+  fs.writeFileSync(file, clusterFileSource(dist, def));
   return file;
 }
 
-/** Reads the banner of a line protocol; resolves the first line or '' on refusal/timeout. */
-function banner(port: number, timeoutMs = 1000): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    const done = (v: string): void => { sock.destroy(); resolve(v); };
-    sock.setTimeout(timeoutMs, () => done(''));
-    sock.on('error', () => done(''));
-    sock.once('data', (d) => done(d.toString('utf8').split('\r\n')[0] ?? ''));
-  });
-}
+/** First line of a line-protocol greeting ('' when none came). */
+const banner = (port: number, timeoutMs = 1000): Promise<string> => readBanner(port, timeoutMs);
 
 function pidOf(file: string): number {
   return Number(fs.readFileSync(file, 'utf8').trim());

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FenceClient } from '../../plugin/fence/client';
 import { portBlock } from '../helpers/ports';
 import { pm2Home, runNode, waitFor, PACKAGE_ROOT, type Pm2Home } from '../helpers/pm2';
+import { clusterFileSource } from '../fixtures/cluster-file';
 
 const BASE = portBlock('pm2', 8);
 const PORT = BASE + 1;
@@ -62,7 +63,7 @@ function writeCluster(): string {
     },
   };
   const f = path.join(WORK, 'cluster.config.js');
-  fs.writeFileSync(f, `const { defineCluster } = require(${JSON.stringify(dist)});\nmodule.exports = defineCluster(${JSON.stringify(def, null, 2)});\n`);
+  fs.writeFileSync(f, clusterFileSource(dist, def));
   return f;
 }
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSandbox, type Sandbox } from '../fixtures/sandbox/index';
 import { portBlock } from '../helpers/ports';
 import { coordinatorStatus, groupOf, pm2Home, runNode, waitFor, PACKAGE_ROOT, type Pm2Home } from '../helpers/pm2';
+import { clusterFileSource } from '../fixtures/cluster-file';
 
 const BASE = portBlock('pm2', 1);
 const WORK = `/tmp/msgha-p${BASE}w`;
@@ -62,7 +63,7 @@ beforeAll(async () => {
   };
   file = path.join(WORK, 'cluster.config.js');
   const dist = path.join(PACKAGE_ROOT, 'dist', 'plugin', 'index.js');
-  fs.writeFileSync(file, `const { defineCluster } = require(${JSON.stringify(dist)});\nmodule.exports = defineCluster(${JSON.stringify(def, null, 2)});\n`);
+  fs.writeFileSync(file, clusterFileSource(dist, def));
   const r = await pm2.cli(['start', file]);
   expect(r.code, r.stderr + r.stdout).toBe(0);
 });
