@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execProgram, lookupUser, parseEnvFile } from '../../../plugin/agents/exec';
 import { toArgv } from '../../../plugin/agents/command-line';
 import { isAlive } from '../../../probes/processes';
+import { waitFor } from '../../helpers/pm2';
 
 let dir: string;
 
@@ -14,14 +15,9 @@ async function script(name: string, body: string, mode = 0o755): Promise<string>
   return file;
 }
 
-async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}
+const until = async (check: () => Promise<boolean>, ms = 3000): Promise<void> => {
+  await waitFor('condition', check, { timeoutMs: ms, intervalMs: 20 });
+};
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mh-exec-'));

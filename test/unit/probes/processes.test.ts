@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+import { waitFor } from '../../helpers/pm2';
   containsPath, isInstanceRoot, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot, watchPids,
 } from '../../../probes/processes';
 
@@ -26,14 +27,9 @@ async function childrenOf(ppid: number): Promise<number[]> {
   return out;
 }
 
-async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}
+const until = async (check: () => Promise<boolean>, ms = 3000): Promise<void> => {
+  await waitFor('condition', check, { timeoutMs: ms, intervalMs: 20 });
+};
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mh-proc-'));
