@@ -3,8 +3,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
 import { waitFor } from '../../helpers/pm2';
+import {
   containsPath, isInstanceRoot, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot, watchPids,
 } from '../../../probes/processes';
 
