@@ -100,6 +100,8 @@ function onlineOrder(resources: ResolvedResource[]): ResolvedResource[] {
   return [...first, ...resources.filter((r) => !first.includes(r))];
 }
 
+const CLEARED = 'fault cleared by operator';
+
 /** Extra time on top of a function's own timeout before the coordinator gives up waiting. */
 const REPLY_SLACK_MS = SETTLE_GRACE_MS + 5000;
 
@@ -146,12 +148,14 @@ export class GroupRunner {
   clear(resourceId?: string): Promise<Outcome> {
     return this.serial(async () => {
       if (!resourceId) {
+        // The CLI retries a trigger whose reply PM2 lost: a second clear must answer like the first.
+        if (this.state === 'OFFLINE' && this.reason === CLEARED) return { ok: true, reason: `group ${this.name} was already cleared` };
         if (this.state !== 'FAULTED') return { ok: false, reason: `group ${this.name} is ${this.state}, not FAULTED` };
         for (const r of this.rt.values()) {
           r.budget.reset();
-          if (r.state === 'FAULTED') this.setRes(r, 'OFFLINE', 'fault cleared by operator');
+          if (r.state === 'FAULTED') this.setRes(r, 'OFFLINE', CLEARED);
         }
-        this.setState('OFFLINE', 'fault cleared by operator');
+        this.setState('OFFLINE', CLEARED);
         return { ok: true, reason: `group ${this.name} cleared; bring it online with: pm2 trigger msgha online ${this.name}` };
       }
       const r = this.rt.get(resourceId);
