@@ -110,7 +110,7 @@ export class ClusterNode {
     this.store = helper();
     this.viewStore = helper();
     this.fence = new FenceClient({ runDir: this.runDir, node: o.node });
-    this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs), () => this.clock.now());
+    this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs, t.leaseMs), () => this.clock.now());
     const incarnation = Date.now();
     const fencePort: FencePort = this.fence;
     for (const runner of o.runners.values()) {
@@ -181,6 +181,19 @@ export class ClusterNode {
       m.set(n, { alive: this.tracker.alive(n), view: this.tracker.view(n) });
     }
     return m;
+  }
+
+  /**
+   * Before refusing an operator's move because a node looks down: read the views again for up to
+   * one staleness window, so that a node which was only slow to publish (or just rejoined) counts.
+   */
+  async recheckPeers(nodes: readonly string[]): Promise<void> {
+    const deadline = this.clock.now() + this.tracker.staleMs;
+    const down = (): boolean => nodes.some((n) => n !== this.o.node && this.tracker.alive(n) === false);
+    while (down() && this.clock.now() < deadline && !this.stopped) {
+      await new Promise((r) => setTimeout(r, Math.min(250, this.publishMs / 2)));
+      await this.readPeers();
+    }
   }
 
   /** May this group contend for its lease here now? (and why not) */

@@ -102,6 +102,7 @@ export class ClusterOperator {
     const group = this.cn.group(name);
     if (!c || !group) return this.missing(name);
     if (c.admin.cmd === 'freeze' && c.admin.why !== 'offline') return { ok: false, reason: `group ${name} is frozen cluster-wide: no moves until msgha unfreeze ${name}` };
+    await this.cn.recheckPeers(wanted ? [wanted] : group.systemList);
     if (c.lease.holding) {
       if (this.cn.runner(name)!.frozen) return { ok: false, reason: `group ${name} is frozen on ${this.node}: msgha unfreeze ${name} first` };
       const choice = wanted ? { to: wanted, why: 'operator choice' } : this.target(name, this.node);
@@ -138,6 +139,7 @@ export class ClusterOperator {
     const c = this.cn.ctl.get(name);
     const group = this.cn.group(name);
     if (!c || !group) return;
+    await this.cn.recheckPeers([to]);
     const problem = checkSwitchTarget(name, group.systemList, this.node, to, this.cn.peers());
     if (problem) {
       this.log.error(`group ${name}: move request to ${to} refused: ${problem}`);

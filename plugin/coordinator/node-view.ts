@@ -102,9 +102,13 @@ export function groupIn(view: NodeView | undefined, group: string): GroupView | 
   return view?.groups.find((g) => g.name === group);
 }
 
-/** Staleness window for a publishing period: three missed writes plus an I/O deadline. */
-export function staleAfterMs(publishMs: number, ioTimeoutMs: number): number {
-  return 3 * publishMs + ioTimeoutMs;
+/**
+ * Staleness window: three missed writes plus an I/O deadline, and never shorter than the lease
+ * period L. A loaded node publishes late; judging it down too early refuses switches to it and
+ * stops firm dependants, while a node that really died loses its groups after about L anyway.
+ */
+export function staleAfterMs(publishMs: number, ioTimeoutMs: number, leaseMs = 0): number {
+  return Math.max(3 * publishMs + ioTimeoutMs, leaseMs);
 }
 
 interface Seen { raw: string | null; changedAt: number; firstAt: number; changed: boolean; view: NodeView | undefined }
@@ -112,7 +116,7 @@ interface Seen { raw: string | null; changedAt: number; firstAt: number; changed
 export class PeerTracker {
   private readonly seen = new Map<string, Seen>();
 
-  constructor(private readonly staleMs: number, private readonly now: () => number) {}
+  constructor(readonly staleMs: number, private readonly now: () => number) {}
 
   /** One read of a node's file: its text, or null when absent. Failed reads are not observations. */
   observe(node: string, raw: string | null): void {

@@ -106,9 +106,13 @@ export interface StatusLike {
   groups?: Array<{ name: string; state: string; reason: string; resources: Array<{ id: string; name: string; state: string; restarts: number; reason: string }> }>;
 }
 
+/** The coordinator's status reply; asked up to three times (PM2 can lose a trigger reply). */
 export async function coordinatorStatus(pm2: Pm2Home, app = 'msgha'): Promise<StatusLike | undefined> {
-  const r = await pm2.trigger(app, 'status', undefined, 4000);
-  return r.reply as StatusLike | undefined;
+  for (let i = 0; i < 3; i += 1) {
+    const r = await pm2.trigger(app, 'status', undefined, 5000);
+    if (r.reply) return r.reply as StatusLike;
+  }
+  return undefined;
 }
 
 export function groupOf(s: StatusLike | undefined, name: string) {

@@ -170,7 +170,9 @@ describe('two coordinators on one shared directory (profile fast)', () => {
     await waitFor('b serves', async () => (await who()) === 'b', { timeoutMs: 30_000, intervalMs: 50 });
     const servedMs = performance.now() - t0;
     process.stdout.write(`crash of a → daemon killed by the fence after ${Math.round(killedMs)} ms, b serving after ${Math.round(servedMs)} ms\n`);
-    const s = await waitFor('b holder', async () => { const x = await clusterStatus(); return x.groups[0]?.holder === 'b' ? x : undefined; }, { timeoutMs: 10_000 });
+    // The holder comes from the lease record; the failover record from b's published view, which
+    // follows within a publish period (longer under load): wait for both.
+    const s = await waitFor('b holder, its failover published', async () => { const x = await clusterStatus(); return x.groups[0]?.holder === 'b' && x.groups[0]?.lastFailover?.to === 'b' ? x : undefined; }, { timeoutMs: 15_000 });
     expect(s.groups[0]!.lastFailover?.kind).toBe('lease-expired');
     await startNode('a');
     await waitForFollower('a');
@@ -182,9 +184,8 @@ describe('two coordinators on one shared directory (profile fast)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/RELEASED to a/);
     await waitFor('a serves', async () => (await who()) === 'a', { timeoutMs: 20_000 });
-    const s = await clusterStatus();
-    expect(s.groups[0]!.holder).toBe('a');
-    expect(s.groups[0]!.lastFailover?.kind).toBe('switch');
+    const s = await waitFor('a holder, the switch published', async () => { const x = await clusterStatus(); return x.groups[0]?.holder === 'a' && x.groups[0]?.lastFailover?.kind === 'switch' ? x : undefined; }, { timeoutMs: 15_000 });
+    expect(s.groups[0]!.lastFailover?.from).toBe('b');
     // Refusals explain themselves.
     const bad = await nodes.a.trigger('msgha', 'switch', 'app:zz', 10_000);
     expect(bad.reply?.ok).toBe(false);
