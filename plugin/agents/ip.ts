@@ -13,7 +13,7 @@
  * the gratuitous ARP keep the old MAC until they expire.
  */
 import { leaseHooks } from '../lease/hooks';
-import { attrBool, attrString, execBase } from './attr-access';
+import { attrBool, attrNumber, attrString, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecOptions } from './exec';
 import type { ActionResult, AgentContext, MonitorResult, ResourceType } from './types';
 
@@ -132,10 +132,12 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
   if (cur.deviceMissing) return { ok: false, recovery: 'move', reason: `device ${spec.device} does not exist on this node` };
   if (cur.present) return refreshLifetime(ctx, life);
   if (attrBool(ctx, 'ArpCheck', true)) {
-    // Duplicate address detection: exit 1 = someone answered for the address.
-    const d = await execProgram(['arping', '-D', '-c', '2', '-w', '2', '-I', spec.device, spec.address], execOpts(ctx, spec, ARP_TIMEOUT_MS));
+    // Duplicate address detection: arping -D probes at once and exits 1 on the first answer. It
+    // only takes whole seconds, so we stop it ourselves after ArpCheckMs: no answer by then = free.
+    const waitMs = attrNumber(ctx, 'ArpCheckMs', 400);
+    const d = await execProgram(['arping', '-D', '-c', '2', '-w', '2', '-I', spec.device, spec.address], execOpts(ctx, spec, waitMs));
     if (d.code === 1) return { ok: false, recovery: 'move', reason: `another host already answers for ${spec.address} on ${spec.device} (arping -D): refusing to add it` };
-    if (d.code !== 0) return { ok: false, recovery: 'restartable', reason: `duplicate address check failed: arping ${describeExit(d)}: ${outputTail(d)}` };
+    if (d.spawnError || (d.code !== 0 && !d.timedOut) || ctx.signal?.aborted) return { ok: false, recovery: 'restartable', reason: `duplicate address check failed: arping ${describeExit(d)}: ${outputTail(d)}` };
   }
   const add = await execProgram(['ip', 'addr', 'add', `${spec.address}/${spec.prefix}`, 'dev', spec.device, ...lft(life)], execOpts(ctx, spec, IP_TIMEOUT_MS));
   if (add.code !== 0) {

@@ -33,7 +33,7 @@ import type { FailoverReason } from '../metrics/snapshot';
 import type { GroupRunner } from './group-runner';
 import { GroupLease, type FencePort } from './group-lease';
 import { PeerTracker, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
-import { dependencyGate, type PeerState, type DependencyGate } from './placement';
+import { claimDelay, dependencyGate, type PeerState, type DependencyGate } from './placement';
 
 /** The admin file as this module writes it: the elector's command plus who and why. */
 export interface AdminText { cmd: 'none' | 'freeze' | 'move'; to?: string; why?: 'persistent' | 'offline'; by?: string; id?: string }
@@ -83,6 +83,7 @@ export class ClusterNode {
   readonly profile: LeaseProfile;
   readonly runDir: string;
   readonly publishMs: number;
+  private readonly claimStaggerMs: number;
   readonly store: HelperStore;
   /** Views and admin files: a second helper, so a view write never queues before a renewal. */
   readonly viewStore: HelperStore;
@@ -105,6 +106,8 @@ export class ClusterNode {
     const t = this.profile.timings;
     // Views change slowly; a few polls per lease period is enough and keeps the I/O small.
     this.publishMs = Math.min(2000, Math.max(500, Math.round(t.pollMs * 2.5)));
+    // Long enough for the node ranked before us to see the record and win the link() race.
+    this.claimStaggerMs = Math.max(500, 3 * t.pollMs);
     const root = leaseRootOf(o.cluster);
     const helper = (): HelperStore => new HelperStore({ root, node: o.node, ioTimeoutMs: t.ioTimeoutMs, wedgeKillMs: t.leaseMs, directIo: this.profile.directIo, log: o.log });
     this.store = helper();
@@ -123,6 +126,7 @@ export class ClusterNode {
         failover: (reason) => o.events?.failover(g, reason),
         onMoveRequested: (to) => { void this.onMoveRequested?.(g, to); },
         changed: () => this.kick(),
+        claimDelayMs: (prev) => claimDelay(runner.group.systemList, o.node, prev, g, this.peers(), this.claimStaggerMs, this.tracker.staleMs),
       });
       this.ctl.set(g, { lease, want: undefined, localFreeze: runner.group.frozen, admin: { cmd: 'none' }, gate: { ok: true, waitingFor: [], stopFor: [] }, releasing: false });
     }

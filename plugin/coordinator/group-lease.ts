@@ -57,6 +57,8 @@ export interface GroupLeaseDeps {
   onMoveRequested?(to: string, epoch: number): void;
   /** Something changed worth publishing at once (acquired, lost). */
   changed?(): void;
+  /** Placement: extra wait before an unaddressed claim (elector claimDelayMs). */
+  claimDelayMs?(previousHolder: string): number;
 }
 
 /** How often the VIP's kernel lifetime is refreshed at most (each refresh runs `ip addr change`). */
@@ -83,12 +85,34 @@ export class GroupLease {
       onAcquired: (epoch, signal, info) => { void this.acquired(epoch, signal, info); },
       onRenewed: (info) => this.renewed(info),
       onLost: (reason, epoch) => this.lost(reason, epoch),
+      claimDelayMs: (prev) => d.claimDelayMs?.(prev) ?? 0,
       onMoveRequested: (to, epoch) => d.onMoveRequested ? d.onMoveRequested(to, epoch) : void this.release(to, 'switch', `operator move request to ${to}`),
       onEvent: (e) => {
+        if (e.type === 'renewed' || e.type === 'acquired') this.settle(true);
+        if (e.type === 'lost') this.settle(false);
         if (e.type === 'renew-failed') d.leaseRenew?.(Number.NaN, false);
         if (e.type === 'state' || e.type === 'claim-lost' || e.type === 'observed-change') this.noteFollowing();
       },
     });
+    d.runner.leaseSettled = () => this.leaseSettled();
+  }
+
+  private settleWaiters: Array<(ok: boolean) => void> = [];
+
+  private settle(ok: boolean): void {
+    const w = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const f of w) f(ok);
+  }
+
+  /** See GroupRunner.leaseSettled: current = renewed within 2R + T_io. */
+  leaseSettled(): Promise<boolean> {
+    const s = this.elector.status();
+    if (s.state !== 'holder') return Promise.resolve(s.state !== 'fencing');
+    const t = this.d.profile.timings;
+    const age = t.fenceStartMs - (s.remainingServeMs ?? 0);
+    if (age <= 2 * t.renewMs + t.ioTimeoutMs) return Promise.resolve(true);
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
   }
 
   get group(): string { return this.d.runner.name; }

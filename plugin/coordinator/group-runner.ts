@@ -106,6 +106,11 @@ const CLEARED = 'fault cleared by operator';
 const REPLY_SLACK_MS = SETTLE_GRACE_MS + 5000;
 
 export class GroupRunner {
+  /**
+   * Multi-node mode (set by group-lease.ts): resolves true at once while renewals are current,
+   * else on the next renewal (true) or when the lease is lost (false). Faults wait for it.
+   */
+  leaseSettled: (() => Promise<boolean>) | undefined;
   state: GroupState = 'OFFLINE';
   reason = 'not started';
   last?: Transition;
@@ -350,6 +355,14 @@ export class GroupRunner {
   private async handleFault(r: Runtime, reason: string, recovery: string | undefined, cause: FaultReason): Promise<void> {
     if (r.state !== 'ONLINE' || (this.state !== 'ONLINE' && this.state !== 'PARTIAL')) {
       this.deps.log.info(`${r.res.id}: fault report ignored (${r.state} in a ${this.state} group): ${reason}`);
+      return;
+    }
+    if (this.leaseSettled && !(await this.leaseSettled())) {
+      // Renewals are failing and the lease is being lost: the fault is most likely its effect
+      // (e.g. the VIP's kernel lifetime ran out). The group stops with the lease; restarting or
+      // marking this node FAULTED would only keep it from taking the group back later.
+      this.deps.log.warn(`${r.res.id}: ${reason} — not restarted: the lease of ${this.name} is being lost here`);
+      if (r.state === 'ONLINE') this.setRes(r, 'OFFLINE', `${reason} (lease lost: not restarted)`);
       return;
     }
     this.emit((e) => e.fault(r.res, cause));

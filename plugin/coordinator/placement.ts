@@ -58,6 +58,29 @@ export function checkSwitchTarget(group: string, systemList: readonly string[], 
   return problem ? `node ${target}: ${problem}` : undefined;
 }
 
+/**
+ * Extra wait before this node claims a group that nobody hands to it (start-up, or the holder
+ * died): `staggerMs` per eligible node ahead of it in systemList (the previous holder left out),
+ * and at least `unjudgedMs` while a node ahead has not been judged alive or down yet — so the
+ * group starts on its first available node instead of on whichever node polled first. Eligible:
+ * not judged down, not FAULTED for the group, not frozen there, and contending per its view.
+ */
+export function claimDelay(systemList: readonly string[], me: string, previousHolder: string, group: string, peers: Peers, staggerMs: number, unjudgedMs = 0): number {
+  let rank = 0;
+  let unjudged = false;
+  for (const n of systemList) {
+    if (n === me) break;
+    if (n === previousHolder) continue;
+    const p = peers.get(n);
+    if (!p || p.alive === false) continue;
+    const g = groupIn(p.view, group);
+    if (g && (g.faulted || (g.frozen && !g.frozenPersistent) || !g.contending)) continue;
+    if (p.alive === undefined) unjudged = true;
+    rank += 1;
+  }
+  return Math.max(rank * staggerMs, unjudged ? unjudgedMs : 0);
+}
+
 export interface DependencyGate {
   /** Every dependency holds: the group may contend for its lease. */
   ok: boolean;

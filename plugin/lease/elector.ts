@@ -74,6 +74,12 @@ export interface ElectorOptions {
    */
   onMoveRequested?: (to: string, epoch: number) => void;
   onEvent?: (e: ElectorEvent) => void;
+  /**
+   * Extra wait (ms) before claiming a group nobody hands to this node — RELEASED to anyone, or
+   * HELD by `previousHolder` and silent for L — asked again at every poll. Placement uses it to
+   * let nodes earlier in the systemList claim first. Only ever delays a claim, so never unsafe.
+   */
+  claimDelayMs?: (previousHolder: string) => number;
 }
 
 export interface ResumeToken {
@@ -294,7 +300,7 @@ export class Elector {
     return r;
   }
 
-  private async discover(): Promise<boolean> {
+  private async discover(missing = false): Promise<boolean> {
     const l = await this.bounded(this.o.store.listEpochs(this.o.group));
     if (!l.ok) return false;
     const max = l.value.length ? Math.max(...l.value) : undefined;
@@ -308,6 +314,10 @@ export class Elector {
       return true;
     }
     if (this.n === undefined || max > this.n) this.resetObservation(max);
+    // Following an epoch that does not exist (our claim failed with an error and left nothing):
+    // go back to the newest one, or nobody would ever claim again. `pending` stays, so a link
+    // that lands late is still found and released (a new claim of that epoch then sees EEXIST).
+    else if (missing && max < this.n) this.resetObservation(max);
     return true;
   }
 
@@ -321,7 +331,7 @@ export class Elector {
     const r = await this.bounded(this.o.store.readEpoch(this.o.group, n));
     if (this.state !== 'follower' || this.n !== n) return;
     if (!r.ok) {
-      if (r.code === 'ENOENT') await this.discover(); // 5. rediscover
+      if (r.code === 'ENOENT') await this.discover(true); // 5. rediscover
       return;
     }
     const tDone = this.o.clock.now();
@@ -348,16 +358,27 @@ export class Elector {
       if (!first) this.emit({ type: 'observed-change', epoch: n });
       if (!(dec.valid && dec.record.state === 'RELEASED')) return;
     }
-    // 3. RELEASED: at once when nobody or this node is named (and we did not release it), else after L.
+    // 3. RELEASED: at once when this node is named, when nobody is (and we did not release it)
+    // after the placement delay, else after L.
     if (dec.valid && dec.record.state === 'RELEASED') {
       const to = dec.record.handoffTo;
       const mine = this.ownReleased === n;
-      const now = (to === '' && !mine) || to === this.o.node;
-      if (now || tIssue >= (this.relSeen ?? tDone) + this.t.leaseMs) await this.claim(n);
+      const seen = this.relSeen ?? tDone;
+      // epoch.0 is written RELEASED by whichever node came first: nobody held it before.
+      const now = to === this.o.node || (to === '' && !mine && tIssue >= seen + this.claimDelay(n === 0 ? '' : dec.record.holder));
+      if (now || tIssue >= seen + this.t.leaseMs) await this.claim(n);
       return;
     }
     // 4. Same bytes (HELD, torn, corrupt, short, wrong epoch) for a whole L, timed from receipt.
-    if (tIssue >= this.tChange + this.t.leaseMs) await this.claim(n);
+    if (tIssue >= this.tChange + this.t.leaseMs + this.claimDelay(dec.valid ? dec.record.holder : '')) await this.claim(n);
+  }
+
+  private claimDelay(previousHolder: string): number {
+    try {
+      return Math.max(0, this.o.claimDelayMs?.(previousHolder) ?? 0);
+    } catch {
+      return 0;
+    }
   }
 
   private makeRecord(epoch: number, state: 'HELD' | 'RELEASED', handoffTo: string): LeaseRecord {

@@ -28,6 +28,8 @@ export class MemoryDirectory {
 export interface ViewFaults {
   hang?: boolean;
   fail?: IoCode;
+  /** Only the calls that change the directory fail (a read-only mount: reads still work). */
+  failWrites?: IoCode;
   latencyMs?: number;
 }
 
@@ -47,8 +49,9 @@ export class MemoryStoreView implements LeaseStore {
     for (const f of d) f();
   }
 
-  private async op<T>(effect: () => IoResult<T>): Promise<IoResult<T>> {
+  private async op<T>(effect: () => IoResult<T>, writes = false): Promise<IoResult<T>> {
     if (this.faults.latencyMs) await this.clock.sleep(this.faults.latencyMs);
+    if (writes && this.faults.failWrites) return ioFail<T>(this.faults.failWrites, `injected ${this.faults.failWrites} (writes)`);
     if (this.faults.hang) {
       this.deferred.push(() => { effect(); });
       await this.clock.sleep(this.ioTimeoutMs);
@@ -77,7 +80,7 @@ export class MemoryStoreView implements LeaseStore {
       m.set(n, Buffer.from(bytes));
       this.dir.creates.push({ group, epoch: n, tag: tmpTag });
       return ioOk('created' as const);
-    });
+    }, true);
   }
 
   writeEpoch(group: string, n: number, bytes: Buffer): Promise<IoResult<void>> {
@@ -86,7 +89,7 @@ export class MemoryStoreView implements LeaseStore {
       if (!m.has(n)) return ioFail('ENOENT', `epoch.${n} does not exist`);
       m.set(n, Buffer.from(bytes));
       return ioOk(undefined);
-    });
+    }, true);
   }
 
   readAdmin(group: string): Promise<IoResult<string | null>> {
@@ -94,7 +97,7 @@ export class MemoryStoreView implements LeaseStore {
   }
 
   writeAdmin(group: string, text: string): Promise<IoResult<void>> {
-    return this.op(() => { this.dir.admin.set(group, text); return ioOk(undefined); });
+    return this.op(() => { this.dir.admin.set(group, text); return ioOk(undefined); }, true);
   }
 
   gc(group: string, belowEpoch: number): Promise<IoResult<number>> {
@@ -103,7 +106,7 @@ export class MemoryStoreView implements LeaseStore {
       let n = 0;
       for (const k of [...m.keys()]) if (k < belowEpoch) { m.delete(k); n++; }
       return ioOk(n);
-    });
+    }, true);
   }
 
   readMeta(name: string): Promise<IoResult<string | null>> {
@@ -115,10 +118,10 @@ export class MemoryStoreView implements LeaseStore {
       if (this.dir.meta.has(name)) return ioOk('exists' as const);
       this.dir.meta.set(name, text);
       return ioOk('created' as const);
-    });
+    }, true);
   }
 
   writeMeta(name: string, text: string): Promise<IoResult<void>> {
-    return this.op(() => { this.dir.meta.set(name, text); return ioOk(undefined); });
+    return this.op(() => { this.dir.meta.set(name, text); return ioOk(undefined); }, true);
   }
 }

@@ -320,10 +320,14 @@ export class AgentCore {
 
   private onStandbyMonitor(o: FunctionOutcome): void {
     if (this.target !== 'offline') return;
-    if (o.state === 'ONLINE') {
-      this.log.error(`concurrency violation: resource found running on a node that does not hold it (${o.reason})`);
+    // Any live process of this instance counts, not only a complete one: a lone store daemon on
+    // a standby writes to the same mailboxes as the holder's.
+    const partly = o.state !== 'ONLINE' && (o.pids?.length ?? 0) > 0;
+    if (o.state === 'ONLINE' || partly) {
+      const what = partly ? `partly running (pids ${o.pids!.join(',')})` : 'running';
+      this.log.error(`concurrency violation: resource found ${what} on a node that does not hold it (${o.reason})`);
       this.state = 'ONLINE';
-      this.reason = `concurrency violation: ${o.reason}`;
+      this.reason = `concurrency violation: ${partly ? `${what}: ` : ''}${o.reason}`;
       this.report(STATE_EVENT, { fn: 'monitor', state: 'ONLINE', target: this.target, reason: this.reason, violation: true, durationMs: o.durationMs });
     } else if (this.state !== 'OFFLINE' && o.state === 'OFFLINE') {
       this.setState('OFFLINE', o.reason, o);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { GroupDependency } from '../../../plugin/config/cluster-types';
 import type { GroupState } from '../../../plugin/coordinator/group-runner';
 import { PeerTracker, type GroupView, type NodeView } from '../../../plugin/coordinator/node-view';
-import { checkSwitchTarget, chooseHandoffTarget, dependencyGate, type PeerState } from '../../../plugin/coordinator/placement';
+import { checkSwitchTarget, chooseHandoffTarget, claimDelay, dependencyGate, type PeerState } from '../../../plugin/coordinator/placement';
 
 function gv(name: string, over: Partial<GroupView> = {}): GroupView {
   return {
@@ -40,6 +40,22 @@ describe('chooseHandoffTarget', () => {
     const r = chooseHandoffTarget(['a', 'b'], 'a', 'g', peers([['b', true, [gv('g', { faulted: true })]]]));
     expect(r.to).toBeUndefined();
     expect(r.why).toMatch(/b: g is FAULTED there/);
+  });
+});
+
+describe('claimDelay (start-up and takeover placement by systemList order)', () => {
+  const list = ['a', 'b', 'c', 'd'];
+  it.each([
+    ['first node: no wait', 'a', '', peers([['b', true], ['c', true], ['d', true]]), 0],
+    ['one live node ahead', 'b', '', peers([['a', true], ['c', true], ['d', true]]), 600],
+    ['the previous holder does not count', 'b', 'a', peers([['a', true], ['c', true]]), 0],
+    ['a node judged down does not count', 'c', '', peers([['a', false], ['b', true]]), 600],
+    ['a node FAULTED for the group does not count', 'c', '', peers([['a', true, [gv('g', { faulted: true })]], ['b', true]]), 600],
+    ['a node not contending does not count', 'c', '', peers([['a', true, [gv('g', { contending: false })]], ['b', true]]), 600],
+    ['a node ahead not judged yet: wait until it is', 'b', '', peers([['a', undefined]]), 5000],
+    ['last of four', 'd', '', peers([['a', true], ['b', true], ['c', true]]), 1800],
+  ])('%s', (_what, me, prev, p, want) => {
+    expect(claimDelay(list, me, prev, 'g', p, 600, 5000)).toBe(want);
   });
 });
 

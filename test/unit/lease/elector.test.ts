@@ -204,6 +204,24 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'storage read-only (EROFS) for all for 3L: failed claims leave no epoch behind, exactly one claim after',
+    async run() {
+      const { sim, holder } = await cluster(['a', 'b', 'c']);
+      await sim.run(500);
+      for (const n of sim.nodes) n.view.faults.failWrites = 'EROFS';
+      await sim.run(3 * L);
+      expect(holder.holding()).toBe(false);
+      expect(sim.acquires).toHaveLength(1);
+      for (const n of sim.nodes) n.view.faults = {};
+      const t = await sim.until(() => sim.holders().length === 1, 3 * CRASH_BOUND);
+      expect(t).toBeGreaterThanOrEqual(0);
+      await sim.run(2 * L);
+      expect(sim.acquires).toHaveLength(2);
+      safe(sim);
+      await stopAll(sim);
+    },
+  },
+  {
     name: 'corrupt record over a live holder ×5: changing garbage is life, no takeover',
     async run() {
       const { sim, holder } = await cluster(['a', 'b']);
@@ -433,6 +451,46 @@ const rows: Row[] = [
       expect(holder.lost.map((l) => l.reason)).toEqual(['released']);
       await sim.until(() => other.holding(), 1000);
       expect(other.holding()).toBe(true);
+      safe(sim);
+      await stopAll(sim);
+    },
+  },
+  {
+    name: 'placement delay: the node ranked first claims a fresh group even when it starts last',
+    async run() {
+      const sim = new Sim();
+      const rank: Record<string, number> = { a: 0, b: 1, c: 2 };
+      for (const n of ['c', 'b', 'a']) { const x = sim.add(n); x.claimDelay = () => rank[n]! * 600; }
+      sim.node('c').start();
+      sim.node('b').start();
+      await sim.run(100);
+      sim.node('a').start();
+      expect(await sim.until(() => sim.holders().length === 1, 2000)).toBeGreaterThanOrEqual(0);
+      expect(sim.holders()[0]!.name).toBe('a');
+      await sim.run(3 * L);
+      expect(sim.acquires).toHaveLength(1);
+      safe(sim);
+      await stopAll(sim);
+    },
+  },
+  {
+    name: 'placement delay after a holder crash: the next ranked node takes over within the crash bound, the later one never claims',
+    async run() {
+      const sim = new Sim();
+      const order = ['a', 'b', 'c'];
+      for (const n of order) {
+        const x = sim.add(n);
+        x.claimDelay = (prev) => order.filter((o) => o !== prev).indexOf(n) * 600;
+      }
+      const { holder } = await cluster(order, sim);
+      expect(holder.name).toBe('a');
+      await sim.run(1000);
+      holder.crash();
+      const t = await sim.until(() => sim.holders().some((n) => n !== holder), 2 * CRASH_BOUND);
+      expect(t).toBeLessThanOrEqual(CRASH_BOUND);
+      expect(sim.holders().filter((n) => n !== holder).map((n) => n.name)).toEqual(['b']);
+      await sim.run(3 * L);
+      expect(sim.acquires.map((x) => x.node)).toEqual(['a', 'b']);
       safe(sim);
       await stopAll(sim);
     },

@@ -38,6 +38,8 @@ export class SimNode {
   fencePaused = false;
   stopDelayMs = 0;
   current: Interval | undefined;
+  /** Placement delay of this node's unaddressed claims (elector claimDelayMs). */
+  claimDelay: (previousHolder: string) => number = () => 0;
 
   constructor(readonly sim: Sim, readonly name: string, opts: { offset?: number; rate?: number } = {}) {
     this.clock = new NodeClock(sim.clock, opts.offset ?? 0, opts.rate ?? 1);
@@ -50,6 +52,7 @@ export class SimNode {
     this.elector = new Elector({
       group: 'g', node: this.name, store: this.view, clock: this.clock, profile: this.sim.profile,
       onEvent: (e) => this.events.push(e),
+      claimDelayMs: (prev) => this.claimDelay(prev),
       onAcquired: (epoch, _signal, info) => {
         if (info.resumed) { this.fenceAt = this.sim.clock.now() + info.killRemainingMs / this.clock.rate; return; }
         this.sim.acquires.push({ node: this.name, epoch, at: this.sim.clock.now() });
