@@ -6,12 +6,14 @@
  *
  * Guarantees: every action on the group runs one at a time (a serial chain), so a restart, an
  * online and an offline never interleave; every state change goes through setState(), which
- * logs `old → new (reason)`. Online follows `requires` (each resource's online result is awaited
- * before the next); offline is the reverse. A faulted resource is cleaned and restarted in place
- * while its RestartLimit within ConfInterval allows (critical or not); beyond that a critical
- * resource faults the group (taken offline here) and a non-critical one only faults itself.
- * Shared-disk and address first: a Mount or IP resource that requires nothing comes online
- * before everything else (Mount, then IP), whatever its place in the file.
+ * logs `old → new (reason)`. Online follows `requires`: a resource starts once everything it
+ * requires is ONLINE, so independent resources start in parallel; offline is the mirror image (a
+ * resource stops once everything that needs it is down). A faulted resource is cleaned and
+ * restarted in place while its RestartLimit within ConfInterval allows (critical or not); beyond
+ * that a critical resource faults the group (taken offline here) and a non-critical one only
+ * faults itself. Shared-disk and address first: a Mount or IP resource that requires nothing
+ * comes online before every other resource (and goes offline after them), whatever its place in
+ * the file. Faults that arrive while the lease is being lost (leaseSettled) are not acted on.
  * Frozen (`frozen`): faults are recorded and reported, but nothing is done about them (no
  * clean, no restart, no failover) until the group is unfrozen.
  * Multi-node hooks (group-lease.ts): online() takes an AbortSignal (leadership lost → no further
@@ -93,9 +95,12 @@ export interface GroupRunnerDeps {
   cleanViolations?: boolean;
 }
 
+/** A Mount or IP resource that requires nothing: it comes before every other resource. */
+const isEarly = (r: ResolvedResource): boolean => (r.type === 'Mount' || r.type === 'IP') && r.requires.length === 0;
+
 /** Mount, then IP, before everything else — when they require nothing (so no requires is broken). */
 function onlineOrder(resources: ResolvedResource[]): ResolvedResource[] {
-  const early = (type: string) => resources.filter((r) => r.type === type && r.requires.length === 0);
+  const early = (type: string) => resources.filter((r) => r.type === type && isEarly(r));
   const first = [...early('Mount'), ...early('IP')];
   return [...first, ...resources.filter((r) => !first.includes(r))];
 }
@@ -287,22 +292,46 @@ export class GroupRunner {
     }
     if (this.state === 'ONLINE') return { ok: true, reason: `group ${this.name} is already ONLINE` };
     this.setState('STARTING', reason);
-    for (const r of this.rt.values()) {
-      if (signal?.aborted) return { ok: false, reason: `group ${this.name}: online interrupted, this node may no longer run it` };
-      if (r.state === 'ONLINE') continue;
-      const missing = r.res.requires.filter((n) => this.byName(n)?.state !== 'ONLINE');
-      if (missing.length > 0) {
-        this.setRes(r, 'OFFLINE', `not started: requires ${missing.join(', ')}, which is not ONLINE`);
-        continue;
+    // Each resource starts as soon as what it needs is ONLINE: independent ones in parallel.
+    let broken: { r: Runtime; reason: string } | undefined;
+    const runs = new Map<Runtime, Promise<void>>();
+    const start = (r: Runtime): Promise<void> => {
+      let run = runs.get(r);
+      if (!run) {
+        run = (async () => {
+          await Promise.all(this.prerequisites(r).map(start));
+          if (r.state === 'ONLINE' || broken || signal?.aborted) return;
+          const missing = r.res.requires.filter((n) => this.byName(n)?.state !== 'ONLINE');
+          if (missing.length > 0) {
+            this.setRes(r, 'OFFLINE', `not started: requires ${missing.join(', ')}, which is not ONLINE`);
+            return;
+          }
+          const started = await this.startOne(r);
+          if (!started.ok && r.critical && !broken) broken = { r, reason: started.reason };
+        })();
+        runs.set(r, run);
       }
-      const started = await this.startOne(r);
-      if (!started.ok && r.critical) {
-        await this.faultGroup(`critical resource ${r.res.name} failed to come online: ${started.reason}`, r);
-        return { ok: false, reason: `group ${this.name} FAULTED: ${r.res.name} failed to come online: ${started.reason}` };
-      }
+      return run;
+    };
+    await Promise.all([...this.rt.values()].map(start));
+    if (broken) {
+      const { r, reason: why } = broken;
+      await this.faultGroup(`critical resource ${r.res.name} failed to come online: ${why}`, r);
+      return { ok: false, reason: `group ${this.name} FAULTED: ${r.res.name} failed to come online: ${why}` };
     }
+    if (signal?.aborted) return { ok: false, reason: `group ${this.name}: online interrupted, this node may no longer run it` };
     this.settle('online finished');
     return { ok: (this.state as GroupState) === 'ONLINE', reason: `group ${this.name} is ${this.state}` };
+  }
+
+  /**
+   * What must be ONLINE before a resource starts: its `requires`, and for everything but the
+   * Mount and IP resources that require nothing, those (the disk and the address come first).
+   */
+  private prerequisites(r: Runtime): Runtime[] {
+    const named = r.res.requires.map((n) => this.byName(n)).filter((x): x is Runtime => !!x);
+    if (isEarly(r.res)) return named;
+    return [...named, ...[...this.rt.values()].filter((x) => isEarly(x.res))];
   }
 
   /** Online one resource (its app restarted first if PM2 has it stopped); clean after a failure. */
@@ -334,20 +363,34 @@ export class GroupRunner {
     return { ok: true, reason: `group ${this.name} is OFFLINE` };
   }
 
-  /** Offline every resource in reverse online order (clean when offline fails); names of failures. */
+  /**
+   * Offline every resource, each once everything that needs it is down (independent ones in
+   * parallel; clean when offline fails); names of failures.
+   */
   private async stopAll(keep?: Runtime): Promise<string[]> {
     const failed: string[] = [];
-    for (const r of [...this.rt.values()].reverse()) {
-      if (r.state === 'STOPPED') continue; // PM2 already ran its offline
-      if (r !== keep) this.setRes(r, 'STOPPING', 'offline');
-      let rep = await this.deps.agents.request(r.res.id, { cmd: 'offline' }, this.replyTimeout(r.res, 'offline'));
-      if (!rep.ok) {
-        this.deps.log.warn(`${r.res.id}: offline failed (${rep.reason}); cleaning`);
-        rep = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+    const all = [...this.rt.values()];
+    const runs = new Map<Runtime, Promise<void>>();
+    const stop = (r: Runtime): Promise<void> => {
+      let run = runs.get(r);
+      if (!run) {
+        run = (async () => {
+          await Promise.all(all.filter((d) => d !== r && this.prerequisites(d).includes(r)).map(stop));
+          if (r.state === 'STOPPED') return; // PM2 already ran its offline
+          if (r !== keep) this.setRes(r, 'STOPPING', 'offline');
+          let rep = await this.deps.agents.request(r.res.id, { cmd: 'offline' }, this.replyTimeout(r.res, 'offline'));
+          if (!rep.ok) {
+            this.deps.log.warn(`${r.res.id}: offline failed (${rep.reason}); cleaning`);
+            rep = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+          }
+          if (!rep.ok) failed.push(r.res.name);
+          if (r !== keep) this.setRes(r, rep.ok ? 'OFFLINE' : 'UNKNOWN', rep.ok ? 'offline' : `stop failed: ${rep.reason}`);
+        })();
+        runs.set(r, run);
       }
-      if (!rep.ok) failed.push(r.res.name);
-      if (r !== keep) this.setRes(r, rep.ok ? 'OFFLINE' : 'UNKNOWN', rep.ok ? 'offline' : `stop failed: ${rep.reason}`);
-    }
+      return run;
+    };
+    await Promise.all(all.map(stop));
     return failed;
   }
 

@@ -55,6 +55,20 @@ export function fenceLog(c: MsgCluster, node: string): Array<Record<string, unkn
   } catch { return []; }
 }
 
+/**
+ * What a node did, for an assertion message when a scenario fails under CI load: the last fence
+ * events and the coordinator's last lines about the group (its PM2 log).
+ */
+export function diag(c: MsgCluster, node: string, group = 'mail'): string {
+  const fence = fenceLog(c, node).slice(-3).map((e) => JSON.stringify(e)).join(' ');
+  let coord = '';
+  try {
+    coord = fs.readFileSync(path.join(c.pm2Home(node), 'logs', 'msgha-out.log'), 'utf8').split('\n')
+      .filter((l) => l.includes(group) && !l.includes('DEBUG')).slice(-8).map((l) => l.slice(11, 220)).join(' | ');
+  } catch { /* no log yet */ }
+  return `${node}: fence ${fence || 'none'}; coordinator ${coord || 'none'}`;
+}
+
 /** Runs msgha on a node and expects success; returns stdout. */
 export async function msgha(c: MsgCluster, node: string, args: string[]): Promise<string> {
   const r = await c.msgha(node, args);

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { procState } from '../fixtures/cluster/node';
 import {
-  CRASH_BOUND, F, L, NODES, T, daemonPid, fenceLog, groupView, healthy, imapBackAfter, log, takeoverAfter, makeCluster, mono, msgha, sleep, summary, violationsSince,
+  CRASH_BOUND, F, L, NODES, T, daemonPid, diag, fenceLog, groupView, healthy, imapBackAfter, log, takeoverAfter, makeCluster, mono, msgha, sleep, summary, violationsSince,
 } from './cluster-env';
 
 const c = makeCluster();
@@ -113,8 +113,6 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     }
   });
 
-  // Known flaky under CI load, left open in issue 4 (see the closing note): in one of three fresh-clone
-  // runs the first crash moved the group to another node instead of restarting it in place.
   it('resource fault beyond RestartLimit → the group fails over; the node stays FAULTED until clear', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
@@ -123,7 +121,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     // RestartLimit 1: the first crash is restarted in place
     const restarted = await c.waitFor(() => { const p = daemonPid(c, h, 'mail', 'imapd'); return !!p && p !== first; }, 20_000, 100);
     expect(restarted, `first crash not restarted in place on ${h}: ${JSON.stringify(groupView(c, h, 'mail')?.lastFailover ?? summary(c))}`).toBe(true);
-    expect(c.onlineAt('mail')).toBe(h);
+    expect(c.onlineAt('mail'), `after the first crash: ${JSON.stringify(summary(c))}; ${diag(c, h)}`).toBe(h);
     await sleep(1500);
     const t0 = mono();
     process.kill(daemonPid(c, h, 'mail', 'imapd')!, 'SIGKILL');
@@ -192,7 +190,6 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  // Known failure, left open in issue 4 (see the closing note): the standby's offline monitor does not report the intruder within 20 s.
   it('concurrency violation: a daemon started behind the cluster\'s back on a standby is reported and cleaned', async () => {
     const { mail: h } = await healthy(c);
     const s = other([h]);
@@ -210,7 +207,6 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     child.kill('SIGKILL');
   });
 
-  // Known failure, left open in issue 4 (see the closing note): the takeover is seen on the stopped node's stale view; needs the harness to judge holders by epoch.
   it('holder coordinator SIGSTOPped for 2L: the fence kills its services by F, another node serves; none come back on SIGCONT (row 3)', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
@@ -230,7 +226,6 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  // Known failure, left open in issue 4 (see the closing note): the holder kept serving past F in the last run.
   it('storage hangs on the holder only (its I/O helpers SIGSTOPped): it stops serving before anyone claims (row 5)', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
@@ -261,7 +256,6 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  // Known failure, left open in issue 4 (see the closing note): the holder kept serving after its view went read-only in the last run.
   it('storage fails fast on the holder only (its view of the shared directory read-only): fence and takeover (row 7)', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
@@ -277,9 +271,8 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  // Known failure, left open in issue 4 (see the closing note): the cluster did not settle to one holder per group within 90 s.
   it('storage down for all nodes for 3L: every holder fences, nobody claims; one claim per group after (row 8)', async () => {
-    await healthy(c);
+    const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     for (const n of NODES) {
       await c.node(n).exec(['mount', '--bind', c.shared, c.shared]);
@@ -288,7 +281,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const t0 = mono();
     try {
       await sleep(F + 1000);
-      expect(c.monitor!.holders('daemons', 'mail')).toEqual([]);
+      expect(c.monitor!.holders('daemons', 'mail'), `${JSON.stringify(summary(c))}; ${diag(c, h)}`).toEqual([]);
       const during = c.monitor!.history('daemons', 'mail').filter((i) => i.start > t0);
       await sleep(3 * L - F - 1000);
       expect(during).toEqual([]);
@@ -299,7 +292,6 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  // Known failure, left open in issue 4 (see the closing note): a takeover happened although the record kept changing.
   it('random bytes over the live lease record ×5: a changing record is life — no takeover (row 9a)', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;

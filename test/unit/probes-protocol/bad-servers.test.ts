@@ -68,7 +68,8 @@ describe.each(CASES)('$service probe (user: $options.user) against bad servers',
     expect(['fail', 'timeout']).toContain(r.outcome);
     expect(r.reason).toBeTruthy();
     expect(r.phases.total).toBeGreaterThanOrEqual(0);
-    expect(elapsed).toBeLessThanOrEqual(TIMEOUT_MS * 1.1 + 50);
+    // Deadline + 10 %, plus room for a loaded machine's event loop (CI runs suites side by side).
+    expect(elapsed).toBeLessThanOrEqual(TIMEOUT_MS * 1.1 + 400);
     // A slow drip of a valid greeting (LDAP has none: its drip is garbage) must time out.
     if (behaviour === 'silent' || (behaviour === 'slowDrip' && c.service !== 'ldap') || behaviour === 'greetThenSilent') expect(r.outcome).toBe('timeout');
     if (behaviour === 'silent') expect(r.failedPhase).not.toBe('connect');
