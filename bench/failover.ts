@@ -100,6 +100,9 @@ async function switches(runs: number): Promise<Row> {
         const to = NODES.find((n) => n !== h)!;
         const t0 = mono();
         const cmd = c.msgha(h, ['switch', `mail:${to}`]);
+        // The old holder answers until it stops: count the first login once the VIP is on `to`.
+        const moved = await c.waitFor(() => { const v = c.monitor!.holders('vip', 'mail'); return v.length === 1 && v[0] === to; }, 30_000, 10);
+        if (!moved) { row.failures.push(`run ${i + 1}: the VIP did not move to ${to}`); await cmd; continue; }
         const r = await c.waitImap('mail', 30_000, 20);
         const out = await cmd;
         if (!r.ok || out.code !== 0) { row.failures.push(`run ${i + 1}: ${r.error ?? ''} ${out.stdout}${out.stderr}`.trim()); continue; }

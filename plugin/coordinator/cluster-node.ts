@@ -33,7 +33,7 @@ import type { FailoverReason } from '../metrics/snapshot';
 import type { GroupRunner } from './group-runner';
 import { GroupLease, type FencePort } from './group-lease';
 import { PeerTracker, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
-import { claimDelay, dependencyGate, type PeerState, type DependencyGate } from './placement';
+import { claimDelay, dependencyGate, parentsToMove, type PeerState, type DependencyGate } from './placement';
 
 /** The admin file as this module writes it: the elector's command plus who and why. */
 export interface AdminText { cmd: 'none' | 'freeze' | 'move'; to?: string; why?: 'persistent' | 'offline'; by?: string; id?: string }
@@ -277,6 +277,11 @@ export class ClusterNode {
       await c.lease.stopFollowing();
       this.kick();
     });
+    const runner = this.o.runners.get(name)!;
+    for (const parent of parentsToMove(runner.group.dependsOn, (g) => !!this.ctl.get(g)?.lease.holding)) {
+      this.o.log.warn(`group ${parent}: its online-local-hard dependant ${name} faulted here: moving it along to ${to || 'any node'}`);
+      void this.ctl.get(parent)!.lease.release(to, 'dependency', `online-local-hard dependant ${name} faulted on ${this.o.node}`).then(() => this.kick());
+    }
   }
 
   onPids(name: string, pids: number[]): void {

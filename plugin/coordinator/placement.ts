@@ -10,9 +10,9 @@
  * - dependencyGate: group dependencies (dependsOn). A parent is "up" when ONLINE or PARTIAL —
  *   online-global-*: on any node judged alive (this one included); online-local-*: on this node.
  *   Every kind waits for its parent before contending for the lease. soft: never stops the child
- *   afterwards; firm: the child goes offline when its parent is no longer up; hard: like firm
- *   (the child is stopped and waits — it follows its parent wherever the parent comes back for
- *   local kinds; no simultaneous move is attempted).
+ *   afterwards; firm: the child goes offline when its parent is no longer up; hard: like firm,
+ *   and for online-local-hard a child that faults here takes its parent along: the parent is
+ *   handed to the node the child fails over to (parentsToMove), so the pair stays together.
  */
 import type { GroupDependency } from '../config/cluster-types';
 import type { GroupState } from './group-runner';
@@ -109,4 +109,12 @@ export function dependencyGate(
     if (!d.kind.endsWith('soft')) stopFor.push(label);
   }
   return { ok: waitingFor.length === 0, waitingFor, stopFor };
+}
+
+/**
+ * Parents that must move with a group that faulted here: its online-local-hard parents that
+ * this node holds (`heldHere`).
+ */
+export function parentsToMove(deps: readonly GroupDependency[], heldHere: (group: string) => boolean): string[] {
+  return deps.filter((d) => d.kind === 'online-local-hard' && heldHere(d.group)).map((d) => d.group);
 }

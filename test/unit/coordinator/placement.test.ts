@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { GroupDependency } from '../../../plugin/config/cluster-types';
 import type { GroupState } from '../../../plugin/coordinator/group-runner';
 import { PeerTracker, type GroupView, type NodeView } from '../../../plugin/coordinator/node-view';
-import { checkSwitchTarget, chooseHandoffTarget, claimDelay, dependencyGate, type PeerState } from '../../../plugin/coordinator/placement';
+import { checkSwitchTarget, chooseHandoffTarget, claimDelay, dependencyGate, parentsToMove, type PeerState } from '../../../plugin/coordinator/placement';
 
 function gv(name: string, over: Partial<GroupView> = {}): GroupView {
   return {
@@ -118,5 +118,15 @@ describe('PeerTracker (liveness by change, on the reader\'s clock)', () => {
     expect(tr.alive('b')).toBe(false);
     expect(tr.alive('c')).toBe(false);
     expect(tr.view('b')?.node).toBe('b');
+  });
+});
+
+describe('parentsToMove (online-local-hard: a faulted child takes its parent along)', () => {
+  const deps: GroupDependency[] = [
+    { group: 'dir', kind: 'online-local-hard' }, { group: 'adm', kind: 'online-local-firm' }, { group: 'mmp', kind: 'online-global-hard' }, { group: 'far', kind: 'online-local-hard' },
+  ];
+  it('moves only local-hard parents held here', () => {
+    expect(parentsToMove(deps, (g) => g !== 'far')).toEqual(['dir']);
+    expect(parentsToMove(deps, () => false)).toEqual([]);
   });
 });
