@@ -304,6 +304,23 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
+  it.each([
+    ['bytes 100–300 of the record flipped (row 9b)', (b: Buffer): Buffer => { const x = Buffer.from(b); for (let i = 100; i < 300 && i < x.length; i++) x[i] = x[i]! ^ 0xff; return x; }],
+    ['the record truncated to 100 bytes (row 9c)', (b: Buffer): Buffer => b.subarray(0, 100)],
+  ])('holder crash, then %s: unchanged garbage is dead after L — takeover, no overlap', async (_what, damage) => {
+    const { mail: h } = await healthy(c);
+    const v0 = c.monitor!.violations.length;
+    const dir = path.join(c.shared, '.cluster', c.clusterName, 'groups', 'mail');
+    const t0 = await c.killNode(h);
+    const epochs = fs.readdirSync(dir).filter((f) => /^epoch\.\d+$/.test(f)).map((f) => Number(f.slice(6)));
+    const file = path.join(dir, `epoch.${Math.max(...epochs)}`);
+    fs.writeFileSync(file, damage(fs.readFileSync(file)));
+    const ms = await takeoverAfter(c, h, t0, 40_000);
+    log(`crash of ${h} and a damaged record → IMAP on the VIP after ${ms.toFixed(0)} ms`);
+    expect(await movedOff(h)).toBe(true);
+    expect(violationsSince(c, v0)).toEqual([]);
+  });
+
   // One kernel limit: the frozen node's Dovecot and Postfix keep their sockets and lock files on
   // the shared disk (one superblock for every namespace), so the new holder's daemons may refuse
   // to start ("already running") until the thaw. Asserted here: the lease and the VIP move, the
