@@ -43,7 +43,7 @@ export function agentAppOptions(resource: ResolvedResource, clusterFile: string,
   const env: Record<string, string> = {};
   for (const k of PASSED_ENV) if (process.env[k]) env[k] = process.env[k] as string;
   if (!env.PATH) env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  Object.assign(env, extraEnv, { MSGHA_CLUSTER_FILE: clusterFile, MSGHA_RESOURCE: resource.id, MSGHA_NODE: node });
+  Object.assign(env, extraEnv, { MSGHA_CLUSTER_FILE: clusterFile, MSGHA_RESOURCE: resource.id, MSGHA_NODE: node, MSGHA_PID_WATCH: 'coordinator' });
   const stopBudgetMs = (timeoutSeconds(resource, 'offline') + timeoutSeconds(resource, 'clean')) * 1000 + 5000;
   return {
     name: resource.id,

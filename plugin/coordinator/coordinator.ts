@@ -17,6 +17,7 @@
  * MSGHA_RUN_DIR (runtime dir of the fence socket and guard files, default /run/msgha),
  * MSGHA_CLUSTER_FILE; `pm2 trigger msgha <action> [param]` with the actions of actions.ts.
  */
+import { watchPids } from '../../probes/processes';
 import type { ResolvedCluster, ResolvedResource } from '../config/cluster-types';
 import type { Logger } from '../log';
 import type { GroupSnapshot } from '../metrics/snapshot';
@@ -84,6 +85,7 @@ export class Coordinator {
         agents: this.registry.port,
         log,
         restartApp: (id) => this.restartApp(id),
+        watchPids,
         ...(observer ? { events: observer.groupEvents(g.name) } : {}),
         ...(multi ? {
           cleanViolations: true,

@@ -61,6 +61,8 @@ interface Runtime {
   since: number;
   violation?: string;
   pids: number[];
+  /** The coordinator's exit watch on `pids` (deps.watchPids), while ONLINE. */
+  watch?: { stop(): void };
   /** Faulted while the group was frozen: looked at again on unfreeze. */
   faultedWhileFrozen?: boolean;
 }
@@ -93,6 +95,12 @@ export interface GroupRunnerDeps {
   onPids?(resourceId: string, pids: number[]): void;
   /** Clean a resource found running here while the group does not run here (multi-node mode). */
   cleanViolations?: boolean;
+  /**
+   * One exit watch per node instead of one per agent (probes/processes.ts watchPids): the
+   * processes an ONLINE resource's agent reported are watched here, and the agent is told at
+   * once when one exits (command 'exited'). Without it, each agent watches its own.
+   */
+  watchPids?(pids: number[], onExit: (pid: number) => void): { stop(): void };
 }
 
 /** A Mount or IP resource that requires nothing: it comes before every other resource. */
@@ -195,7 +203,11 @@ export class GroupRunner {
         const rep = reports.get(r.res.id);
         if (stopped.has(r.res.id)) { this.setRes(r, 'STOPPED', 'stopped through PM2'); continue; }
         if (!rep || rep.target !== 'online') continue;
-        if (rep.state === 'ONLINE') { this.setRes(r, 'ONLINE', `adopted: ${rep.reason}`); online += 1; }
+        if (rep.state === 'ONLINE') {
+          this.setRes(r, 'ONLINE', `adopted: ${rep.reason}`);
+          if (Array.isArray(rep.pids)) this.notePids(r, rep.pids);
+          online += 1;
+        }
         else if (rep.state === 'FAULTED') { this.setRes(r, 'ONLINE', 'adopted (faulted)'); faulted.push(r); online += 1; }
       }
       if (online === 0) return;
@@ -213,10 +225,7 @@ export class GroupRunner {
     if (!r) return;
     if (report.fn === 'hello') { void this.serial(() => this.onHello(r)); return; }
     if (report.fn === 'pids') {
-      if (Array.isArray(report.pids)) {
-        r.pids = report.pids.filter((p) => Number.isInteger(p) && p > 1);
-        if (r.pids.length) this.deps.onPids?.(r.res.id, r.pids);
-      }
+      if (Array.isArray(report.pids)) this.notePids(r, report.pids);
       return;
     }
     if (report.fn === 'lapsed') {
@@ -514,9 +523,31 @@ export class GroupRunner {
   private setRes(r: Runtime, state: ResState, reason: string): void {
     if (r.state !== state) this.deps.log.info(`${r.res.id}: ${r.state} → ${state} (${reason})`);
     if (r.state !== state) r.since = this.now();
-    if (state !== 'ONLINE' && state !== 'RESTARTING') r.pids = [];
+    if (state !== 'ONLINE' && state !== 'RESTARTING') { r.pids = []; this.unwatch(r); }
     r.state = state;
     r.reason = reason;
+  }
+
+  /** The processes an ONLINE resource's agent reported: to the fence, and under the exit watch. */
+  private notePids(r: Runtime, reported: number[]): void {
+    r.pids = reported.filter((p) => Number.isInteger(p) && p > 1);
+    if (r.pids.length) this.deps.onPids?.(r.res.id, r.pids);
+    this.unwatch(r);
+    // The report can overtake the online reply (STARTING, RESTARTING): watch then too.
+    if (!this.deps.watchPids || r.pids.length === 0 || !['ONLINE', 'STARTING', 'RESTARTING'].includes(r.state)) return;
+    try {
+      r.watch = this.deps.watchPids(r.pids, (pid) => {
+        this.unwatch(r);
+        void this.deps.agents.request(r.res.id, { cmd: 'exited', pid }, 5000);
+      });
+    } catch (err) {
+      this.deps.log.warn(`${r.res.id}: cannot watch its processes: ${String(err)}`);
+    }
+  }
+
+  private unwatch(r: Runtime): void {
+    r.watch?.stop();
+    r.watch = undefined;
   }
 
   private emit(event: (e: GroupEvents) => void): void {

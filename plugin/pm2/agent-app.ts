@@ -146,7 +146,9 @@ async function boot(): Promise<void> {
   }
   const resolveSecret = createSecretResolver(cluster);
   core = new AgentCore({
-    resource, type, resolveSecret, send, isDeepCycle, watchPids: watchPids as WatchPids,
+    resource, type, resolveSecret, send, isDeepCycle,
+    // The coordinator watches this agent's processes (one timer per node, not per agent).
+    ...(process.env.MSGHA_PID_WATCH === 'coordinator' ? {} : { watchPids: watchPids as WatchPids }),
     observe: (data) => send({ type: OBSERVE_EVENT, data }),
     ...(leaseManaged ? {
       leaseLapsed: () => leaseLapsed(resource.group),

@@ -68,6 +68,7 @@ export class AgentCore {
   private lastProbe: AgentMetricsView['lastProbe'];
   private readonly log: Logger;
   private lastPids = '';
+  private pidList: number[] = [];
   private leaseTimer: NodeJS.Timeout | undefined;
   private lapsing = false;
 
@@ -126,7 +127,12 @@ export class AgentCore {
     }
     switch (command.cmd) {
       case 'state':
-        this.reply(command, { ok: true, state: this.state, reason: this.reason });
+        // The pids too: a coordinator that adopts this agent watches them for exits.
+        this.reply(command, { ok: true, state: this.state, reason: this.reason, ...(this.pidList.length ? { pids: [...this.pidList] } : {}) });
+        return;
+      case 'exited':
+        this.reply(command, { ok: true, state: this.state, reason: `noted: process ${command.pid} exited` });
+        this.processExited(command.pid);
         return;
       case 'monitor':
         // An operator's probe: reply its result, leave the loop's bookkeeping alone.
@@ -248,7 +254,7 @@ export class AgentCore {
     this.clearTimer();
     this.closeWatch();
     this.target = target;
-    if (target !== 'online') this.lastPids = '';
+    if (target !== 'online') { this.lastPids = ''; this.pidList = []; }
     this.failures = 0;
     this.cycle = 0;
     this.faulted = false;
@@ -340,6 +346,7 @@ export class AgentCore {
     const key = [...pids].sort((a, b) => a - b).join(',');
     if (key === this.lastPids) return;
     this.lastPids = key;
+    this.pidList = [...pids];
     this.report(STATE_EVENT, { fn: 'pids', state: this.state, target: this.target, reason: `processes ${key}`, pids: [...pids] });
   }
 
@@ -347,19 +354,22 @@ export class AgentCore {
     this.closeWatch();
     if (!this.deps.watchPids || !pids || pids.length === 0) return;
     try {
-      this.watch = this.deps.watchPids(pids, (pid) => {
-        if (this.target !== 'online' || this.faulted) return;
-        this.log.info(`process ${pid} exited: monitoring now`);
-        this.closeWatch();
-        // Confirm with a first-level monitor at once rather than at the next interval.
-        if (!this.running && !this.queue.some((j) => j.fn === 'monitor')) {
-          this.clearTimer();
-          this.cycle += 1;
-          this.enqueue('monitor', false, (m) => this.onLoopMonitor(m), false);
-        }
-      });
+      this.watch = this.deps.watchPids(pids, (pid) => this.processExited(pid));
     } catch (err) {
       this.log.warn(`cannot watch pids: ${String(err)}`);
+    }
+  }
+
+  /** A process of the resource exited (own watch, or the coordinator's): monitor at once. */
+  private processExited(pid: number): void {
+    if (this.target !== 'online' || this.faulted) return;
+    this.log.info(`process ${pid} exited: monitoring now`);
+    this.closeWatch();
+    // Confirm with a first-level monitor at once rather than at the next interval.
+    if (!this.running && !this.queue.some((j) => j.fn === 'monitor')) {
+      this.clearTimer();
+      this.cycle += 1;
+      this.enqueue('monitor', false, (m) => this.onLoopMonitor(m), false);
     }
   }
 

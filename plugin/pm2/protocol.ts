@@ -31,10 +31,12 @@ export type AgentCommand =
   | { cmd: 'online' | 'offline' | 'clean'; reqId: number }
   | { cmd: 'monitor'; reqId: number; deep?: boolean }
   | { cmd: 'target'; reqId: number; target: 'online' | 'offline' }
-  | { cmd: 'state'; reqId: number };
+  | { cmd: 'state'; reqId: number }
+  /** The coordinator's pid watch saw one of the processes this agent reported exit. */
+  | { cmd: 'exited'; reqId: number; pid: number };
 
 /** `fn` of a reply: an agent function, or the pseudo-functions of the protocol. */
-export type ReplyFn = AgentFunction | 'target' | 'state' | 'hello' | 'shutdown' | 'disconnect' | 'pids' | 'lapsed';
+export type ReplyFn = AgentFunction | 'target' | 'state' | 'exited' | 'hello' | 'shutdown' | 'disconnect' | 'pids' | 'lapsed';
 
 export interface AgentReport {
   /** `<group>.<resource>` */

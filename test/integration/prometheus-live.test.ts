@@ -209,14 +209,15 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
     }
     const faulted = await prom!.query(ALERT_RULES.find((r) => r.alert === 'MsghaResourceFaulted')!.expr);
     expect(resultOf(faulted).map((s) => s.metric.resource)).toEqual(['imap']);
-    const firing = await waitFor('MsghaResourceFaulted firing', async () => {
+    // Rules are evaluated one after another: wait for all three to fire, not only the first.
+    const want = ['MsghaResourceFaulted', 'MsghaGroupFaulted', 'MsghaFailover'];
+    let seen: string[] = [];
+    const firing = await waitFor(`${want.join(', ')} firing`, async () => {
       const alerts = await prom!.api('/api/v1/alerts');
-      const names = (alerts.data as unknown as { alerts: Array<{ labels: { alertname: string }; state: string }> }).alerts
+      seen = (alerts.data as unknown as { alerts: Array<{ labels: { alertname: string }; state: string }> }).alerts
         .filter((x) => x.state === 'firing').map((x) => x.labels.alertname);
-      return names.includes('MsghaResourceFaulted') ? names : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 500 });
-    expect(firing).toContain('MsghaGroupFaulted');
-    expect(firing).toContain('MsghaFailover');
+      return want.every((w) => seen.includes(w)) ? seen : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 500 }).catch((err: Error) => { throw new Error(`${err.message}; firing: ${seen.join(', ')}`); });
     expect(firing).not.toContain('MsghaTwoHolders');
   });
 

@@ -47,6 +47,30 @@ describe('GroupRunner', () => {
     expect(g.state).toBe('OFFLINE');
   });
 
+  it('watches the processes an ONLINE resource reported and tells its agent at once when one exits', async () => {
+    const { port, calls } = fakePort();
+    const watches: Array<{ pids: number[]; onExit: (pid: number) => void; stopped: boolean }> = [];
+    const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), {
+      agents: port, log: quiet, restartApp: async () => true,
+      watchPids: (pids, onExit) => { const w = { pids, onExit, stopped: false }; watches.push(w); return { stop: () => { w.stopped = true; } }; },
+    });
+    await g.online('test');
+    g.onReport({ resource: 'g.imap', fn: 'pids', state: 'ONLINE', reason: 'processes 77', pid: 1, pids: [77] });
+    expect(watches.map((w) => w.pids)).toEqual([[77]]);
+    // A new set replaces the old watch.
+    g.onReport({ resource: 'g.imap', fn: 'pids', state: 'ONLINE', reason: 'processes 78', pid: 1, pids: [78] });
+    expect(watches[0]!.stopped).toBe(true);
+    calls.length = 0;
+    watches[1]!.onExit(78);
+    await settle();
+    expect(calls).toEqual(['g.imap:exited']);
+    expect(watches[1]!.stopped).toBe(true);
+    // Leaving ONLINE stops the watch.
+    g.onReport({ resource: 'g.imap', fn: 'pids', state: 'ONLINE', reason: 'processes 79', pid: 1, pids: [79] });
+    await g.offline('test');
+    expect(watches[2]!.stopped).toBe(true);
+  });
+
   it('restarts a faulted critical resource in place, then faults the group beyond RestartLimit', async () => {
     const { port, calls } = fakePort();
     const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), { agents: port, log: quiet, restartApp: async () => true });

@@ -70,6 +70,21 @@ describe('AgentCore', () => {
     h.core.dispose();
   });
 
+  it('the coordinator\'s exit watch ("exited") has the same effect as its own; state replies carry the pids', async () => {
+    const h = harness({ MonitorInterval: 60 });
+    h.core.handle({ cmd: 'online', reqId: 1 });
+    await h.until(() => h.type.calls.filter((c) => c === 'monitor').length === 1);
+    await h.until(() => h.states().some((s) => s.fn === 'pids'));
+    h.core.handle({ cmd: 'state', reqId: 2 });
+    await h.until(() => h.results().some((r) => r.reqId === 2));
+    expect(h.results().find((r) => r.reqId === 2)?.pids).toEqual([4242]);
+    h.type.up = false;
+    h.core.handle({ cmd: 'exited', reqId: 3, pid: 4242 });
+    await h.until(() => h.states().some((s) => s.state === 'FAULTED'));
+    expect(h.results().find((r) => r.reqId === 3)).toMatchObject({ ok: true });
+    h.core.dispose();
+  });
+
   it('tolerates ToleranceLimit failed monitors before FAULTED', async () => {
     const h = harness({ ToleranceLimit: 2 });
     h.core.handle({ cmd: 'online', reqId: 1 });
