@@ -109,6 +109,9 @@ export function parseCommand(packet: unknown): AgentCommand | undefined {
       if (d.target !== 'online' && d.target !== 'offline') return undefined;
       return { cmd: 'target', reqId: d.reqId, target: d.target };
     case 'state': return { cmd: 'state', reqId: d.reqId };
+    case 'exited':
+      if (typeof d.pid !== 'number' || !Number.isInteger(d.pid)) return undefined;
+      return { cmd: 'exited', reqId: d.reqId, pid: d.pid };
     default: return undefined;
   }
 }
