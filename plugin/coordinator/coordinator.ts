@@ -145,9 +145,12 @@ export class Coordinator {
     this.bus.on(RESULT_EVENT, (p: BusPacket<AgentReport>) => {
       if (p?.data && this.resource(p.data.resource)) this.registry.noteResult(p.data, p.process.pm_id);
     });
-    this.bus.on(OBSERVE_EVENT, (p: BusPacket<Observation>) => {
-      const found = p?.data && typeof p.data.resource === 'string' ? this.resource(p.data.resource) : undefined;
-      if (found && this.observer) this.observer.observed(p.data, found.res);
+    this.bus.on(OBSERVE_EVENT, (p: BusPacket<Observation[] | Observation>) => {
+      // A batch (an agent of an older version may still send one observation per message).
+      for (const o of Array.isArray(p?.data) ? p.data : p?.data ? [p.data] : []) {
+        const found = o && typeof o.resource === 'string' ? this.resource(o.resource) : undefined;
+        if (found && this.observer) this.observer.observed(o, found.res);
+      }
     });
     this.bus.on('process:event', (p: ProcessEventPacket) => {
       if (p?.event === 'exit' && this.resource(p.process?.name)) this.registry.noteExit(p.process.name);

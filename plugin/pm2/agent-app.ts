@@ -28,7 +28,7 @@ import { AgentCore, type WatchPids } from './agent-core';
 import { createAxmPublisher } from './axm-metrics';
 import { logLevelOf } from './function-runner';
 import {
-  OBSERVE_EVENT, parseCommand, RESULT_EVENT, STATE_EVENT, type AgentCommand, type ObservedMessage, type OutgoingMessage,
+  OBSERVE_EVENT, OBSERVE_FLUSH_MS, parseCommand, RESULT_EVENT, STATE_EVENT, type AgentCommand, type Observation, type ObservedMessage, type OutgoingMessage,
 } from './protocol';
 
 const resourceId = process.env.MSGHA_RESOURCE ?? '';
@@ -51,9 +51,17 @@ const runDir = process.env.MSGHA_RUN_DIR || DEFAULT_RUN_DIR;
 
 // `pm2 show <app>` / `pm2 monit`: state, restarts, last probe phases. A small publisher of PM2's
 // axm:monitor messages rather than @pm2/io (see axm-metrics.ts for why).
-publishAgentMetrics(createAxmPublisher(), () => core?.metricsView() ?? {
+// Every 5 s (PM2's own metrics refresh about as often): one wake-up per second less per agent.
+publishAgentMetrics(createAxmPublisher({ intervalMs: 5000 }), () => core?.metricsView() ?? {
   state: configurationError !== undefined ? 'CONFIGURATION ERROR' : 'STARTING', restarts: 0,
 });
+
+// Observations (metrics only) go to the coordinator in one batch every OBSERVE_FLUSH_MS.
+const observations: Observation[] = [];
+setInterval(() => {
+  if (observations.length === 0) return;
+  send({ type: OBSERVE_EVENT, data: observations.splice(0) });
+}, OBSERVE_FLUSH_MS).unref();
 
 function refuse(command: AgentCommand, reason: string): void {
   send({ type: RESULT_EVENT, data: { resource: resourceId, pid: process.pid, fn: command.cmd, reqId: command.reqId, ok: false, state: 'UNKNOWN', recovery: 'configuration', reason } });
@@ -149,7 +157,7 @@ async function boot(): Promise<void> {
     resource, type, resolveSecret, send, isDeepCycle,
     // The coordinator watches this agent's processes (one timer per node, not per agent).
     ...(process.env.MSGHA_PID_WATCH === 'coordinator' ? {} : { watchPids: watchPids as WatchPids }),
-    observe: (data) => send({ type: OBSERVE_EVENT, data }),
+    observe: (data) => { observations.push(data); },
     ...(leaseManaged ? {
       leaseLapsed: () => leaseLapsed(resource.group),
       onLapsed: (ok: boolean) => {

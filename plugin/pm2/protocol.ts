@@ -85,10 +85,14 @@ export interface Observation {
   pid: number;
 }
 
+/** Observations travel in batches (one message every few seconds per agent, not one per run). */
 export interface ObservedMessage {
   type: typeof OBSERVE_EVENT;
-  data: Observation;
+  data: Observation[];
 }
+
+/** How often an agent sends its batch of observations. */
+export const OBSERVE_FLUSH_MS = 5000;
 
 export interface OutgoingMessage {
   type: typeof RESULT_EVENT | typeof STATE_EVENT;
