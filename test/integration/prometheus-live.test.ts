@@ -171,10 +171,13 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
   it('kill -9 of imapd: restarted in place, then beyond RestartLimit the group faults', async () => {
     await waitFor('IMAP answering', async () => /^\* OK/.test(await banner(sb.ports.imap)));
     process.kill(imapdPid(), 'SIGKILL');
+    let seen = '';
     await waitFor('imap restarted in place', async () => {
       const s = await coordinatorStatus(pm2);
-      return groupOf(s, 'mail')?.state === 'ONLINE' && resourceOf(s, 'mail.imap')?.restarts === 1;
-    }, { timeoutMs: 30_000, intervalMs: 300 });
+      const imap = resourceOf(s, 'mail.imap');
+      seen = `group ${groupOf(s, 'mail')?.state} (${groupOf(s, 'mail')?.reason}), imap ${imap?.state} restarts ${imap?.restarts} (${imap?.reason})`;
+      return groupOf(s, 'mail')?.state === 'ONLINE' && imap?.restarts === 1;
+    }, { timeoutMs: 30_000, intervalMs: 300 }).catch((err: Error) => { throw new Error(`${err.message}; last seen: ${seen}`); });
     await waitFor('IMAP answering again', async () => /^\* OK/.test(await banner(sb.ports.imap)), { timeoutMs: 20_000 });
     // Scraped at least once while restarted (Prometheus scrapes every second).
     await prom!.waitForSeries('msgha_resource_restarts_total{resource="imap"} > 0', 10_000);
@@ -183,7 +186,8 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
     await prom!.waitForSeries('msgha_resource_state{resource="imap", state="FAULTED"} == 1', 15_000);
     await prom!.waitForSeries('increase(msgha_group_failovers_total{reason="resource-fault"}[5m]) > 0', 15_000);
     await prom!.waitForSeries('msgha_resource_faults_total{resource="imap", reason="process-exit"} >= 2', 15_000);
-    const m = await axm('mail.imap');
+    // pm2 show values are refreshed every 5 s.
+    const m = await waitFor('pm2 show restarts 1', async () => { const x = await axm('mail.imap'); return x.restarts?.value === 1 ? x : undefined; }, { timeoutMs: 15_000, intervalMs: 500 });
     expect(m.restarts?.value).toBe(1);
   });
 
