@@ -115,6 +115,10 @@ function onlineOrder(resources: ResolvedResource[]): ResolvedResource[] {
 
 const CLEARED = 'fault cleared by operator';
 
+/** An online after a crash that fails within this long is retried once (see handleFault). */
+const QUICK_FAILURE_MS = 3000;
+const RETRY_PAUSE_MS = 300;
+
 /** Extra time on top of a function's own timeout before the coordinator gives up waiting. */
 const REPLY_SLACK_MS = SETTLE_GRACE_MS + 5000;
 
@@ -437,7 +441,16 @@ export class GroupRunner {
       this.setState('PARTIAL', `${r.res.name} faulted (${last}); restart in place ${r.budget.used()}/${r.budget.limit}`);
       const cleaned = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
       if (!cleaned.ok) { last = `clean failed: ${cleaned.reason}`; break; }
-      const rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
+      const t0 = this.now();
+      let rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
+      if (!rep.ok && rep.recovery !== 'configuration' && this.now() - t0 < QUICK_FAILURE_MS) {
+        // A start that fails at once right after a crash (e.g. "already running"): the crashed
+        // instance's last processes may still be exiting. Once more after a pause, same attempt.
+        this.deps.log.warn(`${r.res.id}: online right after the crash failed (${rep.reason}); cleaning and trying once more`);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+        await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+        rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
+      }
       if (rep.ok) {
         this.setRes(r, 'ONLINE', `restarted in place: ${rep.reason}`);
         this.settle(`${r.res.name} restarted in place`);

@@ -71,6 +71,27 @@ describe('GroupRunner', () => {
     expect(watches[2]!.stopped).toBe(true);
   });
 
+  it('a restart whose online fails at once (the crashed instance still exiting) is tried once more in the same attempt', async () => {
+    const calls: string[] = [];
+    let onlineFailures = 0;
+    const port: AgentPort = {
+      async request(id, command) {
+        calls.push(`${id}:${command.cmd}`);
+        const fail = command.cmd === 'online' && id === 'g.imap' && onlineFailures-- > 0;
+        return { resource: id, fn: command.cmd, ok: !fail, state: fail ? 'OFFLINE' : 'ONLINE', reason: fail ? 'Dovecot is already running?' : 'fine', pid: 1 };
+      },
+    };
+    const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), { agents: port, log: quiet, restartApp: async () => true });
+    await g.online('test');
+    calls.length = 0;
+    onlineFailures = 1;
+    g.onReport(fault('g.imap'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls).toEqual(['g.imap:clean', 'g.imap:online', 'g.imap:clean', 'g.imap:online']);
+    expect(g.state).toBe('ONLINE');
+    expect(g.status().resources[1]!.restarts).toBe(1);
+  });
+
   it('restarts a faulted critical resource in place, then faults the group beyond RestartLimit', async () => {
     const { port, calls } = fakePort();
     const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), { agents: port, log: quiet, restartApp: async () => true });
