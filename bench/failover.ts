@@ -59,8 +59,7 @@ async function ready(c: MsgCluster, maxMs: number): Promise<string> {
   for (const n of NODES) if (!c.node(n).up() || !c.pm2DaemonPid(n)) await c.startNode(n);
   // The holder's own view says ONLINE and the checker sees that node, alone, holding the VIP (a
   // node that just restarted still shows its view from before the kill until it publishes).
-  const settledHolder = (): boolean => { const on = c.onlineAt('mail'); const vip = c.monitor!.holders('vip', 'mail'); return !!on && vip.length === 1 && vip[0] === on; };
-  if (!(await c.waitFor(settledHolder, maxMs, 200))) throw new Error('group mail did not come online on one node');
+  if (!(await c.waitFor(() => c.settledAt('mail'), maxMs, 200))) throw new Error('group mail did not come online on one node');
   const r = await c.waitImap('mail', 30_000);
   if (!r.ok) throw new Error(`IMAP does not answer on the VIP: ${r.error}`);
   return c.onlineAt('mail')!;

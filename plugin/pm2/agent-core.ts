@@ -67,7 +67,7 @@ export class AgentCore {
   private faultSeen = false;
   private lastProbe: AgentMetricsView['lastProbe'];
   private readonly log: Logger;
-  private lastPids = '';
+  /** The processes last reported to the coordinator, sorted (empty: none since the target changed). */
   private pidList: number[] = [];
   private leaseTimer: NodeJS.Timeout | undefined;
   private lapsing = false;
@@ -254,7 +254,7 @@ export class AgentCore {
     this.clearTimer();
     this.closeWatch();
     this.target = target;
-    if (target !== 'online') { this.lastPids = ''; this.pidList = []; }
+    if (target !== 'online') this.pidList = [];
     this.failures = 0;
     this.cycle = 0;
     this.faulted = false;
@@ -343,10 +343,10 @@ export class AgentCore {
 
   private reportPids(pids: number[] | undefined): void {
     if (!pids || pids.length === 0) return;
-    const key = [...pids].sort((a, b) => a - b).join(',');
-    if (key === this.lastPids) return;
-    this.lastPids = key;
-    this.pidList = [...pids];
+    const sorted = [...pids].sort((a, b) => a - b);
+    const key = sorted.join(',');
+    if (key === this.pidList.join(',')) return;
+    this.pidList = sorted;
     this.report(STATE_EVENT, { fn: 'pids', state: this.state, target: this.target, reason: `processes ${key}`, pids: [...pids] });
   }
 

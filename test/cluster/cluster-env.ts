@@ -109,8 +109,7 @@ async function healthyOnce(c: MsgCluster, maxMs: number): Promise<{ mail: string
     }
   }
   // ONLINE per the holder's own (fresh) view, and the checker sees that node, alone, holding the VIP.
-  const settled = (g: string): boolean => { const on = c.onlineAt(g); const vip = c.monitor!.holders('vip', g); return !!on && vip.length === 1 && vip[0] === on; };
-  const ok = await c.waitFor(() => settled('mail') && settled('dir'), maxMs, 200);
+  const ok = await c.waitFor(() => c.settledAt('mail') && c.settledAt('dir'), maxMs, 200);
   if (!ok) throw new Error(`cluster did not become healthy: ${JSON.stringify(summary(c))}`);
   const imap = await c.waitImap('mail', 30_000);
   if (!imap.ok) throw new Error(`IMAP on the mail VIP does not answer: ${imap.error}`);

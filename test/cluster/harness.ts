@@ -8,6 +8,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { removeCgroup } from '../fixtures/cluster/node';
 
 export const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -174,18 +175,5 @@ export class LeaseCluster {
     for (const node of this.procs.keys()) removeCgroup(this.fenceId(node));
     for (const v of this.views) { try { execFileSync('umount', ['-l', v]); } catch { /* gone */ } }
     if (!process.env.MH_KEEP) fs.rmSync(this.base, { recursive: true, force: true });
-  }
-}
-
-/** Removes a fence's cgroup directories (they are left behind when the fence is SIGKILLed). */
-export function removeCgroup(fenceId: string): void {
-  for (const root of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
-    const base = path.join(root, 'msgha', fenceId);
-    if (!fs.existsSync(base)) continue;
-    for (const g of fs.readdirSync(base)) {
-      const d = path.join(base, g);
-      try { if (fs.statSync(d).isDirectory()) fs.rmdirSync(d); } catch { /* busy */ }
-    }
-    try { fs.rmdirSync(base); } catch { /* busy */ }
   }
 }

@@ -35,6 +35,28 @@ interface Row {
   run(): Promise<void>;
 }
 
+/** Row 8 with a given fault: every node's storage fails for 3L, then recovers. */
+function storageDownForAll(name: string, inject: (n: SimNode) => void, restore: (n: SimNode) => void): Row {
+  return {
+    name,
+    async run() {
+      const { sim, holder } = await cluster(['a', 'b', 'c']);
+      await sim.run(500);
+      for (const n of sim.nodes) inject(n);
+      await sim.run(3 * L);
+      expect(holder.holding()).toBe(false);
+      expect(sim.acquires).toHaveLength(1);
+      for (const n of sim.nodes) restore(n);
+      const t = await sim.until(() => sim.holders().length === 1, 3 * CRASH_BOUND);
+      expect(t).toBeGreaterThanOrEqual(0);
+      await sim.run(2 * L);
+      expect(sim.acquires).toHaveLength(2);
+      safe(sim);
+      await stopAll(sim);
+    },
+  };
+}
+
 const rows: Row[] = [
   {
     name: 'first start: exactly one node acquires epoch 1 at once (epoch.0 is RELEASED)',
@@ -185,42 +207,14 @@ const rows: Row[] = [
       await stopAll(sim);
     },
   },
-  {
-    name: 'storage down for all for 3L: the holder fences, nobody claims during the outage, exactly one claim after',
-    async run() {
-      const { sim, holder } = await cluster(['a', 'b', 'c']);
-      await sim.run(500);
-      for (const n of sim.nodes) n.view.faults.hang = true;
-      await sim.run(3 * L);
-      expect(holder.holding()).toBe(false);
-      expect(sim.acquires).toHaveLength(1);
-      for (const n of sim.nodes) n.view.unhang();
-      const t = await sim.until(() => sim.holders().length === 1, 3 * CRASH_BOUND);
-      expect(t).toBeGreaterThanOrEqual(0);
-      await sim.run(2 * L);
-      expect(sim.acquires).toHaveLength(2);
-      safe(sim);
-      await stopAll(sim);
-    },
-  },
-  {
-    name: 'storage read-only (EROFS) for all for 3L: failed claims leave no epoch behind, exactly one claim after',
-    async run() {
-      const { sim, holder } = await cluster(['a', 'b', 'c']);
-      await sim.run(500);
-      for (const n of sim.nodes) n.view.faults.failWrites = 'EROFS';
-      await sim.run(3 * L);
-      expect(holder.holding()).toBe(false);
-      expect(sim.acquires).toHaveLength(1);
-      for (const n of sim.nodes) n.view.faults = {};
-      const t = await sim.until(() => sim.holders().length === 1, 3 * CRASH_BOUND);
-      expect(t).toBeGreaterThanOrEqual(0);
-      await sim.run(2 * L);
-      expect(sim.acquires).toHaveLength(2);
-      safe(sim);
-      await stopAll(sim);
-    },
-  },
+  storageDownForAll(
+    'storage down for all for 3L: the holder fences, nobody claims during the outage, exactly one claim after',
+    (n) => { n.view.faults.hang = true; }, (n) => n.view.unhang(),
+  ),
+  storageDownForAll(
+    'storage read-only (EROFS) for all for 3L: failed claims leave no epoch behind, exactly one claim after',
+    (n) => { n.view.faults.failWrites = 'EROFS'; }, (n) => { n.view.faults = {}; },
+  ),
   {
     name: 'corrupt record over a live holder ×5: changing garbage is life, no takeover',
     async run() {
