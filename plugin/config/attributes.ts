@@ -36,6 +36,27 @@ export interface AttrDecl {
   unit?: string;
   /** Example value shown in the documentation. */
   example?: unknown;
+  /**
+   * A default that follows other attributes of the same resource (applied after the plain
+   * defaults, so it sees them): `rule` is how `msgha explain` states it, `of` computes it.
+   * `default` stays the value for a resource that sets none of the attributes it follows.
+   */
+  derivedDefault?: { rule: string; of(attrs: Readonly<Record<string, unknown>>): unknown };
+}
+
+/** Why 0.8: the monitor must end before the next cycle is due; 10 s × 0.8 = the 8 s cap. */
+const MONITOR_TIMEOUT_SHARE = 0.8;
+const MONITOR_TIMEOUT_CAP = 8;
+
+/** MonitorTimeout when not set: 80 % of MonitorInterval (whole seconds, at least 1), at most 8 s. */
+export function defaultMonitorTimeout(monitorInterval: unknown): number {
+  const interval = typeof monitorInterval === 'number' && Number.isFinite(monitorInterval) && monitorInterval > 0 ? monitorInterval : 10;
+  return Math.min(MONITOR_TIMEOUT_CAP, Math.max(1, Math.floor(interval * MONITOR_TIMEOUT_SHARE)));
+}
+
+/** The value a declaration gives a resource that does not set it (derived, else plain default). */
+export function defaultFor(decl: AttrDecl, attrs: Readonly<Record<string, unknown>>): unknown {
+  return decl.derivedDefault ? decl.derivedDefault.of(attrs) : decl.default;
 }
 
 /**
@@ -51,12 +72,15 @@ export const GENERIC_ATTRIBUTES: readonly AttrDecl[] = [
     doc: 'Longest time the online function may take, start command and wait for ONLINE included.' },
   { name: 'OfflineTimeout', kind: 'seconds', default: 120, min: 1, unit: 's',
     doc: 'Longest time the offline function may take before what is left of the instance is killed.' },
-  { name: 'MonitorTimeout', kind: 'seconds', default: 8, min: 1, unit: 's',
-    doc: 'Longest time one monitor cycle may take; a cycle that overruns reports UNKNOWN.' },
+  { name: 'MonitorTimeout', kind: 'seconds', default: MONITOR_TIMEOUT_CAP, min: 1, unit: 's',
+    derivedDefault: { rule: `${MONITOR_TIMEOUT_SHARE * 100} % of MonitorInterval (whole seconds, at least 1), at most ${MONITOR_TIMEOUT_CAP}`, of: (a) => defaultMonitorTimeout(a.MonitorInterval) },
+    doc: 'Longest time one monitor cycle may take; a cycle that overruns reports UNKNOWN. Unset, it follows MonitorInterval, so lowering MonitorInterval alone is enough.' },
   { name: 'CleanTimeout', kind: 'seconds', default: 60, min: 1, unit: 's',
     doc: 'Longest time the clean function may take.' },
   { name: 'RestartLimit', kind: 'int', default: 3, min: 0,
     doc: 'How many times a faulted critical resource is restarted in place (within ConfInterval) before the group is faulted on this node.' },
+  { name: 'OnlineRetryLimit', kind: 'int', default: 1, min: 0,
+    doc: 'How many times a failed first online (bringing the group up, not a restart in place) is cleaned and tried again before the resource counts as failed (a critical one then faults the group on this node). Not retried when the agent reports a configuration error.' },
   { name: 'ConfInterval', kind: 'seconds', default: 600, min: 1, unit: 's',
     doc: 'Window for RestartLimit: restarts older than this are forgotten.' },
   { name: 'ToleranceLimit', kind: 'int', default: 0, min: 0,

@@ -32,10 +32,18 @@ function bounds(d: Decl): string {
   return '';
 }
 
+/** The default as the documentation states it: a derived one by its rule. */
+function defaultText(d: Decl): string | undefined {
+  const a = d as AttrDecl;
+  if (a.derivedDefault) return `${a.derivedDefault.rule}${d.unit ? ` ${d.unit}` : ''}`;
+  return d.default !== undefined ? `${valueText(d.default)}${d.unit ? ` ${d.unit}` : ''}` : undefined;
+}
+
 function describeDecl(d: Decl): string {
   const facts = [kindText(d)];
   if (d.required) facts.push('required');
-  if (d.default !== undefined) facts.push(`default ${valueText(d.default)}${d.unit ? ` ${d.unit}` : ''}`);
+  const dflt = defaultText(d);
+  if (dflt !== undefined) facts.push(`default ${dflt}`);
   else if (d.unit) facts.push(`unit ${d.unit}`);
   const b = bounds(d);
   if (b) facts.push(b);
@@ -73,7 +81,8 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function markdownTable(decls: readonly Decl[]): string[] {
   const rows = decls.map((d) => {
-    const dflt = d.default !== undefined ? `\`${valueText(d.default)}\`${d.unit ? ` ${d.unit}` : ''}` : '';
+    const a = d as AttrDecl;
+    const dflt = a.derivedDefault ? defaultText(d)! : d.default !== undefined ? `\`${valueText(d.default)}\`${d.unit ? ` ${d.unit}` : ''}` : '';
     const kind = [kindText(d), bounds(d)].filter(Boolean).join(', ');
     const doc = d.example !== undefined ? `${d.doc} Example: \`${valueText(d.example)}\`.` : d.doc;
     return `| \`${d.name}\` | ${cell(kind)} | ${d.required ? 'yes' : ''} | ${cell(dflt)} | ${cell(doc)} |`;

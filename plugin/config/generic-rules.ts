@@ -20,7 +20,7 @@ export function checkTimings(report: Report, r: CheckedResource): void {
   const slm = num(r.attrs.SecondLevelMonitor);
   if (interval !== undefined && monitorTimeout !== undefined && monitorTimeout > interval) {
     report.warn(r.where, 'MonitorTimeout', `MonitorTimeout (${monitorTimeout} s) is longer than MonitorInterval (${interval} s): a slow cycle delays the next one`,
-      'make MonitorTimeout ≤ MonitorInterval');
+      'make MonitorTimeout ≤ MonitorInterval, or leave it unset: it then follows MonitorInterval');
   }
   if (interval !== undefined && slm !== undefined && slm > 0 && interval * slm > ONE_HOUR) {
     report.warn(r.where, 'SecondLevelMonitor', `the deep check runs only every ${interval * slm} s (MonitorInterval ${interval} s × ${slm}), more than an hour`,

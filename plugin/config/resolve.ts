@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { TYPE_CATALOG } from '../agents/catalog';
-import type { AttrDecl } from './attributes';
+import { defaultFor, type AttrDecl } from './attributes';
 import type { ClusterDefinition, ResolvedCluster, ResolvedGroup, ResolvedResource, ResourceConfig } from './cluster-types';
 import { stableOrder } from './graph';
 
@@ -13,13 +13,19 @@ function cloneDefault(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? structuredClone(value) : value;
 }
 
-/** Declared defaults overlaid with the given values (only declared attributes are kept). */
+/**
+ * Declared defaults overlaid with the given values (only declared attributes are kept); derived
+ * defaults (attributes.ts derivedDefault) last, from the values resolved so far.
+ */
 export function applyDefaults(attributes: readonly AttrDecl[], given: Record<string, unknown>): Record<string, unknown> {
   const attrs: Record<string, unknown> = {};
   for (const decl of attributes) {
     const v = given[decl.name];
     if (v !== undefined && v !== null) attrs[decl.name] = v;
-    else if (decl.default !== undefined) attrs[decl.name] = cloneDefault(decl.default);
+    else if (decl.default !== undefined && !decl.derivedDefault) attrs[decl.name] = cloneDefault(decl.default);
+  }
+  for (const decl of attributes) {
+    if (decl.derivedDefault && !(decl.name in attrs)) attrs[decl.name] = cloneDefault(defaultFor(decl, attrs));
   }
   return attrs;
 }

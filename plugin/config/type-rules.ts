@@ -76,7 +76,9 @@ const netscapeMsg: Rule = (report, r) => {
   // stored has no port; all of NETSCAPE_DAEMONS get a process check.
   checkServiceNames(report, r, 'Ports', keys, NETSCAPE_PORT_KEYS, ` (Ports keys: ${NETSCAPE_PORT_KEYS.join(', ')}; ${NETSCAPE_DAEMONS.length - NETSCAPE_PORT_KEYS.length} daemon, stored, has no port)`);
   // The monitor as a whole ends at MonitorTimeout, so a longer ProbeTimeout is never waited for.
-  const probe = num(r.attrs.ProbeTimeout);
+  // Only a ProbeTimeout the user wrote: the default is a cap, and MonitorTimeout follows
+  // MonitorInterval when unset, so lowering MonitorInterval alone must stay clean.
+  const probe = r.given.has('ProbeTimeout') ? num(r.attrs.ProbeTimeout) : undefined;
   const monitor = num(r.attrs.MonitorTimeout);
   if (probe !== undefined && monitor !== undefined && probe > monitor) {
     report.warn(r.where, 'ProbeTimeout', `ProbeTimeout (${probe} s) is longer than MonitorTimeout (${monitor} s): the monitor ends first and a probe never gets its full ProbeTimeout`,

@@ -19,7 +19,8 @@ describe('msgha explain', () => {
     for (const a of type.attributes) {
       expect(text).toContain(`  ${a.name}  (`);
       expect(text).toContain(a.doc);
-      if (a.default !== undefined) expect(text).toContain(`default ${typeof a.default === 'string' ? a.default : JSON.stringify(a.default)}`);
+      if (a.derivedDefault) expect(text).toContain(`default ${a.derivedDefault.rule}`);
+      else if (a.default !== undefined) expect(text).toContain(`default ${typeof a.default === 'string' ? a.default : JSON.stringify(a.default)}`);
       if (a.required) expect(text).toMatch(new RegExp(`^  ${a.name}  \\(.*; required`, 'm'));
       for (const v of a.values ?? []) expect(text).toContain(v);
     }
