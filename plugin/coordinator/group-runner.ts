@@ -13,7 +13,15 @@
  * that a critical resource faults the group (taken offline here) and a non-critical one only
  * faults itself. Shared-disk and address first: a Mount or IP resource that requires nothing
  * comes online before every other resource (and goes offline after them), whatever its place in
- * the file. Faults that arrive while the lease is being lost (leaseSettled) are not acted on.
+ * the file. A failed first online (not a restart in place) is cleaned and retried up to
+ * OnlineRetryLimit times before it counts as a failure. Faults that arrive while the lease is
+ * being lost (leaseSettled false: the elector is fencing, or renewals failed until it lost the
+ * lease) are not acted on, and nothing met then — a fault, a failed online, a failed offline —
+ * marks the group FAULTED here: the lease's offline and the fence stop what remains, and the
+ * node stays eligible. A genuine fault on a holder whose renewals are current still faults it.
+ * Adoption (coordinator restart): a deep-check failure of an adopted resource within its
+ * adoption grace (one deep-check period, see adoptionGraceMs) is restarted in place without
+ * taking a RestartLimit unit, once per resource and adoption.
  * Frozen (`frozen`): faults are recorded and reported, but nothing is done about them (no
  * clean, no restart, no failover) until the group is unfrozen.
  * Multi-node hooks (group-lease.ts): online() takes an AbortSignal (leadership lost → no further
@@ -65,6 +73,8 @@ interface Runtime {
   watch?: { stop(): void };
   /** Faulted while the group was frozen: looked at again on unfreeze. */
   faultedWhileFrozen?: boolean;
+  /** Adopted after a coordinator restart: until then, one deep-check fault restarts for free. */
+  adoptionGraceUntil?: number;
 }
 
 /** What happened to the group, for the metrics (each call is one event; none may throw). */
@@ -113,11 +123,39 @@ function onlineOrder(resources: ResolvedResource[]): ResolvedResource[] {
   return [...first, ...resources.filter((r) => !first.includes(r))];
 }
 
+/**
+ * A fault found by a deep check (second-level probes, or the MonitorProgram run after them):
+ * the kind a coordinator restart can cause, e.g. probes through a VIP whose lifetime lapsed.
+ */
+const isDeep = (rep: Pick<AgentReport, 'level'>): boolean => rep.level === 'second' || rep.level === 'program';
+
 const CLEARED = 'fault cleared by operator';
 
 /** An online after a crash that fails within this long is retried once (see handleFault). */
 const QUICK_FAILURE_MS = 3000;
 const RETRY_PAUSE_MS = 300;
+
+/** Why 120 s: a deep-check period longer than that is rare; the grace must not outlive the adoption. */
+const ADOPTION_GRACE_MAX_MS = 120_000;
+
+/**
+ * How long after an adoption a deep-check failure is taken for an effect of the coordinator's
+ * restart (e.g. the VIP's lifetime lapsed before the first refresh): until the agent's first deep
+ * check after the adoption has run — SecondLevelMonitor cycles of MonitorInterval, plus one
+ * MonitorTimeout — at most ADOPTION_GRACE_MAX_MS.
+ */
+export function adoptionGraceMs(res: ResolvedResource): number {
+  const n = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : d);
+  const every = Math.max(1, n(res.attrs.SecondLevelMonitor, 1));
+  const ms = (n(res.attrs.MonitorInterval, 10) * every + n(res.attrs.MonitorTimeout, 8)) * 1000;
+  return Math.min(ADOPTION_GRACE_MAX_MS, ms);
+}
+
+/** OnlineRetryLimit of a resource (declared default 1). */
+function onlineRetries(res: ResolvedResource): number {
+  const v = res.attrs.OnlineRetryLimit;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 1;
+}
 
 /** Extra time on top of a function's own timeout before the coordinator gives up waiting. */
 const REPLY_SLACK_MS = SETTLE_GRACE_MS + 5000;
@@ -207,6 +245,7 @@ export class GroupRunner {
         const rep = reports.get(r.res.id);
         if (stopped.has(r.res.id)) { this.setRes(r, 'STOPPED', 'stopped through PM2'); continue; }
         if (!rep || rep.target !== 'online') continue;
+        if (rep.state === 'ONLINE' || rep.state === 'FAULTED') r.adoptionGraceUntil = this.now() + adoptionGraceMs(r.res);
         if (rep.state === 'ONLINE') {
           this.setRes(r, 'ONLINE', `adopted: ${rep.reason}`);
           if (Array.isArray(rep.pids)) this.notePids(r, rep.pids);
@@ -217,7 +256,10 @@ export class GroupRunner {
       if (online === 0) return;
       const all = online === this.rt.size;
       this.setState(all ? 'ONLINE' : 'PARTIAL', `adopted ${online}/${this.rt.size} running resource(s) after a coordinator restart`);
-      for (const r of faulted) await this.handleFault(r, 'FAULTED when adopted', undefined, 'unknown');
+      for (const r of faulted) {
+        const rep = reports.get(r.res.id)!;
+        await this.handleFault(r, `FAULTED when adopted: ${rep.reason}`, rep.recovery, rep.level ? faultReasonOf(rep) : 'unknown', isDeep(rep));
+      }
     });
   }
 
@@ -249,7 +291,7 @@ export class GroupRunner {
       return;
     }
     if (report.state === 'FAULTED') {
-      void this.serial(() => this.handleFault(r, report.reason, report.recovery, faultReasonOf(report)));
+      void this.serial(() => this.handleFault(r, report.reason, report.recovery, faultReasonOf(report), isDeep(report)));
     }
   }
 
@@ -319,7 +361,7 @@ export class GroupRunner {
             this.setRes(r, 'OFFLINE', `not started: requires ${missing.join(', ')}, which is not ONLINE`);
             return;
           }
-          const started = await this.startOne(r);
+          const started = await this.startOne(r, signal);
           if (!started.ok && r.critical && !broken) broken = { r, reason: started.reason };
         })();
         runs.set(r, run);
@@ -329,8 +371,9 @@ export class GroupRunner {
     await Promise.all([...this.rt.values()].map(start));
     if (broken) {
       const { r, reason: why } = broken;
-      await this.faultGroup(`critical resource ${r.res.name} failed to come online: ${why}`, r);
-      return { ok: false, reason: `group ${this.name} FAULTED: ${r.res.name} failed to come online: ${why}` };
+      const faulted = await this.faultGroup(`critical resource ${r.res.name} failed to come online: ${why}`, r);
+      return { ok: false, reason: faulted ? `group ${this.name} FAULTED: ${r.res.name} failed to come online: ${why}`
+        : `group ${this.name}: ${r.res.name} failed to come online (${why}) while the lease is being lost here: not FAULTED` };
     }
     if (signal?.aborted) return { ok: false, reason: `group ${this.name}: online interrupted, this node may no longer run it` };
     this.settle('online finished');
@@ -347,20 +390,31 @@ export class GroupRunner {
     return [...named, ...[...this.rt.values()].filter((x) => isEarly(x.res))];
   }
 
-  /** Online one resource (its app restarted first if PM2 has it stopped); clean after a failure. */
-  private async startOne(r: Runtime): Promise<Outcome> {
+  /**
+   * First online of one resource (its app restarted first if PM2 has it stopped): after a failure
+   * it is cleaned and, up to OnlineRetryLimit times, tried again — not when the agent says the
+   * configuration is wrong (no retry can fix that) nor once this node may no longer run the group.
+   */
+  private async startOne(r: Runtime, signal?: AbortSignal): Promise<Outcome> {
     if (r.state === 'STOPPED') {
       const up = await this.deps.restartApp(r.res.id);
       if (!up) { this.setRes(r, 'FAULTED', 'agent app could not be started'); return { ok: false, reason: 'agent app could not be started' }; }
     }
-    this.setRes(r, 'STARTING', 'online');
-    const rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
-    if (rep.ok) { this.setRes(r, 'ONLINE', rep.reason); return { ok: true, reason: rep.reason }; }
-    this.deps.log.warn(`${r.res.id}: online failed (${rep.reason}); cleaning`);
-    this.emit((e) => e.fault(r.res, 'online-failed'));
-    await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
-    this.setRes(r, 'FAULTED', `online failed: ${rep.reason}`);
-    return { ok: false, reason: rep.reason };
+    const retries = onlineRetries(r.res);
+    for (let attempt = 0; ; attempt++) {
+      this.setRes(r, 'STARTING', attempt === 0 ? 'online' : `online, retry ${attempt}/${retries} (OnlineRetryLimit)`);
+      const rep = await this.deps.agents.request(r.res.id, { cmd: 'online' }, this.replyTimeout(r.res, 'online'));
+      if (rep.ok) { this.setRes(r, 'ONLINE', attempt === 0 ? rep.reason : `${rep.reason} (after ${attempt} OnlineRetryLimit retr${attempt === 1 ? 'y' : 'ies'})`); return { ok: true, reason: rep.reason }; }
+      const retry = attempt < retries && rep.recovery !== 'configuration' && !signal?.aborted;
+      this.deps.log.warn(`${r.res.id}: online failed (${rep.reason}); cleaning${retry ? `, then retry ${attempt + 1}/${retries} (OnlineRetryLimit)` : ''}`);
+      this.emit((e) => e.fault(r.res, 'online-failed'));
+      const cleaned = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
+      if (!retry || !cleaned.ok) {
+        const why = attempt > 0 ? `${rep.reason} (${attempt + 1} attempts, OnlineRetryLimit ${retries})` : rep.reason;
+        this.setRes(r, 'FAULTED', `online failed: ${why}${cleaned.ok ? '' : `; clean failed: ${cleaned.reason}`}`);
+        return { ok: false, reason: why };
+      }
+    }
   }
 
   private async doOffline(reason: string): Promise<Outcome> {
@@ -369,6 +423,14 @@ export class GroupRunner {
     this.setState('STOPPING', reason);
     const failed = await this.stopAll();
     if (failed.length > 0) {
+      if (await this.losingLease()) {
+        // The lease's own offline (e.g. after a thaw, with agents self-fencing at once): the
+        // caller has the fence kill what remains (ok false); FAULTED would keep this node from
+        // ever taking the group back until `msgha clear`.
+        const why = `could not stop ${failed.join(', ')} while the lease is lost here: the fence kills what remains; not FAULTED`;
+        this.setState('OFFLINE', why);
+        return { ok: false, reason: `group ${this.name}: ${why}` };
+      }
       this.setState('FAULTED', `could not stop ${failed.join(', ')}`);
       return { ok: false, reason: `group ${this.name} FAULTED: could not stop ${failed.join(', ')}` };
     }
@@ -408,12 +470,12 @@ export class GroupRunner {
   }
 
   /** The hot path: a resource of a running group faulted. */
-  private async handleFault(r: Runtime, reason: string, recovery: string | undefined, cause: FaultReason): Promise<void> {
+  private async handleFault(r: Runtime, reason: string, recovery: string | undefined, cause: FaultReason, deep = false): Promise<void> {
     if (r.state !== 'ONLINE' || (this.state !== 'ONLINE' && this.state !== 'PARTIAL')) {
       this.deps.log.info(`${r.res.id}: fault report ignored (${r.state} in a ${this.state} group): ${reason}`);
       return;
     }
-    if (this.leaseSettled && !(await this.leaseSettled())) {
+    if (await this.losingLease()) {
       // Renewals are failing and the lease is being lost: the fault is most likely its effect
       // (e.g. the VIP's kernel lifetime ran out). The group stops with the lease; restarting or
       // marking this node FAULTED would only keep it from taking the group back later.
@@ -434,11 +496,17 @@ export class GroupRunner {
       return this.giveUp(r, `${reason} (recovery: ${recovery})`);
     }
     let last = reason;
-    while (r.budget.take()) {
+    // A deep check failing just after an adoption: most likely the coordinator's restart itself
+    // (e.g. probes through a VIP that lapsed meanwhile); restart once without using RestartLimit.
+    let free = deep && r.adoptionGraceUntil !== undefined && this.now() < r.adoptionGraceUntil;
+    if (free) r.adoptionGraceUntil = undefined;
+    while (free || r.budget.take()) {
+      const counted = !free;
+      free = false;
       r.restarts += 1;
       this.emit((e) => e.restart(r.res));
       this.setRes(r, 'RESTARTING', last);
-      this.setState('PARTIAL', `${r.res.name} faulted (${last}); restart in place ${r.budget.used()}/${r.budget.limit}`);
+      this.setState('PARTIAL', `${r.res.name} faulted (${last}); restart in place ${counted ? `${r.budget.used()}/${r.budget.limit}` : '(within the adoption grace: not counted against RestartLimit)'}`);
       const cleaned = await this.deps.agents.request(r.res.id, { cmd: 'clean' }, this.replyTimeout(r.res, 'clean'));
       if (!cleaned.ok) { last = `clean failed: ${cleaned.reason}`; break; }
       const t0 = this.now();
@@ -458,6 +526,11 @@ export class GroupRunner {
       }
       last = `online after restart failed: ${rep.reason}`;
       this.emit((e) => e.fault(r.res, 'online-failed'));
+      if (await this.losingLease()) {
+        // The lease went while restarting: its offline follows; no more budget spent here.
+        this.setRes(r, 'UNKNOWN', `${last} (lease being lost: not restarted again)`);
+        return;
+      }
     }
     await this.giveUp(r, `${last}; RestartLimit ${r.budget.limit} within ConfInterval ${Math.round(r.budget.windowMs / 1000)}s used up`);
   }
@@ -469,8 +542,17 @@ export class GroupRunner {
     this.settle(`non-critical ${r.res.name} FAULTED`);
   }
 
-  /** Take the whole group offline here and mark it FAULTED (failover comes with the elector). */
-  private async faultGroup(reason: string, culprit: Runtime): Promise<void> {
+  /**
+   * Take the whole group offline here and mark it FAULTED (failover comes with the elector);
+   * false (nothing done but the culprit's state) when the lease is being lost here: the lease's
+   * offline, queued behind this, stops the group, and the node must stay eligible.
+   */
+  private async faultGroup(reason: string, culprit: Runtime): Promise<boolean> {
+    if (await this.losingLease()) {
+      this.deps.log.warn(`group ${this.name}: ${reason} — not FAULTED: the lease is being lost here`);
+      this.setRes(culprit, 'UNKNOWN', `${reason} (lease being lost: not FAULTED)`);
+      return false;
+    }
     this.setRes(culprit, 'FAULTED', reason);
     // Here the group leaves this node; with the elector, the next node of systemList takes it.
     this.emit((e) => e.failover('resource-fault'));
@@ -480,6 +562,16 @@ export class GroupRunner {
     if (this.deps.onFaulted) {
       try { this.deps.onFaulted(reason); } catch (err) { this.deps.log.error(`group ${this.name}: onFaulted: ${String(err)}`); }
     }
+    return true;
+  }
+
+  /**
+   * True when this node is losing the group's lease: the elector is fencing (its lost() offline
+   * runs), or renewals are failing and end in a loss (leaseSettled waits for the outcome). Not
+   * the online's aborted signal alone: a planned release aborts it too, on a healthy holder.
+   */
+  private async losingLease(): Promise<boolean> {
+    return !!this.leaseSettled && !(await this.leaseSettled());
   }
 
   /** No automatic action while set (see the module header). */

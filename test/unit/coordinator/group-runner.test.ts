@@ -33,6 +33,10 @@ function fakePort(fail: Set<string> = new Set()) {
 const quiet = createLogger('test', 'coordinator', 'ERROR');
 const fault = (id: string): AgentReport => ({ resource: id, fn: 'monitor', state: 'FAULTED', reason: 'daemon gone', recovery: 'restartable', pid: 1 });
 const settle = () => new Promise((r) => setTimeout(r, 10));
+/** Polls (real time, for the runner's fixed 300 ms retry pause) until `done`, at most 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+}
 
 describe('GroupRunner', () => {
   it('brings resources online in requires order and offline in reverse', async () => {
@@ -173,5 +177,246 @@ describe('RestartBudget', () => {
     expect(g.state).toBe('FAULTED');
     expect(faulted).toHaveLength(1);
     expect(faulted[0]).toMatch(/critical resource app faulted/);
+  });
+});
+
+/** A scripted agent port: `script(id, cmd)` returns false to fail that call; every call is logged. */
+function scriptedPort(script: (id: string, cmd: string) => boolean | { ok: boolean; recovery?: 'configuration' | 'restartable' | 'move' }) {
+  const calls: string[] = [];
+  const port: AgentPort = {
+    async request(id, command) {
+      calls.push(`${id}:${command.cmd}`);
+      const s = script(id, command.cmd);
+      const { ok, recovery } = typeof s === 'boolean' ? { ok: s, recovery: undefined } : s;
+      return { resource: id, fn: command.cmd, ok, state: ok ? 'ONLINE' : 'OFFLINE', reason: ok ? 'fine' : 'agent app exited before replying', pid: 1, ...(recovery ? { recovery } : {}) };
+    },
+  };
+  return { port, calls };
+}
+
+describe('OnlineRetryLimit: a failed first online is cleaned and tried again', () => {
+  it('default 1: one failure is cleaned and retried, the group comes ONLINE, RestartLimit untouched', async () => {
+    let failures = 1;
+    const { port, calls } = scriptedPort((id, cmd) => !(id === 'g.imap' && cmd === 'online' && failures-- > 0));
+    const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), { agents: port, log: quiet, restartApp: async () => true });
+    expect((await g.online('test')).ok).toBe(true);
+    expect(calls).toEqual(['g.ldap:online', 'g.imap:online', 'g.imap:clean', 'g.imap:online']);
+    expect(g.state).toBe('ONLINE');
+    expect(g.status().resources[1]).toMatchObject({ state: 'ONLINE', restarts: 0, reason: expect.stringMatching(/after 1 OnlineRetryLimit retry/) });
+  });
+
+  it('beyond OnlineRetryLimit (here 2) the critical resource faults the group: 3 onlines, each cleaned', async () => {
+    const { port, calls } = scriptedPort((id, cmd) => !(id === 'g.imap' && cmd === 'online'));
+    const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'], { OnlineRetryLimit: 2 })]), { agents: port, log: quiet, restartApp: async () => true });
+    const o = await g.online('test');
+    expect(o.ok).toBe(false);
+    expect(g.state).toBe('FAULTED');
+    expect(calls.filter((c) => c.startsWith('g.imap:'))).toEqual(['g.imap:online', 'g.imap:clean', 'g.imap:online', 'g.imap:clean', 'g.imap:online', 'g.imap:clean', 'g.imap:offline']);
+    expect(g.status().resources[1]!.reason).toMatch(/3 attempts, OnlineRetryLimit 2/);
+  });
+
+  it('OnlineRetryLimit 0, or a configuration error, is not retried', async () => {
+    for (const [attrs, answer] of [[{ OnlineRetryLimit: 0 }, false], [{}, { ok: false, recovery: 'configuration' as const }]] as const) {
+      const { port, calls } = scriptedPort((id, cmd) => (id === 'g.imap' && cmd === 'online' ? answer : true));
+      const g = new GroupRunner(group([res('imap', [], attrs)]), { agents: port, log: quiet, restartApp: async () => true });
+      expect((await g.online('test')).ok).toBe(false);
+      expect(calls.filter((c) => c === 'g.imap:online')).toHaveLength(1);
+      expect(g.state).toBe('FAULTED');
+    }
+  });
+});
+
+describe('a fault met while the lease is being lost never marks the node FAULTED', () => {
+  // GroupLease.leaseSettled: false while the elector is fencing (its lost() offline runs), true
+  // for a holder whose renewals are current.
+  const withLease = (port: AgentPort, settled: () => Promise<boolean>) => {
+    const g = new GroupRunner(group([res('disk'), res('dovecot', ['disk']), res('postfix', ['disk'])]), { agents: port, log: quiet, restartApp: async () => true });
+    g.leaseSettled = settled;
+    return g;
+  };
+
+  it('after a thaw (fencing): "could not stop dovecot" leaves the group OFFLINE, not FAULTED; offline says not ok (→ the fence kills); the node can take the group again', async () => {
+    let broken = true;
+    const { port } = scriptedPort((id, cmd) => !(broken && id === 'g.dovecot' && (cmd === 'offline' || cmd === 'clean')));
+    let fencing = false;
+    const g = withLease(port, async () => !fencing);
+    await g.online('lease epoch 1 acquired');
+    fencing = true;
+    const off = await g.offline('lease fenced');
+    expect(off.ok).toBe(false);
+    expect(off.reason).toMatch(/could not stop dovecot .*not FAULTED/);
+    expect(g.state).toBe('OFFLINE');
+    expect(g.status().resources.find((r) => r.name === 'dovecot')!.state).toBe('UNKNOWN');
+    // Eligible: a later acquisition brings it online without `msgha clear`.
+    fencing = false;
+    broken = false;
+    expect((await g.online('lease epoch 3 acquired')).ok).toBe(true);
+    expect(g.state).toBe('ONLINE');
+  });
+
+  it('the same failed stop on a holder whose renewals are current is a genuine fault: FAULTED', async () => {
+    const { port } = scriptedPort((id, cmd) => !(id === 'g.dovecot' && (cmd === 'offline' || cmd === 'clean')));
+    const g = withLease(port, async () => true);
+    await g.online('lease epoch 1 acquired');
+    expect((await g.offline('operator offline')).ok).toBe(false);
+    expect(g.state).toBe('FAULTED');
+  });
+
+  it('a fault beyond RestartLimit on a healthy holder faults the group (failover); the same fault met while renewals fail and the lease is lost does not', async () => {
+    const { port } = scriptedPort(() => true);
+    const faulted: string[] = [];
+    const healthy = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 0 })]), { agents: port, log: quiet, restartApp: async () => true, onFaulted: (r) => faulted.push(r) });
+    healthy.leaseSettled = async () => true;
+    await healthy.online('acquired');
+    healthy.onReport(fault('g.dovecot'));
+    await settle();
+    expect(healthy.state).toBe('FAULTED');
+    expect(faulted).toHaveLength(1);
+
+    // Renewals stale (a paused holder): leaseSettled waits for the outcome — here, the loss.
+    let lose: (ok: boolean) => void = () => {};
+    const losing = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 0 })]), { agents: port, log: quiet, restartApp: async () => true, onFaulted: (r) => faulted.push(r) });
+    losing.leaseSettled = async () => true;
+    await losing.online('acquired');
+    losing.leaseSettled = () => new Promise<boolean>((resolve) => { lose = resolve; });
+    losing.onReport(fault('g.dovecot'));
+    await settle();
+    lose(false);
+    await settle();
+    expect(losing.state).not.toBe('FAULTED');
+    expect(faulted).toHaveLength(1);
+    expect(losing.status().resources[1]!.reason).toMatch(/lease lost: not restarted/);
+  });
+
+  it('the lease is lost during a restart in place: no further budget spent, the group is not FAULTED', async () => {
+    let settledAnswer = true;
+    let armed = false;
+    const { port, calls } = scriptedPort((id, cmd) => {
+      // The restart's online fails because the lease went meanwhile (e.g. Mount refuses the epoch).
+      if (armed && id === 'g.dovecot' && cmd === 'online') { settledAnswer = false; return false; }
+      return true;
+    });
+    const g = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 3 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => 0 });
+    g.leaseSettled = async () => settledAnswer;
+    await g.online('acquired');
+    armed = true;
+    calls.length = 0;
+    g.onReport(fault('g.dovecot'));
+    await until(() => g.status().resources[1]!.state === 'UNKNOWN');
+    // One attempt (with its quick retry after a crash), then nothing more.
+    expect(calls).toEqual(['g.dovecot:clean', 'g.dovecot:online', 'g.dovecot:clean', 'g.dovecot:online']);
+    expect(g.status().resources[1]).toMatchObject({ state: 'UNKNOWN', restarts: 1, reason: expect.stringMatching(/lease being lost/) });
+    expect(g.state).not.toBe('FAULTED');
+  });
+});
+
+describe('adoption after a coordinator restart', () => {
+  const running = (ids: string[]): Map<string, AgentReport> => new Map(ids.map((id) => [id, { resource: id, fn: 'state', state: 'ONLINE', target: 'online', reason: 'running', pid: 1 } as AgentReport]));
+  const deepFault = (id: string): AgentReport => ({ ...fault(id), level: 'second', reason: 'imap probe through 10.88.0.50: connection refused' });
+
+  it('a deep-check failure within the adoption grace is restarted without using RestartLimit (once); later ones count', async () => {
+    let now = 1_000_000;
+    const { port, calls } = scriptedPort(() => true);
+    const g = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 1, MonitorInterval: 10, SecondLevelMonitor: 1, MonitorTimeout: 8 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => now });
+    await g.adopt(running(['g.disk', 'g.dovecot']), new Set());
+    expect(g.state).toBe('ONLINE');
+    expect(calls).toEqual([]); // adoption restarts nothing
+
+    now += 5_000; // the first deep check after the restart, through the lapsed VIP
+    g.onReport(deepFault('g.dovecot'));
+    await settle();
+    expect(calls).toEqual(['g.dovecot:clean', 'g.dovecot:online']);
+    expect(g.state).toBe('ONLINE');
+    expect(g.status().resources[1]!.restarts).toBe(1);
+    expect(g.last?.reason ?? g.reason).toMatch(/restarted in place/);
+
+    // The budget is whole: one counted restart is still allowed, the next one faults.
+    g.onReport(deepFault('g.dovecot'));
+    await settle();
+    expect(g.state).toBe('ONLINE');
+    g.onReport(deepFault('g.dovecot'));
+    await settle();
+    expect(g.state).toBe('FAULTED');
+  });
+
+  it('the grace is one deep-check period (MonitorInterval × SecondLevelMonitor + MonitorTimeout, at most 120 s) and covers only deep checks', async () => {
+    const { adoptionGraceMs } = await import('../../../plugin/coordinator/group-runner');
+    expect(adoptionGraceMs(res('a', [], { MonitorInterval: 10, SecondLevelMonitor: 2, MonitorTimeout: 8 }))).toBe(28_000);
+    expect(adoptionGraceMs(res('a', [], { MonitorInterval: 60, SecondLevelMonitor: 5, MonitorTimeout: 8 }))).toBe(120_000);
+
+    let now = 1_000_000;
+    const { port } = scriptedPort(() => true);
+    const mk = () => new GroupRunner(group([res('dovecot', [], { RestartLimit: 0, MonitorInterval: 10, SecondLevelMonitor: 1, MonitorTimeout: 8 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => now });
+    // After the grace: counted (RestartLimit 0 → FAULTED).
+    const late = mk();
+    await late.adopt(running(['g.dovecot']), new Set());
+    now += 18_001;
+    late.onReport(deepFault('g.dovecot'));
+    await settle();
+    expect(late.state).toBe('FAULTED');
+    // A process exit (first level) within the grace: counted as always.
+    const exit = mk();
+    await exit.adopt(running(['g.dovecot']), new Set());
+    exit.onReport({ ...fault('g.dovecot'), level: 'first' });
+    await settle();
+    expect(exit.state).toBe('FAULTED');
+    // Not adopted (started by this coordinator): counted.
+    const fresh = mk();
+    await fresh.online('test');
+    fresh.onReport(deepFault('g.dovecot'));
+    await settle();
+    expect(fresh.state).toBe('FAULTED');
+  });
+});
+
+describe('a thawed holder stays eligible (GroupRunner under a real GroupLease, fake clock)', () => {
+  it('paused past its serve deadline, then thawed: the offline fails ("agent app exited before replying"), the fence kills, the group is not FAULTED and comes back here', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { GroupLease } = await import('../../../plugin/coordinator/group-lease');
+    const { FakeClock } = await import('../../../plugin/lease/fake-clock');
+    const { MemoryDirectory, MemoryStoreView } = await import('../../../plugin/lease/memory-store');
+    const { PROFILES } = await import('../../../plugin/lease/profiles');
+    const T = PROFILES.fast.timings;
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msgha-thaw-'));
+    try {
+      let thawed = false;
+      // After the thaw the agents self-fence at once; the Mount clean killed the dovecot agent.
+      const { port, calls } = scriptedPort((id, cmd) => !(thawed && id === 'g.dovecot' && (cmd === 'offline' || cmd === 'clean')));
+      const fenceLog: string[] = [];
+      const ok = async () => ({ ok: true as const });
+      const fence = { arm: ok, renew: ok, disarm: ok, adopt: ok, fireNow: async () => { fenceLog.push('fire'); return { ok: true as const }; } };
+      const rs = [{ ...res('disk'), type: 'Mount', attrs: { ...res('disk').attrs, MountPoint: '/srv/mail' } }, res('dovecot', ['disk'])];
+      const runner = new GroupRunner(group(rs), { agents: port, log: quiet, restartApp: async () => true });
+      const clock = new FakeClock();
+      const lease = new GroupLease({
+        runner, node: 'n1', store: new MemoryStoreView(new MemoryDirectory(), clock, T.ioTimeoutMs), clock,
+        profile: PROFILES.fast, fence, runDir, incarnation: 1, log: quiet,
+      });
+      lease.start();
+      await clock.advance(3 * T.pollMs);
+      await clock.settle(20);
+      expect(runner.state).toBe('ONLINE');
+
+      // SIGSTOP of every process for 3 × L: time passes, no timer runs. Then SIGCONT.
+      (clock as unknown as { t: number }).t += 3 * T.leaseMs;
+      thawed = true;
+      calls.length = 0;
+      await clock.advance(1);
+      await clock.settle(50);
+      expect(calls).toContain('g.dovecot:clean');
+      expect(fenceLog).toEqual(['fire']);
+      expect(runner.state).not.toBe('FAULTED');
+      expect(runner.state).toBe('OFFLINE');
+
+      // Eligible: nobody else holds the group, so this node claims it again — no `msgha clear`.
+      thawed = false;
+      for (let i = 0; i < 20 && runner.state !== 'ONLINE'; i++) { await clock.advance(T.pollMs); await clock.settle(20); }
+      expect(lease.holding).toBe(true);
+      expect(runner.state).toBe('ONLINE');
+    } finally {
+      fs.rmSync(runDir, { recursive: true, force: true });
+    }
   });
 });
