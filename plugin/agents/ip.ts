@@ -1,21 +1,26 @@
 /**
  * IP: a virtual IPv4 address that moves with its group (DESIGN §5 layer 4).
  * online: refuse if another host answers for the address (`arping -D`, recovery 'move'), then
- * `ip addr add ADDR/PREFIX dev IFACE valid_lft N preferred_lft N` with N = whole seconds left of
- * the serve deadline, rounded down (the kernel removes the address by itself if nobody refreshes
- * it — e.g. the node died), then gratuitous ARP (best effort, not awaited). monitor: the address
- * is on the device (`ip -j addr show`); when the serve deadline has passed, the agent removes it
- * itself (layer 3). offline/clean: `ip addr del` (absent = success). refreshLifetime() is called
- * on every lease renewal.
- * The deadline comes from the lease hooks (plugin/lease/hooks.ts); without a lease, or with
- * Lifetime 'forever', the address is permanent. Programs run with argv arrays, inside
- * ContainerName's network namespace when set. Not guaranteed: ARP caches of clients that miss
- * the gratuitous ARP keep the old MAC until they expire.
+ * add it with valid_lft = preferred_lft = the whole seconds left of the serve deadline (the
+ * kernel removes the address by itself if nobody refreshes it — e.g. the node died), then
+ * gratuitous ARP (best effort, not awaited). monitor: the address is on the device (`ip -j addr
+ * show`); when the serve deadline has passed, the agent removes it itself (layer 3).
+ * offline/clean: `ip addr del` (absent = success). refreshLifetime() is called on every lease
+ * renewal and only ever extends an address that is there.
+ * With a lease, every add and refresh runs through vip-guard.ts: the kernel ends the call if it
+ * would come later than a moment after its deadline check, so a process frozen and thawed after
+ * its lease ran out never brings the address back. The deadline comes from the lease hooks
+ * (plugin/lease/hooks.ts); without a lease, or with Lifetime 'forever' or a number of seconds,
+ * plain `ip` is used. Programs run with argv arrays, inside ContainerName's network namespace
+ * when set. Not guaranteed: ARP caches of clients that miss the gratuitous ARP keep the old MAC
+ * until they expire.
  */
+import { monotonicMs } from '../lease/clock';
 import { leaseHooks } from '../lease/hooks';
 import { attrBool, attrNumber, attrString, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecOptions } from './exec';
 import type { ActionResult, AgentContext, MonitorResult, ResourceType } from './types';
+import { GUARD_ABSENT, GUARD_TOO_LATE, SLACK_MS, guardedIpArgv } from './vip-guard';
 
 const ARP_TIMEOUT_MS = 4000;
 /**
@@ -41,33 +46,38 @@ export function parseVip(ctx: AgentContext): VipSpec | string {
   return { address: m[1]!, prefix: Number(m[2]), device, containerName: attrString(ctx, 'ContainerName') };
 }
 
-/** Seconds for valid_lft/preferred_lft: the lease hook's whole seconds, the Lifetime attribute, or 'forever'. */
-export function lifetimeFor(ctx: AgentContext): number | 'forever' {
+/**
+ * How long the address may live: bound to the lease (the serve deadline on CLOCK_MONOTONIC),
+ * or fixed by the Lifetime attribute (seconds or 'forever'), or 'forever' without a lease.
+ */
+export type Life = { lease: number } | { fixed: number | 'forever' };
+
+export function lifeOf(ctx: AgentContext, until = leaseHooks().serveUntilMono(ctx.resource.group)): Life {
   const fixed = attrString(ctx, 'Lifetime');
-  if (fixed && fixed !== 'lease') return fixed === 'forever' ? 'forever' : Math.max(0, Math.floor(Number(fixed)));
-  return leaseHooks().serveSecondsLeft(ctx.resource.group);
+  if (fixed && fixed !== 'lease') return { fixed: fixed === 'forever' ? 'forever' : Math.max(0, Math.floor(Number(fixed))) };
+  return until === 'forever' ? { fixed: 'forever' } : { lease: until };
 }
 
-/**
- * True once this node's serve deadline has passed (never without a lease). Decided on
- * milliseconds: a lifetime rounded down to 0 s only means less than a second is left.
- */
+/** True once this node's serve deadline has passed (never without a lease). */
 function deadlinePassed(ctx: AgentContext): boolean {
-  if (attrString(ctx, 'Lifetime') && attrString(ctx, 'Lifetime') !== 'lease') return false;
-  const hooks = leaseHooks();
-  const ms = hooks.serveMsLeft?.(ctx.resource.group) ?? hooks.serveSecondsLeft(ctx.resource.group);
-  return ms !== 'forever' && ms <= 0;
+  const life = lifeOf(ctx);
+  return 'lease' in life && life.lease <= monotonicMs();
 }
+
+/** Whole seconds of lifetime a guarded call made now would set (0: less than a second). */
+const leaseSeconds = (until: number): number => Math.max(0, Math.floor((until - monotonicMs() - SLACK_MS) / 1000));
 
 /** Waits (briefly) for at least one whole second of lifetime: the kernel takes whole seconds. */
-async function wholeSecondLifetime(ctx: AgentContext): Promise<number | 'forever'> {
+async function wholeSecondLifetime(ctx: AgentContext): Promise<Life> {
   const end = Date.now() + 1500;
   for (;;) {
-    const life = lifetimeFor(ctx);
-    if (life === 'forever' || life >= 1 || deadlinePassed(ctx) || Date.now() > end || ctx.signal.aborted) return life;
+    const life = lifeOf(ctx);
+    if (!('lease' in life) || leaseSeconds(life.lease) >= 1 || deadlinePassed(ctx) || Date.now() > end || ctx.signal.aborted) return life;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+const describeLife = (life: Life): string => 'lease' in life ? `until the serve deadline, ${leaseSeconds(life.lease)} s` : life.fixed === 'forever' ? 'forever' : `${life.fixed} s`;
 
 function execOpts(ctx: AgentContext, spec: VipSpec, timeoutMs: number): ExecOptions {
   return { ...execBase(ctx, ctx.log), containerName: spec.containerName, timeoutMs, signal: ctx.signal };
@@ -95,23 +105,37 @@ async function show(ctx: AgentContext, spec: VipSpec): Promise<AddrInfo> {
 }
 
 /**
- * Sets the address's lifetime to `seconds` (used on every lease renewal). 0 means less than a
- * second is left: the current lifetime, set earlier from a later deadline reading, is already
- * no longer than that and is kept — rounding up could let the address outlive the deadline.
- * A negative value means the deadline has passed: the address is removed.
+ * Extends the address's lifetime (used on every lease renewal) — never adds a missing address.
+ * With a lease (`until`, CLOCK_MONOTONIC ms) the guard checks presence and sets the lifetime
+ * within SLACK_MS of one clock reading, or not at all (vip-guard.ts). Less than a second left:
+ * the current lifetime, set earlier from a later deadline reading, already ends by then and is
+ * kept — rounding up could let the address outlive the deadline. A passed deadline removes it.
  */
-export async function refreshLifetime(ctx: AgentContext, seconds: number | 'forever'): Promise<ActionResult> {
+export async function refreshLifetime(ctx: AgentContext, life: Life): Promise<ActionResult> {
   const spec = parseVip(ctx);
   if (typeof spec === 'string') return { ok: false, recovery: 'configuration', reason: spec };
-  if (seconds !== 'forever' && seconds < 0) return removeAddress(ctx, spec, 'the serve deadline has passed');
-  if (seconds === 0) return { ok: true, reason: `less than a second of serve time left: lifetime of ${spec.address} left to run out` };
-  // `ip addr change` would ADD a missing address: a renewal must never bring the VIP up behind
-  // the agent's back (no duplicate-address check, no gratuitous ARP). Only refresh what is there.
-  const cur = await show(ctx, spec);
-  if (!cur.present) return { ok: true, reason: `${spec.address} is not on ${spec.device}: nothing to refresh` };
-  const r = await execProgram(['ip', 'addr', 'change', `${spec.address}/${spec.prefix}`, 'dev', spec.device, ...lft(seconds)], execOpts(ctx, spec, IP_TIMEOUT_MS));
-  return r.code === 0 ? { ok: true, reason: `lifetime of ${spec.address} set to ${seconds}${seconds === 'forever' ? '' : ' s'}` }
-    : { ok: false, recovery: 'restartable', reason: `ip addr change ${describeExit(r)}: ${outputTail(r)}` };
+  const cidr = `${spec.address}/${spec.prefix}`;
+  if ('fixed' in life) {
+    const cur = await show(ctx, spec);
+    if (!cur.present) return { ok: true, reason: `${spec.address} is not on ${spec.device}: nothing to refresh` };
+    const r = await execProgram(['ip', 'addr', 'change', cidr, 'dev', spec.device, ...lft(life.fixed)], execOpts(ctx, spec, IP_TIMEOUT_MS));
+    return r.code === 0 ? { ok: true, reason: `lifetime of ${spec.address} set to ${describeLife(life)}` }
+      : { ok: false, recovery: 'restartable', reason: `ip addr change ${describeExit(r)}: ${outputTail(r)}` };
+  }
+  if (life.lease <= monotonicMs()) return removeAddress(ctx, spec, 'the serve deadline has passed');
+  if (leaseSeconds(life.lease) < 1) return { ok: true, reason: `less than a second of serve time left: lifetime of ${spec.address} left to run out` };
+  const r = await execProgram(guardedIpArgv('change', cidr, spec.device, life.lease), execOpts(ctx, spec, IP_TIMEOUT_MS));
+  if (r.code === 0) return { ok: true, reason: `lifetime of ${spec.address} set ${describeLife(life)}` };
+  if (r.code === GUARD_ABSENT) return { ok: true, reason: `${spec.address} is not on ${spec.device}: nothing to refresh` };
+  return { ok: false, recovery: 'restartable', reason: `lifetime of ${spec.address} not refreshed: ${guardFailure(r)}` };
+}
+
+/** Why a guarded `ip` did not run or failed. */
+function guardFailure(r: Awaited<ReturnType<typeof execProgram>>): string {
+  if (r.code === GUARD_TOO_LATE) return 'less than a second of serve time was left when the guard ran';
+  if (r.signal === 'SIGALRM') return `the guard was late by more than ${SLACK_MS} ms after its deadline check (frozen or starved): nothing changed`;
+  if (r.spawnError) return `cannot run perl for the address guard (${r.spawnError.message}): install perl`;
+  return `guarded ip ${describeExit(r)}: ${outputTail(r)}`;
 }
 
 async function removeAddress(ctx: AgentContext, spec: VipSpec, why: string): Promise<ActionResult> {
@@ -126,8 +150,8 @@ async function removeAddress(ctx: AgentContext, spec: VipSpec, why: string): Pro
 async function online(ctx: AgentContext): Promise<ActionResult> {
   const spec = parseVip(ctx);
   if (typeof spec === 'string') return { ok: false, recovery: 'configuration', reason: spec };
-  const life = await wholeSecondLifetime(ctx);
-  if (life !== 'forever' && life < 1) return { ok: false, recovery: 'restartable', reason: 'less than a second of serve time left on the lease: not adding the address' };
+  let life = await wholeSecondLifetime(ctx);
+  if ('lease' in life && leaseSeconds(life.lease) < 1) return { ok: false, recovery: 'restartable', reason: 'less than a second of serve time left on the lease: not adding the address' };
   const cur = await show(ctx, spec);
   if (cur.deviceMissing) return { ok: false, recovery: 'move', reason: `device ${spec.device} does not exist on this node` };
   if (cur.present) return refreshLifetime(ctx, life);
@@ -139,11 +163,16 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
     if (d.code === 1) return { ok: false, recovery: 'move', reason: `another host already answers for ${spec.address} on ${spec.device} (arping -D): refusing to add it` };
     if (d.spawnError || (d.code !== 0 && !d.timedOut) || ctx.signal?.aborted) return { ok: false, recovery: 'restartable', reason: `duplicate address check failed: arping ${describeExit(d)}: ${outputTail(d)}` };
   }
-  const add = await execProgram(['ip', 'addr', 'add', `${spec.address}/${spec.prefix}`, 'dev', spec.device, ...lft(life)], execOpts(ctx, spec, IP_TIMEOUT_MS));
+  const cidr = `${spec.address}/${spec.prefix}`;
+  // The deadline as renewed during the duplicate address check, not as it was before it.
+  life = lifeOf(ctx);
+  if ('lease' in life && leaseSeconds(life.lease) < 1) return { ok: false, recovery: 'restartable', reason: 'less than a second of serve time left on the lease after the duplicate address check: not adding the address' };
+  const argv = 'lease' in life ? guardedIpArgv('add', cidr, spec.device, life.lease) : ['ip', 'addr', 'add', cidr, 'dev', spec.device, ...lft(life.fixed)];
+  const add = await execProgram(argv, execOpts(ctx, spec, IP_TIMEOUT_MS));
   if (add.code !== 0) {
     const tail = outputTail(add);
     if (/File exists|already assigned/i.test(tail)) return refreshLifetime(ctx, life);
-    return { ok: false, recovery: 'restartable', reason: `ip addr add ${describeExit(add)}: ${tail}` };
+    return { ok: false, recovery: 'restartable', reason: 'lease' in life ? `${cidr} not added: ${guardFailure(add)}` : `ip addr add ${describeExit(add)}: ${tail}` };
   }
   // Gratuitous ARP so clients drop the old node's MAC at once; best effort, never awaited.
   const stop = new AbortController();
@@ -151,7 +180,7 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
   garps.set(spec.address, stop);
   void execProgram(['arping', '-U', '-c', '2', '-I', spec.device, spec.address], { ...execOpts(ctx, spec, ARP_TIMEOUT_MS), signal: stop.signal })
     .finally(() => { if (garps.get(spec.address) === stop) garps.delete(spec.address); });
-  return { ok: true, reason: `${spec.address}/${spec.prefix} added to ${spec.device} (lifetime ${life}${life === 'forever' ? '' : ' s'})` };
+  return { ok: true, reason: `${cidr} added to ${spec.device} (lifetime ${describeLife(life)})` };
 }
 
 async function monitor(ctx: AgentContext): Promise<MonitorResult> {

@@ -121,7 +121,7 @@ export class ClusterNode {
       const lease = new GroupLease({
         runner, node: o.node, store: this.store as LeaseStore, clock: this.clock, profile: this.profile, fence: fencePort,
         runDir: this.runDir, incarnation, log: o.log,
-        refreshVip: (res, seconds) => refreshVip(res, seconds, o.log),
+        refreshVip: (res, until) => refreshVip(res, until, o.log),
         leaseRenew: (s, ok) => o.events?.leaseRenew(g, s, ok),
         failover: (reason) => o.events?.failover(g, reason),
         onMoveRequested: (to) => { void this.onMoveRequested?.(g, to); },
@@ -335,8 +335,9 @@ export function leaseRootOf(cluster: ResolvedCluster): string {
   return path.join(cluster.settings.sharedDir!, '.cluster', cluster.settings.name);
 }
 
-async function refreshVip(res: ResolvedResource, seconds: number, log: Logger): Promise<void> {
-  const { refreshLifetime } = await import('../agents/ip');
-  const r = await refreshLifetime({ resource: res, attrs: res.attrs, log: log.child(`${res.id} lifetime`), signal: new AbortController().signal, secret: async () => undefined }, seconds);
+async function refreshVip(res: ResolvedResource, serveUntilMono: number, log: Logger): Promise<void> {
+  const { lifeOf, refreshLifetime } = await import('../agents/ip');
+  const ctx = { resource: res, attrs: res.attrs, log: log.child(`${res.id} lifetime`), signal: new AbortController().signal, secret: async () => undefined };
+  const r = await refreshLifetime(ctx, lifeOf(ctx, serveUntilMono));
   if (!r.ok) log.warn(`${res.id}: cannot refresh the address lifetime: ${r.reason}`);
 }

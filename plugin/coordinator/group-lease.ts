@@ -48,8 +48,11 @@ export interface GroupLeaseDeps {
   runDir: string;
   incarnation: number;
   log: Logger;
-  /** Sets the lifetime of one IP resource's address (ip.ts refreshLifetime). */
-  refreshVip?(resource: ResolvedResource, seconds: number): Promise<void>;
+  /**
+   * Extends the lifetime of one IP resource's address to the serve deadline `serveUntilMono`
+   * (this.clock, CLOCK_MONOTONIC ms) — never adds a missing one (ip.ts refreshLifetime).
+   */
+  refreshVip?(resource: ResolvedResource, serveUntilMono: number): Promise<void>;
   /** Lease renewal metrics. */
   leaseRenew?(seconds: number, ok: boolean): void;
   failover?(reason: FailoverReason): void;
@@ -221,12 +224,12 @@ export class GroupLease {
     if (this.leadership?.aborted || !this.d.refreshVip) return;
     const now = this.d.clock.now();
     if (this.vipBusy || now - this.vipAt < VIP_REFRESH_MS) return;
-    const seconds = Math.floor(info.serveRemainingMs / 1000);
+    const until = now + info.serveRemainingMs;
     const vips = this.d.runner.resources().filter((r) => r.type === 'IP');
     if (!vips.length) return;
     this.vipBusy = true;
     this.vipAt = now;
-    void Promise.all(vips.map((v) => this.d.refreshVip!(v, seconds))).finally(() => { this.vipBusy = false; });
+    void Promise.all(vips.map((v) => this.d.refreshVip!(v, until))).finally(() => { this.vipBusy = false; });
   }
 
   private async lost(reason: LostReason, epoch: number): Promise<void> {

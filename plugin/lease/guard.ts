@@ -8,7 +8,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { monotonicMs } from './clock';
 
 export const DEFAULT_RUN_DIR = '/run/msgha';
 
@@ -37,14 +36,4 @@ export function readGuard(runDir: string, group: string): Guard | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Whole seconds left of the serve deadline (rounded DOWN), or undefined without a guard. */
-/** Milliseconds of serve time left (negative once the deadline has passed), undefined without a guard. */
-export function guardMsLeft(g: Guard | undefined, now = monotonicMs()): number | undefined {
-  return g ? g.serveUntilMono - now : undefined;
-}
-
-export function guardSecondsLeft(g: Guard | undefined, now = monotonicMs()): number | undefined {
-  return g ? Math.max(0, Math.floor((g.serveUntilMono - now) / 1000)) : undefined;
 }

@@ -5,13 +5,14 @@
  * may install its own hooks in-process with setLeaseHooks().
  * Guarantees: never throws, never touches the shared directory.
  */
-import { DEFAULT_RUN_DIR, guardMsLeft, guardSecondsLeft, readGuard } from './guard';
+import { DEFAULT_RUN_DIR, readGuard } from './guard';
 
 export interface LeaseHooks {
-  /** Whole seconds this node may still serve the group (rounded down), or 'forever' with no lease. */
-  serveSecondsLeft(group: string): number | 'forever';
-  /** Milliseconds of serve time left (≤ 0 once the deadline has passed), or 'forever' with no lease. */
-  serveMsLeft?(group: string): number | 'forever';
+  /**
+   * The serve deadline on CLOCK_MONOTONIC (ms, as clock.ts monotonicMs), or 'forever' with no
+   * lease. Absolute, so a decision taken on it stays right however late it is acted on.
+   */
+  serveUntilMono(group: string): number | 'forever';
   /** Fencing epoch this node holds for the group, 0 with no lease. */
   epoch(group: string): number;
 }
@@ -19,8 +20,7 @@ export interface LeaseHooks {
 const runDir = (): string => process.env.MSGHA_RUN_DIR || DEFAULT_RUN_DIR;
 
 export const guardHooks: LeaseHooks = {
-  serveSecondsLeft: (group) => guardSecondsLeft(readGuard(runDir(), group)) ?? 'forever',
-  serveMsLeft: (group) => guardMsLeft(readGuard(runDir(), group)) ?? 'forever',
+  serveUntilMono: (group) => readGuard(runDir(), group)?.serveUntilMono ?? 'forever',
   epoch: (group) => readGuard(runDir(), group)?.epoch ?? 0,
 };
 

@@ -28,7 +28,7 @@ beforeAll(() => {
   execFileSync('mkfs.ext4', ['-q', '-F', img]);
   fs.mkdirSync(mp);
   fs.mkdirSync(mp2);
-  setLeaseHooks({ serveSecondsLeft: () => 'forever', epoch: () => epoch });
+  setLeaseHooks({ serveUntilMono: () => 'forever', epoch: () => epoch });
 });
 
 afterAll(() => {
