@@ -10,6 +10,10 @@
  * $PM2_HOME). A multi-node coordinator's answer is shown as the cluster table (JSON:
  * ClusterStatus with source 'coordinator' plus `local`, the coordinator's own reply); a one-node
  * coordinator's as the group × resource table (JSON: its reply, unchanged).
+ * Either way a node's published view is watched for about two of its publish periods (at most
+ * 5 s; the shared directory is re-read, the coordinator asked twice): a node whose view did not
+ * change is shown as `unknown (silent N s)` and its groups as `unknown (last said …)` — never
+ * ONLINE from a stale view (a node that just lost power).
  * Exit 0 = answered, 1 = nothing answered, 2 = usage.
  */
 import type { StatusReply } from '../../coordinator/coordinator';
@@ -40,9 +44,23 @@ async function fromSharedDir(file: string): Promise<{ status?: unknown; text?: s
   }
 }
 
-async function fromCoordinator(): Promise<{ reply?: StatusReply & { ok?: boolean; error?: string }; tried: string; error?: string }> {
+type Reply = StatusReply & { ok?: boolean; error?: string };
+
+/** The peers' views as the coordinator last read them, and its own. */
+function viewsOf(reply: Reply): Map<string, NodeView | undefined> {
+  const views = new Map<string, NodeView | undefined>();
+  if (reply.view) views.set(reply.view.node, reply.view);
+  for (const p of reply.peers ?? []) views.set(p.node, p.view);
+  return views;
+}
+
+/** `first`: a multi-node reply is followed by a second one a watch window later (see the header). */
+async function fromCoordinator(): Promise<{ reply?: Reply; first?: Reply; watchedMs?: number; tried: string; error?: string }> {
   const client = await import('../../coordinator/pm2-client');
-  let reply: (StatusReply & { ok?: boolean; error?: string }) | undefined;
+  const { watchWindowMs } = await import('../../coordinator/cluster-status');
+  let reply: Reply | undefined;
+  let first: Reply | undefined;
+  let watchedMs: number | undefined;
   let tried = COORDINATOR_NAMES.join(' or ');
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -51,14 +69,21 @@ async function fromCoordinator(): Promise<{ reply?: StatusReply & { ok?: boolean
       const apps = await client.list();
       const name = COORDINATOR_NAMES.find((n) => apps.some((a) => a.name === n && a.status === 'online'));
       if (name) tried = name;
-      if (name) reply = (await client.triggerWithRetry(name, 'status', undefined, 2500, 5))[0]?.value as typeof reply;
+      if (!name) return;
+      reply = (await client.triggerWithRetry(name, 'status', undefined, 2500, 5))[0]?.value as Reply | undefined;
+      if (reply?.mode !== 'multi-node' || !reply.peers?.length) return;
+      first = reply;
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, watchWindowMs(viewsOf(first!).values())));
+      const again = (await client.triggerWithRetry(name, 'status', undefined, 2500, 5))[0]?.value as Reply | undefined;
+      if (again?.mode === 'multi-node') { reply = again; watchedMs = performance.now() - t0; } else first = undefined;
     };
     // The status action answers at once; a silent PM2 must not hang the operator's shell.
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_TIMEOUT_MS / 1000}s`)), STATUS_TIMEOUT_MS); });
     await Promise.race([ask(), timeout]);
-    return { reply, tried };
+    return { reply, first, watchedMs, tried };
   } catch (err) {
-    return { reply, tried, error: err instanceof Error ? err.message : String(err) };
+    return { reply, first: undefined, tried, error: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
     client.disconnect();
@@ -89,13 +114,15 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   if (reply.mode === 'multi-node' && reply.view) {
-    const { buildClusterStatus, formatClusterStatus } = await import('../../coordinator/cluster-status');
-    const views = new Map<string, NodeView | undefined>([[reply.view.node, reply.view]]);
-    for (const p of reply.peers ?? []) views.set(p.node, p.view);
+    const { buildClusterStatus, formatClusterStatus, observeViews } = await import('../../coordinator/cluster-status');
+    const views = viewsOf(reply);
     const nodes = [...views.keys()];
     const groups = reply.groups.map((g) => ({ name: g.name, systemList: nodes.filter((n) => views.get(n)?.groups.some((x) => x.name === g.name)), resources: [], autoStart: true, dependsOn: [], frozen: false }));
     const cluster = { file: reply.file, settings: { name: reply.cluster, nodes }, groups };
-    const s = buildClusterStatus({ cluster, source: 'coordinator', views });
+    // The answering coordinator is alive by definition; its peers by whether their views moved.
+    const observed = asked.first && asked.watchedMs !== undefined ? observeViews(viewsOf(asked.first), views, asked.watchedMs) : undefined;
+    observed?.set(reply.view.node, { changed: true, watchedMs: asked.watchedMs ?? 0 });
+    const s = buildClusterStatus({ cluster, source: 'coordinator', views, observed, nowWallMs: Date.now() });
     process.stdout.write(a.json ? JSON.stringify({ ...s, local: reply }, null, 2) + '\n' : formatClusterStatus(s, nodes) + '\n');
     return 0;
   }
