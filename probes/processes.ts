@@ -5,8 +5,14 @@
  * instance only when its command line contains the instance root as a whole path (so
  * `/srv/msg` never matches `/srv/msg2`); one monitor cycle reads /proc/<pid>/cmdline once per
  * process for all its matchers (the snapshot is cached for a few hundred ms); our own process
- * and its ancestors (the agent, PM2's daemon) are never reported. Not guaranteed: pid reuse
- * between a scan and a later kill (callers re-check cheaply with `isAlive`).
+ * and its ancestors (the agent, PM2's daemon) are never reported. A pid read from a pid file is
+ * evidence, not truth: it counts only when it names a live thread-group leader (never a thread
+ * id: kill(tid) would signal the whole process) that is not a kernel thread, not one of our own
+ * processes (`ownProcess`: agents, coordinator, fence, CLI, PM2) and, where the caller says how,
+ * a process of the instance; pid files are read bounded and never through a symlink.
+ * Not guaranteed: pid reuse between a scan and a later kill (callers re-check the start time,
+ * `sameProcess`); a pid file with neither a matcher nor a root to check against is trusted once
+ * the checks above pass.
  *
  * Cost (why it is built this way): on a virtual machine a wakeup of a Node process and a read of
  * a /proc file each cost tens to hundreds of microseconds, and a node runs one agent process per
@@ -15,8 +21,9 @@
  * gone or every RESCAN_MS; and all exit watches of a process share one timer that reads each
  * watched pid's stat through a file descriptor kept open (no open/close per poll).
  */
-import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, promises as fs } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../plugin/config/define-cluster';
 import type { ProcessMatcher } from '../plugin/agents/types';
 
 export interface ProcessInfo {
@@ -88,7 +95,8 @@ function readCmdlineSync(pid: number): string[] | undefined {
   }
 }
 
-async function readCwd(pid: number): Promise<string | undefined> {
+/** The working directory of a process (as this mount namespace sees it), undefined when unreadable. */
+export function cwdOf(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/cwd`);
   } catch {
@@ -96,21 +104,104 @@ async function readCwd(pid: number): Promise<string | undefined> {
   }
 }
 
+async function readCwd(pid: number): Promise<string | undefined> {
+  return cwdOf(pid);
+}
+
 /** Our own pid and every ancestor up to init: never ours to match or kill. */
 let protectedCache: Set<number> | undefined;
 export async function protectedPids(): Promise<Set<number>> {
+  return protectedPidsSync();
+}
+
+function protectedPidsSync(): Set<number> {
   if (protectedCache) return protectedCache;
   const set = new Set<number>([process.pid, 1]);
   let pid = process.ppid;
   for (let i = 0; i < 64 && pid > 1 && !set.has(pid); i++) {
     set.add(pid);
-    const st = await readStat(pid);
+    const st = readStatSync(pid);
     if (!st) break;
     pid = st.ppid;
   }
   // The ancestry of a running agent never changes except on reparenting to 1, so cache it.
   protectedCache = set;
   return set;
+}
+
+/** Tgid and real uid from /proc/<pid>/status (first 4 KiB: both come early). */
+function readStatusSync(pid: number): { tgid: number; uid: number } | undefined {
+  let text: string;
+  try { text = readBounded(`/proc/${pid}/status`, 4096); } catch { return undefined; }
+  const tgid = /^Tgid:\s*(\d+)/m.exec(text);
+  const uid = /^Uid:\s*(\d+)/m.exec(text);
+  if (!tgid || !uid) return undefined;
+  return { tgid: Number(tgid[1]), uid: Number(uid[1]) };
+}
+
+/** The process a pid belongs to (its thread-group id; equal to pid for a process), undefined when gone. */
+export function threadGroupOf(pid: number): number | undefined {
+  return readStatusSync(pid)?.tgid;
+}
+
+/** At most `max` bytes of a file, never through a symlink (O_NOFOLLOW) and never from a FIFO. */
+function readBounded(file: string, max: number): string {
+  const fd = openSync(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(max);
+    let n = 0;
+    while (n < max) {
+      const r = readSync(fd, buf, n, max - n, null);
+      if (r === 0) break;
+      n += r;
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const PM2_DAEMON_TITLE = /^PM2 v[\d.]+: God Daemon/;
+let ownCode: { root: string; nodeExe: string } | undefined;
+
+function ownCodeInfo(): { root: string; nodeExe: string } {
+  if (!ownCode) {
+    let nodeExe = process.execPath;
+    try { nodeExe = realpathSync(process.execPath); } catch { /* keep the path as given */ }
+    ownCode = { root: packageRoot(), nodeExe };
+  }
+  return ownCode;
+}
+
+/** The script a Node process runs: its first non-option argument (a retitled process has one argv word). */
+function scriptOf(argv: string[]): string | undefined {
+  const words = argv.length === 1 ? argv[0]!.split(/\s+/).filter(Boolean) : argv;
+  return words.slice(1).find((w) => !w.startsWith('-'));
+}
+
+/**
+ * Why `pid` is one of our own processes, or undefined. Ours: this process and its ancestors
+ * (the agent, PM2's daemon, init); any process titled as PM2's God Daemon; and any Node process
+ * of our uid whose script is under this package's directory (agents, coordinator, fence, the
+ * CLI, and PM2 or test runners installed there) or in a `pm2` package (PM2's fork containers).
+ * Decided from the kernel's view (/proc exe, status, cmdline), never from a pid file.
+ */
+export function ownProcess(pid: number, argv?: string[]): string | undefined {
+  if (protectedPidsSync().has(pid)) return pid === process.pid ? 'this agent process itself' : 'an ancestor of this agent (PM2 or init)';
+  const args = argv ?? readCmdlineSync(pid);
+  if (!args || args.length === 0) return undefined;
+  if (PM2_DAEMON_TITLE.test(args[0]!)) return "PM2's daemon";
+  const status = readStatusSync(pid);
+  if (!status || status.uid !== (process.getuid?.() ?? 0)) return undefined;
+  let exe: string;
+  try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { return undefined; }
+  const own = ownCodeInfo();
+  if (exe !== own.nodeExe && !/^node(js)?[\d.]*$/.test(path.basename(exe))) return undefined;
+  const script = scriptOf(args);
+  if (!script || !path.isAbsolute(script)) return undefined;
+  if (isUnder(path.resolve(script), own.root)) return `our own Node process (${script})`;
+  if (path.resolve(script).includes('/node_modules/pm2/')) return `a PM2 process (${script})`;
+  return undefined;
 }
 
 /**
@@ -188,31 +279,123 @@ async function matches(p: ProcessInfo, m: ProcessMatcher): Promise<boolean> {
   return !!cwd && isUnder(cwd, m.cwdUnder);
 }
 
-function isUnder(file: string, dir: string): boolean {
+/** True when `file` is `dir` or inside it (paths compared as strings, no symlink resolution). */
+export function isUnder(file: string, dir: string): boolean {
   const d = dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
   return file === d || file.startsWith(d + '/');
 }
 
-/** Reads a pid file: the pid when it names a live, non-zombie process; else undefined. */
-export async function readPidFile(file: string): Promise<number | undefined> {
+/** What a pid file says, after checking it against the kernel's view. */
+export interface PidFileVerdict {
+  file: string;
+  /** The number in the file, when there is one. */
+  pid?: number;
+  /** True when `pid` names a live process of the instance: the only case where it counts. */
+  ok: boolean;
+  /**
+   * True when the file holds a pid that is not this instance's (gone, a thread, ours, another
+   * program's): such a file is removed before a start. False for a missing file, a valid one,
+   * or content that is not a pid at all (the path may be misconfigured: never deleted).
+   */
+  stale: boolean;
+  /** Why it does not count, as a phrase ("names pid 12, a thread of process 10"). */
+  why?: string;
+  /** Start time of the process it names (ok only): tells it from a later one with the same pid. */
+  starttime?: number;
+}
+
+/** Reads the pid number of a pid file: bounded (64 bytes), regular files only, no symlinks. */
+function readPidNumber(file: string): { pid?: number; why?: string; missing?: boolean } {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    return undefined;
+    const fd = openSync(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      if (!fstatSync(fd).isFile()) return { why: 'is not a regular file' };
+      const buf = Buffer.alloc(64);
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      text = buf.subarray(0, n).toString('latin1');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { missing: true, why: 'does not exist' };
+    if (code === 'ELOOP') return { why: 'is a symbolic link (not followed)' };
+    return { why: `cannot be read (${code ?? String(err)})` };
   }
-  const pid = Number.parseInt(text.trim().split(/\s+/)[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return (await isAlive(pid)) ? pid : undefined;
+  const m = /^\s*(\d{1,10})\s*$/.exec(text);
+  if (!m) return { why: 'does not hold a pid' };
+  const pid = Number(m[1]);
+  return pid > 0 ? { pid } : { why: 'does not hold a pid' };
+}
+
+/**
+ * Checks a pid file: the pid must name a live, non-zombie thread-group leader with a command
+ * line (not a kernel thread), not one of our own processes, and — when `belongs` is given — a
+ * process of the instance. `belongs` gets the process's pid and argv.
+ */
+export async function checkPidFile(file: string, belongs?: (p: ProcessInfo) => boolean | Promise<boolean>): Promise<PidFileVerdict> {
+  const n = readPidNumber(file);
+  if (n.pid === undefined) return { file, ok: false, stale: false, why: n.why };
+  const pid = n.pid;
+  const bad = (why: string): PidFileVerdict => ({ file, pid, ok: false, stale: true, why: `names pid ${pid}, ${why}` });
+  const st = readStatSync(pid);
+  if (!st || st.state === 'Z' || st.state === 'X') return bad('which is not running');
+  const status = readStatusSync(pid);
+  if (!status) return bad('which is not running');
+  // /proc/<tid> exists for every thread, and kill(tid) signals the whole process it belongs to.
+  if (status.tgid !== pid) return bad(`a thread of process ${status.tgid}, not a process`);
+  const argv = readCmdlineSync(pid);
+  if (!argv) return bad('a kernel thread');
+  const own = ownProcess(pid, argv);
+  if (own) return bad(`one of our own processes (${own})`);
+  const info: ProcessInfo = { pid, argv, cmdline: argv.join(' ') };
+  if (belongs && !(await belongs(info))) return bad(`which is not this instance (${shorten(info.cmdline)})`);
+  // Re-read: the process may have exited (and the pid been reused) while we looked at it.
+  const again = readStatSync(pid);
+  if (!again || again.starttime !== st.starttime) return bad('which is not running');
+  return { file, pid, ok: true, stale: false, starttime: st.starttime };
+}
+
+function shorten(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+/** Reads a pid file: the pid when it names a live process that may be an instance's (checkPidFile without an instance test). */
+export async function readPidFile(file: string): Promise<number | undefined> {
+  const v = await checkPidFile(file);
+  return v.ok ? v.pid : undefined;
+}
+
+/**
+ * Removes the pid files that are stale (see PidFileVerdict.stale), after checking each again:
+ * returns one sentence per file removed (or that could not be removed), naming file, pid and why.
+ */
+export async function removeStalePidFiles(verdicts: PidFileVerdict[], belongsOf: (file: string) => ((p: ProcessInfo) => boolean | Promise<boolean>) | undefined): Promise<string[]> {
+  const out: string[] = [];
+  for (const v of verdicts) {
+    if (!v.stale) continue;
+    const now = await checkPidFile(v.file, belongsOf(v.file));
+    if (!now.stale) continue;
+    try {
+      unlinkSync(v.file);
+      out.push(`stale pid file ${v.file} removed: it ${now.why}`);
+    } catch (err) {
+      out.push(`stale pid file ${v.file} (it ${now.why}) could not be removed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  return out;
+}
+
+/** The matcher's test for a process named by a pid file. */
+export function matcherBelongs(m: ProcessMatcher): (p: ProcessInfo) => Promise<boolean> {
+  return (p) => matches(p, m);
 }
 
 async function fromPidFile(m: ProcessMatcher): Promise<number | undefined> {
   if (!m.pidFile) return undefined;
-  const pid = await readPidFile(m.pidFile);
-  if (pid === undefined) return undefined;
-  const argv = await readCmdline(pid);
-  if (!argv) return undefined;
-  return (await matches({ pid, argv, cmdline: argv.join(' ') }, m)) ? pid : undefined;
+  const v = await checkPidFile(m.pidFile, matcherBelongs(m));
+  return v.ok ? v.pid : undefined;
 }
 
 /*
@@ -315,24 +498,26 @@ export function isInstanceRoot(root: string): boolean {
 }
 
 /**
- * Every live process of one instance: command line containing `root` as a path, or working
- * directory under `root`, plus all their descendants (children such as Dovecot's and
+ * Every live process of one instance: command line containing one of `roots` as a path, or
+ * working directory under one, plus all their descendants (children such as Dovecot's and
  * Postfix's lose the root in their titles). For killing leftovers of THIS instance only: a
- * relative or system-wide root (/, /usr, /opt, …) matches nothing but `extraPids`.
+ * relative or system-wide root (/, /usr, /opt, …) matches nothing but `extraPids`; our own
+ * processes (ownProcess: an agent whose working directory is under a root) are never listed.
  */
-export async function listInstanceProcesses(root: string, extraPids: number[] = []): Promise<number[]> {
+export async function listInstanceProcesses(roots: string | readonly string[], extraPids: number[] = []): Promise<number[]> {
   invalidateSnapshot();
   const skip = await protectedPids();
   const list = await snapshot(0);
   const found = new Set<number>();
-  const rootNoSlash = path.resolve(root);
-  if (isInstanceRoot(root)) await Promise.all(list.map(async (p) => {
-    if (containsPath(p.cmdline, rootNoSlash)) { found.add(p.pid); return; }
+  const usable = (typeof roots === 'string' ? [roots] : roots).filter(isInstanceRoot).map((r) => path.resolve(r));
+  if (usable.length > 0) await Promise.all(list.map(async (p) => {
+    if (usable.some((r) => containsPath(p.cmdline, r))) { found.add(p.pid); return; }
     const cwd = await readCwd(p.pid);
-    if (cwd && isUnder(cwd, rootNoSlash)) found.add(p.pid);
+    if (cwd && usable.some((r) => isUnder(cwd, r))) found.add(p.pid);
   }));
   for (const pid of extraPids) if (!skip.has(pid) && (await isAlive(pid))) found.add(pid);
-  return [...(await withDescendants(found, list))].filter((pid) => !skip.has(pid)).sort((a, b) => a - b);
+  const all = [...(await withDescendants(found, list))].filter((pid) => !skip.has(pid));
+  return all.filter((pid) => !ownProcess(pid)).sort((a, b) => a - b);
 }
 
 /** Adds every live descendant of `pids` (one stat read per listed process). */
@@ -352,6 +537,69 @@ export async function withDescendants(pids: Iterable<number>, list?: ProcessInfo
     }
   }
   return all;
+}
+
+/** Start time of a live, non-zombie process (undefined when gone): with the pid, names one process. */
+export function startTimeOf(pid: number): number | undefined {
+  const st = readStatSync(pid);
+  return st && st.state !== 'Z' && st.state !== 'X' ? st.starttime : undefined;
+}
+
+/** True when `pid` is still the live process that had `starttime` (not a later one reusing the pid). */
+export function sameProcess(pid: number, starttime: number): boolean {
+  return startTimeOf(pid) === starttime;
+}
+
+/**
+ * `pids` and all their live descendants, each with its start time, read from
+ * /proc/<pid>/task/<tid>/children: cost grows with the size of the tree, not with the number
+ * of processes on the machine (for a monitor cycle). At most `max` entries. Falls back to one
+ * /proc scan when the kernel has no children files (CONFIG_PROC_CHILDREN off).
+ */
+export function treeOf(pids: Iterable<number>, max = 4096): Map<number, number> {
+  const out = new Map<number, number>();
+  const queue: number[] = [];
+  for (const pid of pids) {
+    const t = startTimeOf(pid);
+    if (t !== undefined && !out.has(pid)) { out.set(pid, t); queue.push(pid); }
+  }
+  let childrenFiles = true;
+  while (queue.length > 0 && out.size < max) {
+    const pid = queue.shift()!;
+    let tids: string[];
+    try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      let text: string;
+      try { text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1'); } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && tid === String(pid) && startTimeOf(pid) !== undefined) childrenFiles = false;
+        continue;
+      }
+      for (const w of text.split(' ')) {
+        const child = Number(w);
+        if (!Number.isInteger(child) || child <= 0 || out.has(child)) continue;
+        const t = startTimeOf(child);
+        if (t === undefined) continue;
+        out.set(child, t);
+        queue.push(child);
+      }
+    }
+    if (!childrenFiles) break;
+  }
+  if (!childrenFiles) {
+    const parent = new Map<number, { ppid: number; starttime: number }>();
+    for (const e of readdirSync('/proc')) {
+      const c = e.charCodeAt(0);
+      if (c < 48 || c > 57) continue;
+      const st = readStatSync(Number(e));
+      if (st && st.state !== 'Z' && st.state !== 'X') parent.set(st.pid, { ppid: st.ppid, starttime: st.starttime });
+    }
+    let grew = true;
+    while (grew && out.size < max) {
+      grew = false;
+      for (const [pid, p] of parent) if (!out.has(pid) && out.has(p.ppid)) { out.set(pid, p.starttime); grew = true; }
+    }
+  }
+  return out;
 }
 
 /**

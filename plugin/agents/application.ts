@@ -2,18 +2,46 @@
  * Application: any daemon given by its programs (e.g. OpenLDAP slapd, Dovecot, Postfix).
  * online runs StartProgram (StartInputSecret on stdin); offline runs StopProgram, or SIGTERMs
  * the daemon's processes when there is none; clean runs CleanProgram (else StopProgram) and
- * kills what is left. First level: every PidFiles entry names a live process and every
- * MonitorProcesses string is in some live command line (with neither, any process under
- * ProcessRoot). Deep: ProbeServices on ProbeHost, in parallel, logging in as ProbeUser. Leftovers: pid-file processes, matching
- * processes, everything under ProcessRoot, and their descendants.
+ * kills what is left. First level: every PidFiles entry names a live process OF THIS INSTANCE
+ * and every MonitorProcesses string is in some live command line (with neither, any process
+ * with a ProcessRoot path in its command line). A pid file's process is this instance's when
+ * its command line contains a MonitorProcesses string or a ProcessRoot path, or its working
+ * directory is under a ProcessRoot (with neither attribute set, any live process that is not a
+ * thread nor one of ours); a pid file naming anything else is ignored, and removed before a
+ * start. Deep: ProbeServices on ProbeHost, in parallel, logging in as ProbeUser. Leftovers:
+ * pid-file processes, matching processes, everything under every ProcessRoot, their
+ * descendants, and every process the agent saw of the resource (lifecycle.ts).
  */
-import { findProcesses, listInstanceProcesses, readPidFile, snapshot, containsPath, withDescendants } from '../../probes/processes';
+import {
+  checkPidFile, containsPath, cwdOf, findProcesses, isInstanceRoot, isUnder, listInstanceProcesses, removeStalePidFiles, snapshot,
+  withDescendants, type ProcessInfo,
+} from '../../probes/processes';
 import { attrList, attrPortMap, attrString } from './attr-access';
 import { toArgv } from './command-line';
-import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec, type ProgramSpec } from './lifecycle';
+import { cleanFlow, monitorRemembering, offlineFlow, onlineFlow, type LifecycleSpec, type ProgramSpec } from './lifecycle';
 import { budgetClock, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
 import { runMonitor, type LevelResult } from './monitor-levels';
 import type { AgentContext, ProcessMatcher, ResourceType } from './types';
+
+/** ProcessRoot: one directory or a list of them. */
+function roots(ctx: AgentContext): string[] {
+  return attrList(ctx, 'ProcessRoot');
+}
+
+/**
+ * Is the process a pid file names this instance's? Undefined when nothing says how to tell
+ * (neither MonitorProcesses nor a usable ProcessRoot): then only the generic checks apply.
+ */
+function belongs(ctx: AgentContext): ((p: ProcessInfo) => boolean) | undefined {
+  const patterns = attrList(ctx, 'MonitorProcesses');
+  const dirs = roots(ctx).filter(isInstanceRoot);
+  if (patterns.length === 0 && dirs.length === 0) return undefined;
+  return (p) => {
+    if (patterns.some((s) => p.cmdline.includes(s)) || dirs.some((r) => containsPath(p.cmdline, r))) return true;
+    const cwd = dirs.length > 0 ? cwdOf(p.pid) : undefined;
+    return !!cwd && dirs.some((r) => isUnder(cwd, r));
+  };
+}
 
 function program(value: unknown, stdinSecret?: string): ProgramSpec | undefined {
   const argv = toArgv(value);
@@ -23,13 +51,14 @@ function program(value: unknown, stdinSecret?: string): ProgramSpec | undefined 
 async function first(ctx: AgentContext): Promise<LevelResult> {
   const pidFiles = attrList(ctx, 'PidFiles');
   const patterns = attrList(ctx, 'MonitorProcesses');
-  const root = attrString(ctx, 'ProcessRoot');
+  const dirs = roots(ctx);
+  const test = belongs(ctx);
   const missing: string[] = [];
   const pids: number[] = [];
   for (const f of pidFiles) {
-    const pid = await readPidFile(f);
-    if (pid === undefined) missing.push(`pid file ${f} names no live process`);
-    else pids.push(pid);
+    const v = await checkPidFile(f, test);
+    if (v.ok) pids.push(v.pid!);
+    else missing.push(`pid file ${f} ${v.why ?? 'names no process of this instance'}`);
   }
   if (patterns.length > 0) {
     const matchers: ProcessMatcher[] = patterns.map((name) => ({ name, match: 'substring' }));
@@ -40,9 +69,9 @@ async function first(ctx: AgentContext): Promise<LevelResult> {
     }
   }
   if (pidFiles.length === 0 && patterns.length === 0) {
-    if (!root) return { state: 'UNKNOWN', recovery: 'configuration', reason: 'none of PidFiles, MonitorProcesses or ProcessRoot is set: nothing to monitor' };
-    const list = (await snapshot()).filter((p) => containsPath(p.cmdline, root));
-    if (list.length === 0) missing.push(`no process with ${root} in its command line`);
+    if (dirs.length === 0) return { state: 'UNKNOWN', recovery: 'configuration', reason: 'none of PidFiles, MonitorProcesses or ProcessRoot is set: nothing to monitor' };
+    const list = (await snapshot()).filter((p) => dirs.some((r) => containsPath(p.cmdline, r)));
+    if (list.length === 0) missing.push(`no process with ${dirs.join(' or ')} in its command line`);
     else pids.push(...list.map((p) => p.pid));
   }
   const unique = [...new Set(pids)];
@@ -52,17 +81,18 @@ async function first(ctx: AgentContext): Promise<LevelResult> {
 
 async function leftovers(ctx: AgentContext): Promise<number[]> {
   const pids = new Set<number>();
+  const test = belongs(ctx);
   for (const f of attrList(ctx, 'PidFiles')) {
-    const pid = await readPidFile(f);
-    if (pid !== undefined) pids.add(pid);
+    const v = await checkPidFile(f, test);
+    if (v.ok) pids.add(v.pid!);
   }
   const patterns = attrList(ctx, 'MonitorProcesses');
   if (patterns.length > 0) {
     const found = await findProcesses(patterns.map((name) => ({ name, match: 'substring' as const })), { fresh: true });
     for (const list of found.values()) for (const p of list) pids.add(p);
   }
-  const root = attrString(ctx, 'ProcessRoot');
-  if (root) for (const p of await listInstanceProcesses(root)) pids.add(p);
+  const dirs = roots(ctx);
+  if (dirs.length > 0) for (const p of await listInstanceProcesses(dirs)) pids.add(p);
   if (pids.size === 0) return [];
   return [...(await withDescendants(pids))].sort((a, b) => a - b);
 }
@@ -75,7 +105,14 @@ function spec(ctx: AgentContext): LifecycleSpec {
     stop: program(ctx.attrs.StopProgram),
     clean: program(ctx.attrs.CleanProgram) ?? program(ctx.attrs.StopProgram),
     deep: (budget, signal) => deep(ctx, budget, signal),
+    removeStalePidFiles: () => removeStale(ctx),
   };
+}
+
+async function removeStale(ctx: AgentContext): Promise<string[]> {
+  const test = belongs(ctx);
+  const verdicts = await Promise.all(attrList(ctx, 'PidFiles').map((f) => checkPidFile(f, test)));
+  return removeStalePidFiles(verdicts, () => test);
 }
 
 /** Services whose probe logs in as ProbeUser (ldap binds only when ProbeUser is a DN). */
@@ -110,5 +147,5 @@ export const Application: ResourceType = {
   online: (ctx) => onlineFlow(ctx, spec(ctx)),
   offline: (ctx) => offlineFlow(ctx, spec(ctx)),
   clean: (ctx) => cleanFlow(ctx, spec(ctx)),
-  monitor: (ctx, options) => runMonitor(ctx, options, { first: () => first(ctx), second: (b, s) => deep(ctx, b, s) }),
+  monitor: (ctx, options) => monitorRemembering(ctx, () => runMonitor(ctx, options, { first: () => first(ctx), second: (b, s) => deep(ctx, b, s) })),
 };

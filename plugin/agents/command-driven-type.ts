@@ -1,8 +1,9 @@
 /**
  * The shape shared by every type that is driven by start/stop programs: the four functions come
- * from the lifecycle flows and the layered monitor, fed by the type's LifecycleSpec.
+ * from the lifecycle flows and the layered monitor, fed by the type's LifecycleSpec. The monitor
+ * remembers the processes it finds, for offline and clean (lifecycle.ts).
  */
-import { cleanFlow, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
+import { cleanFlow, monitorRemembering, offlineFlow, onlineFlow, type LifecycleSpec } from './lifecycle';
 import { runMonitor } from './monitor-levels';
 import type { AgentContext, ResourceType } from './types';
 
@@ -14,7 +15,7 @@ export function commandDrivenType(name: string, spec: (ctx: AgentContext) => Lif
     clean: (ctx) => cleanFlow(ctx, spec(ctx)),
     monitor: (ctx, options) => {
       const s = spec(ctx);
-      return runMonitor(ctx, options, { first: s.first, second: s.deep });
+      return monitorRemembering(ctx, () => runMonitor(ctx, options, { first: s.first, second: s.deep }));
     },
   };
 }

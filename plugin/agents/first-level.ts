@@ -3,7 +3,7 @@
  * (pid file first, then the shared /proc snapshot). The sentence names what is missing.
  */
 import { promises as fs } from 'node:fs';
-import { findProcesses, withDescendants } from '../../probes/processes';
+import { checkPidFile, findProcesses, matcherBelongs, removeStalePidFiles, withDescendants, type ProcessInfo } from '../../probes/processes';
 import type { LevelResult } from './monitor-levels';
 import type { ProcessMatcher } from './types';
 
@@ -46,4 +46,19 @@ export async function missingDir(attr: string, dir: string | undefined): Promise
   } catch {
     return `${attr} ${dir} does not exist`;
   }
+}
+
+/**
+ * Removes the matchers' pid files that name no process of the instance (see checkPidFile); a
+ * pid file shared by several matchers (uxwdog and ns-httpd) is kept when any of them matches.
+ */
+export async function removeStaleMatcherPidFiles(matchers: ProcessMatcher[]): Promise<string[]> {
+  const byFile = new Map<string, ProcessMatcher[]>();
+  for (const m of matchers) if (m.pidFile) byFile.set(m.pidFile, [...(byFile.get(m.pidFile) ?? []), m]);
+  const belongs = (file: string) => async (p: ProcessInfo): Promise<boolean> => {
+    for (const m of byFile.get(file) ?? []) if (await matcherBelongs(m)(p)) return true;
+    return false;
+  };
+  const verdicts = await Promise.all([...byFile.keys()].map((f) => checkPidFile(f, belongs(f))));
+  return removeStalePidFiles(verdicts, belongs);
 }

@@ -8,7 +8,9 @@
  * monitor: mounted per mountinfo, marker not newer than ours, optional status-file write/read
  * under the monitor deadline. offline: umount with retries. clean: umount; if busy, kill the
  * processes holding the mount (cwd, root, exe, open files, mapped files under it, found in
- * /proc), umount again, and as a last resort `umount -l`, saying so.
+ * /proc) EXCEPT our own (agents, coordinator, fence, PM2: an agent reading its pid file on the
+ * mount while it self-fences must not be killed by its neighbour), umount again, and as a last
+ * resort `umount -l`, saying so.
  * Not guaranteed: processes in other mount namespaces are not seen as holders; a lazy unmount
  * leaves the file system alive until its last user exits (the fence kills those).
  */
@@ -17,6 +19,7 @@ import * as path from 'node:path';
 import { leaseHooks } from '../lease/hooks';
 import { attrBool, attrMs, attrString, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecOptions } from './exec';
+import { ownProcess } from '../../probes/processes';
 import { killPids } from './kill';
 import type { ActionResult, AgentContext, MonitorResult, ResourceType } from './types';
 
@@ -224,11 +227,15 @@ async function clean(ctx: AgentContext): Promise<ActionResult> {
   if (!view(s).ours) return { ok: true, reason: `${s.mountPoint} is unmounted` };
   const first = await umount(ctx, s.mountPoint);
   if (first.ok) return { ok: true, reason: `${s.mountPoint} unmounted` };
-  const holders = findHolders(s.mountPoint);
-  let killed = '';
+  const all = findHolders(s.mountPoint);
+  // Our own processes only pass by (an agent reading its pid file): they are never killed.
+  const ours = all.filter((pid) => ownProcess(pid) !== undefined);
+  const holders = all.filter((pid) => !ours.includes(pid));
+  if (ours.length) ctx.log.info(`not killing our own processes holding ${s.mountPoint}: ${ours.join(',')}`);
+  let killed = ours.length ? `spared our own processes ${ours.join(',')}; ` : '';
   if (holders.length) {
     const rep = await killPids(holders, { graceMs: 1000, log: ctx.log });
-    killed = `killed holders ${rep.signalled.join(',')}${rep.survivors.length ? ` (survivors ${rep.survivors.join(',')})` : ''}; `;
+    killed += `killed holders ${rep.signalled.join(',')}${rep.survivors.length ? ` (survivors ${rep.survivors.join(',')})` : ''}; `;
   }
   const second = await umount(ctx, s.mountPoint);
   if (second.ok) return { ok: true, reason: `${killed}${s.mountPoint} unmounted` };

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { listInstanceProcesses } from '../../probes/processes';
 import { attrBool, attrNumber, attrString } from './attr-access';
-import { missingDir, processesPresent } from './first-level';
+import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
 import type { LifecycleSpec } from './lifecycle';
 import { budgetClock, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
@@ -22,8 +22,10 @@ function spec(ctx: AgentContext): LifecycleSpec {
   const root = attrString(ctx, 'ServerRoot') ?? '';
   const config = path.join(root, 'admin-serv', 'config');
   const pidFile = path.join(root, 'admin-serv', 'logs', 'pid');
+  const matchers = ADMIN_DAEMONS.map((name) => ({ name, root: config, pidFile }));
   return {
-    first: () => processesPresent(ADMIN_DAEMONS.map((name) => ({ name, root: config, pidFile })), `${config}`),
+    first: () => processesPresent(matchers, `${config}`),
+    removeStalePidFiles: () => removeStaleMatcherPidFiles(matchers),
     leftovers: async () => (root ? listInstanceProcesses(root) : []),
     start: { argv: [path.join(root, 'start-admin')], stdinSecret: 'SSLDbPasswd' },
     stop: { argv: [path.join(root, 'stop-admin')] },

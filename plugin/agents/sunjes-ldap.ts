@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { listInstanceProcesses } from '../../probes/processes';
 import { attrNumber, attrString } from './attr-access';
-import { missingDir, processesPresent } from './first-level';
+import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
 import type { LifecycleSpec } from './lifecycle';
 import { runProbePlan, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
@@ -19,8 +19,10 @@ export const LDAP_DAEMON = 'ns-slapd';
 function spec(ctx: AgentContext): LifecycleSpec {
   const root = attrString(ctx, 'InstanceRoot') ?? '';
   const pidFile = path.join(root, 'logs', 'pid');
+  const matchers = [{ name: LDAP_DAEMON, root, pidFile }];
   return {
-    first: () => processesPresent([{ name: LDAP_DAEMON, root, pidFile }], root),
+    first: () => processesPresent(matchers, root),
+    removeStalePidFiles: () => removeStaleMatcherPidFiles(matchers),
     leftovers: async () => (root ? listInstanceProcesses(root) : []),
     start: { argv: [path.join(root, 'start-slapd')], stdinSecret: 'SSLDbPasswd' },
     stop: { argv: [path.join(root, 'stop-slapd')] },

@@ -8,6 +8,7 @@
 export type AttrKind =
   | 'string'
   | 'path' // absolute file-system path
+  | 'paths' // one absolute path, or a list of them
   | 'host' // FQDN, short host name or IPv4 address
   | 'int'
   | 'seconds' // integer number of seconds

@@ -10,7 +10,7 @@ import { CLUSTER_KEYS, GROUP_KEYS, RESOURCE_KEYS, type KeyDecl } from './keys';
 type Decl = AttrDecl | KeyDecl;
 
 const KIND_TEXT: Record<string, string> = {
-  string: 'string', path: 'absolute path', host: 'host: FQDN, short name or IPv4', int: 'integer',
+  string: 'string', path: 'absolute path', paths: 'absolute path or list of them', host: 'host: FQDN, short name or IPv4', int: 'integer',
   seconds: 'seconds', port: 'port 1–65535', bool: 'boolean', enum: 'one of', portMap: 'map service → port',
   stringList: 'list of strings', secret: 'secret: enc:v1:… from msgha encrypt', command: 'command: absolute program and arguments',
 };

@@ -77,6 +77,12 @@ export function checkAttribute(decl: AttrDecl, value: unknown): Issue[] {
       return typeof value === 'string' && value !== '' ? [] : error(`must be a non-empty string, got ${describe(value)}`);
     case 'path':
       return checkPath(value);
+    case 'paths':
+      if (Array.isArray(value)) {
+        if (value.length === 0) return error('must list at least one absolute path');
+        return value.flatMap((v, i) => checkPath(v).map((issue) => ({ ...issue, message: `[${i}]: ${issue.message}` })));
+      }
+      return checkPath(value);
     case 'host':
       if (typeof value !== 'string' || !isHost(value)) {
         return error(`must be a host name (FQDN or short name) or an IPv4 address, got ${describe(value)}`);
