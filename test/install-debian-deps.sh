@@ -13,6 +13,6 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap postfix \
-  iproute2 iputils-arping procps psmisc openssl ca-certificates curl util-linux mount e2fsprogs keepalived \
+  iproute2 iputils-arping perl procps psmisc openssl ca-certificates curl util-linux mount e2fsprogs keepalived \
   monitoring-plugins-basic monitoring-plugins-standard prometheus >/dev/null
 echo "install-debian-deps: done"

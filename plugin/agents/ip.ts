@@ -20,7 +20,7 @@ import { leaseHooks } from '../lease/hooks';
 import { attrBool, attrNumber, attrString, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecOptions } from './exec';
 import type { ActionResult, AgentContext, MonitorResult, ResourceType } from './types';
-import { GUARD_ABSENT, GUARD_TOO_LATE, SLACK_MS, guardedIpArgv } from './vip-guard';
+import { GUARD_ABSENT, GUARD_TOO_LATE, SLACK_MS, guardSeconds, guardedIpArgv } from './vip-guard';
 
 const ARP_TIMEOUT_MS = 4000;
 /**
@@ -65,7 +65,7 @@ function deadlinePassed(ctx: AgentContext): boolean {
 }
 
 /** Whole seconds of lifetime a guarded call made now would set (0: less than a second). */
-const leaseSeconds = (until: number): number => Math.max(0, Math.floor((until - monotonicMs() - SLACK_MS) / 1000));
+const leaseSeconds = (until: number): number => guardSeconds(until, monotonicMs());
 
 /** Waits (briefly) for at least one whole second of lifetime: the kernel takes whole seconds. */
 async function wholeSecondLifetime(ctx: AgentContext): Promise<Life> {

@@ -52,7 +52,7 @@ describe('IP agent in network namespaces', () => {
   });
 
   it('refreshLifetime on renewal keeps it alive past its first lifetime', async () => {
-    seconds = 3; // → 2 s: the guard keeps its slack off the lifetime
+    seconds = 3;
     expect((await ipType.online(ctx(n1))).ok).toBe(true);
     for (let i = 0; i < 3; i++) { await sleep(1000); expect((await refreshLifetime(ctx(n1), { lease: monotonicMs() + 2500 })).ok).toBe(true); }
     expect(has(n1)).toBe(true);
