@@ -20,6 +20,7 @@
  */
 import * as path from 'node:path';
 import type { ResolvedCluster, ResolvedGroup, ResolvedResource } from '../config/cluster-types';
+import type { AgentContext } from '../agents/types';
 import type { Logger } from '../log';
 import { HelperStore } from '../lease/helper-store';
 import { checkClusterProfile } from '../lease/cluster-profile';
@@ -122,6 +123,7 @@ export class ClusterNode {
         runner, node: o.node, store: this.store as LeaseStore, clock: this.clock, profile: this.profile, fence: fencePort,
         runDir: this.runDir, incarnation, log: o.log,
         refreshVip: (res, until) => refreshVip(res, until, o.log),
+        ensureVip: (res) => ensureVip(res, o.log),
         leaseRenew: (s, ok) => o.events?.leaseRenew(g, s, ok),
         failover: (reason) => o.events?.failover(g, reason),
         onMoveRequested: (to) => { void this.onMoveRequested?.(g, to); },
@@ -335,9 +337,20 @@ export function leaseRootOf(cluster: ResolvedCluster): string {
   return path.join(cluster.settings.sharedDir!, '.cluster', cluster.settings.name);
 }
 
+const ipContext = (res: ResolvedResource, log: Logger, what: string): AgentContext =>
+  ({ resource: res, attrs: res.attrs, log: log.child(`${res.id} ${what}`), signal: new AbortController().signal, secret: async () => undefined });
+
 async function refreshVip(res: ResolvedResource, serveUntilMono: number, log: Logger): Promise<void> {
   const { lifeOf, refreshLifetime } = await import('../agents/ip');
-  const ctx = { resource: res, attrs: res.attrs, log: log.child(`${res.id} lifetime`), signal: new AbortController().signal, secret: async () => undefined };
+  const ctx = ipContext(res, log, 'lifetime');
   const r = await refreshLifetime(ctx, lifeOf(ctx, serveUntilMono));
   if (!r.ok) log.warn(`${res.id}: cannot refresh the address lifetime: ${r.reason}`);
+}
+
+/** The IP agent's online, run here (idempotent: a present address only has its lifetime set). */
+async function ensureVip(res: ResolvedResource, log: Logger): Promise<void> {
+  const { ipType } = await import('../agents/ip');
+  const r = await ipType.online(ipContext(res, log, 'resume'));
+  if (!r.ok) log.warn(`${res.id}: could not put the address back after the coordinator restart: ${r.reason}`);
+  else if (/ added to /.test(r.reason)) log.warn(`${res.id}: the address had lapsed during the coordinator restart: ${r.reason}`);
 }

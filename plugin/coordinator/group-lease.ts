@@ -6,7 +6,9 @@
  *              `.cluster-epoch`, the IP agent sizes the address lifetime from it) → fence armed
  *              → online in order (Mount, IP, services), aborted when leadership ends → the
  *              agents' reported pids adopted by the fence (again after every restart in place);
- *   renewed  → fence deadline, guard file, VIP lifetime (at most every VIP_REFRESH_MS);
+ *   resumed  → (coordinator restart) as acquired, and a lapsed VIP is put back first;
+ *   renewed  → fence deadline, guard file, VIP lifetime (at most every VIP_REFRESH_MS, while its
+ *              IP resource is ONLINE — also during a planned release, until the IP stops);
  *   lost     → offline in reverse → if anything failed to stop, the fence kills now → disarm,
  *              guard removed.
  *
@@ -53,6 +55,11 @@ export interface GroupLeaseDeps {
    * (this.clock, CLOCK_MONOTONIC ms) — never adds a missing one (ip.ts refreshLifetime).
    */
   refreshVip?(resource: ResolvedResource, serveUntilMono: number): Promise<void>;
+  /**
+   * After a coordinator restart that resumed the lease: put one IP resource's address back at
+   * once if it lapsed meanwhile (duplicate address check first: ip.ts online).
+   */
+  ensureVip?(resource: ResolvedResource): Promise<void>;
   /** Lease renewal metrics. */
   leaseRenew?(seconds: number, ok: boolean): void;
   failover?(reason: FailoverReason): void;
@@ -75,7 +82,8 @@ export class GroupLease {
   private leadership: AbortSignal | undefined;
   private adopted = new Set<number>();
   private vipAt = 0;
-  private vipBusy = false;
+  /** The VIP lifetime refresh in flight, if any (an IP offline waits for it: runner.beforeStop). */
+  private vipRefresh: Promise<unknown> | undefined;
   private fenceBusy = false;
   /** Holder and lease state as last seen while following (for the failover record on takeover). */
   private lastSeen: { holder: string; state: ElectorStatus['leaseState'] } = { holder: '', state: 'UNKNOWN' };
@@ -98,6 +106,7 @@ export class GroupLease {
       },
     });
     d.runner.leaseSettled = () => this.leaseSettled();
+    d.runner.beforeStop = async (res) => { if (res.type === 'IP') await this.vipRefresh; };
   }
 
   private settleWaiters: Array<(ok: boolean) => void> = [];
@@ -189,6 +198,11 @@ export class GroupLease {
     this.d.log.info(`group ${this.group}: lease epoch ${epoch} ${info.resumed ? 'resumed after a coordinator restart' : 'acquired'}; bringing the group online`);
     this.d.changed?.();
     if (signal.aborted) return;
+    if (info.resumed && this.d.ensureVip) {
+      // The address's kernel lifetime may have run out while no coordinator refreshed it; put it
+      // back before the services' deep checks through it fail.
+      for (const v of this.d.runner.resources().filter((x) => x.type === 'IP')) await this.d.ensureVip(v);
+    }
     const r = await this.d.runner.online(`lease epoch ${epoch} ${info.resumed ? 'resumed' : 'acquired'}`, signal);
     if (!r.ok) this.d.log.warn(`group ${this.group}: ${r.reason}`);
     await this.adoptPids();
@@ -208,7 +222,7 @@ export class GroupLease {
   private renewed(info: RenewInfo): void {
     this.d.leaseRenew?.(info.renewMs / 1000, true);
     // Until the fence is disarmed (a planned release keeps renewing while the group stops), the
-    // fence and the guard follow the renewals; the VIP only while leading.
+    // fence and the guard follow the renewals.
     if (this.armed !== info.epoch) return;
     this.guard(info.epoch, info.serveRemainingMs);
     if (!this.fenceBusy) {
@@ -221,15 +235,18 @@ export class GroupLease {
         }
       });
     }
-    if (this.leadership?.aborted || !this.d.refreshVip) return;
+    // The VIP follows the renewals too — also during a planned release, until its IP resource
+    // begins to stop (a switch keeps the address while the services stop; runner.beforeStop
+    // then waits for a refresh in flight, so an offline never races one).
+    if (!this.d.refreshVip) return;
     const now = this.d.clock.now();
-    if (this.vipBusy || now - this.vipAt < VIP_REFRESH_MS) return;
+    if (this.vipRefresh || now - this.vipAt < VIP_REFRESH_MS) return;
     const until = now + info.serveRemainingMs;
-    const vips = this.d.runner.resources().filter((r) => r.type === 'IP');
+    const running = new Set(this.d.runner.status().resources.filter((r) => r.state === 'ONLINE').map((r) => r.id));
+    const vips = this.d.runner.resources().filter((r) => r.type === 'IP' && running.has(r.id));
     if (!vips.length) return;
-    this.vipBusy = true;
     this.vipAt = now;
-    void Promise.all(vips.map((v) => this.d.refreshVip!(v, until))).finally(() => { this.vipBusy = false; });
+    this.vipRefresh = Promise.all(vips.map((v) => this.d.refreshVip!(v, until))).finally(() => { this.vipRefresh = undefined; });
   }
 
   private async lost(reason: LostReason, epoch: number): Promise<void> {

@@ -166,6 +166,11 @@ export class GroupRunner {
    * else on the next renewal (true) or when the lease is lost (false). Faults wait for it.
    */
   leaseSettled: (() => Promise<boolean>) | undefined;
+  /**
+   * Multi-node mode (set by group-lease.ts): awaited before a resource's offline or clean is
+   * sent — the coordinator's own work on that resource (a VIP lifetime refresh) ends first.
+   */
+  beforeStop: ((res: ResolvedResource) => Promise<void>) | undefined;
   state: GroupState = 'OFFLINE';
   reason = 'not started';
   last?: Transition;
@@ -453,6 +458,7 @@ export class GroupRunner {
           await Promise.all(all.filter((d) => d !== r && this.prerequisites(d).includes(r)).map(stop));
           if (r.state === 'STOPPED') return; // PM2 already ran its offline
           if (r !== keep) this.setRes(r, 'STOPPING', 'offline');
+          await this.beforeStop?.(r.res);
           let rep = await this.deps.agents.request(r.res.id, { cmd: 'offline' }, this.replyTimeout(r.res, 'offline'));
           if (!rep.ok) {
             this.deps.log.warn(`${r.res.id}: offline failed (${rep.reason}); cleaning`);

@@ -29,10 +29,11 @@ const res = (name: string, type: string, requires: string[] = []): ResolvedResou
   id: `g.${name}`, group: 'g', name, type, requires, attrs: { RestartLimit: 0, OnlineTimeout: 5, OfflineTimeout: 5, CleanTimeout: 5 },
 });
 
-function setup(opts: { armOk?: boolean } = {}) {
+function setup(opts: { armOk?: boolean; appOfflineMs?: number; vipRefreshMs?: number } = {}) {
   const log: string[] = [];
   const port: AgentPort = {
     async request(id, command) {
+      if (command.cmd === 'offline' && id === 'g.app' && opts.appOfflineMs) await clock.sleep(opts.appOfflineMs);
       const g = readGuard(runDir, 'g');
       log.push(`${id}:${command.cmd}${command.cmd === 'online' ? ` guard=${g?.epoch ?? 'none'}` : ''}`);
       return { resource: id, fn: command.cmd, ok: true, state: 'ONLINE', reason: 'fine', pid: 1 };
@@ -53,7 +54,11 @@ function setup(opts: { armOk?: boolean } = {}) {
   const vips: number[] = [];
   const lease = new GroupLease({
     runner, node: 'a', store, clock, profile: PROFILES.fast, fence, runDir, incarnation: 1, log: quiet,
-    refreshVip: async (_r, until) => { vips.push(until - clock.now()); },
+    refreshVip: async (_r, until) => {
+      vips.push(until - clock.now());
+      log.push('vip:refresh');
+      if (opts.vipRefreshMs) { await clock.sleep(opts.vipRefreshMs); log.push('vip:refreshed'); }
+    },
   });
   return { log, runner, clock, lease, vips };
 }
@@ -67,7 +72,7 @@ describe('GroupLease', () => {
     await clock.settle(20);
     expect(runner.state).toBe('ONLINE');
     const epoch = lease.status().epoch;
-    expect(log.filter((l) => l !== 'fence:renew').slice(0, 4)).toEqual([`fence:arm ${epoch}`, `g.disk:online guard=${epoch}`, `g.vip:online guard=${epoch}`, `g.app:online guard=${epoch}`]);
+    expect(log.filter((l) => l !== 'fence:renew' && !l.startsWith('vip:')).slice(0, 4)).toEqual([`fence:arm ${epoch}`, `g.disk:online guard=${epoch}`, `g.vip:online guard=${epoch}`, `g.app:online guard=${epoch}`]);
     runner.onReport({ resource: 'g.app', fn: 'pids', state: 'ONLINE', reason: 'processes', pid: 1, pids: [4242] });
     await lease.adoptPids([4242]);
     await lease.adoptPids([4242]);
@@ -108,5 +113,25 @@ describe('GroupLease', () => {
     expect(log.some((l) => l.includes(':online'))).toBe(false);
     expect(runner.state).toBe('OFFLINE');
     expect(lease.holding).toBe(false);
+  });
+
+  it('a planned release keeps the VIP refreshed while the services stop; the IP offline waits for a refresh in flight', async () => {
+    const { log, clock, lease } = setup({ appOfflineMs: 2000, vipRefreshMs: 150 });
+    lease.start();
+    await clock.advance(3 * T.pollMs);
+    await clock.settle(20);
+    log.length = 0;
+    const done = lease.release('b', 'switch', 'test');
+    for (let t = 0; t < 3000 && !log.includes('g.vip:offline'); t += 50) await clock.advance(50);
+    expect((await done).ok).toBe(true);
+    const appOff = log.indexOf('g.app:offline');
+    const vipOff = log.indexOf('g.vip:offline');
+    // the service took 2 s to stop (beyond the VIP's 1 s lifetime): the address was kept alive
+    expect(log.slice(0, appOff).filter((l) => l === 'vip:refresh').length).toBeGreaterThanOrEqual(3);
+    // never a refresh in flight when the address is removed, and none after
+    expect(log.lastIndexOf('vip:refresh')).toBeLessThan(vipOff);
+    expect(log.lastIndexOf('vip:refreshed')).toBeLessThan(vipOff);
+    const pairs = log.filter((l) => l.startsWith('vip:')).join(' ').replace(/^vip:refreshed ?/, ''); // one may have been in flight at the start
+    expect(pairs).toMatch(/^(vip:refresh vip:refreshed ?)+$/);
   });
 });
