@@ -42,7 +42,7 @@ const store = (i) => ({
 });
 
 module.exports = defineCluster({
-  cluster: { name: 'mail', nodes: NODES, sharedDir: '/shared/msgha', lease: { profile: 'nfs' } },
+  cluster: { name: 'mail', nodes: NODES, sharedDir: '/shared/msgha', lease: { profile: 'nfs' }, fence: { watchdog: '/dev/watchdog' } },
   groups: {
     directory: {
       systemList: systemList('n1'),

@@ -19,7 +19,7 @@ const infra = (octet, disk, mountPoint) => ({
 });
 
 module.exports = defineCluster({
-  cluster: { name: 'mail', nodes: ['ms1', 'ms2', 'ms3', 'ms4', 'spare'], sharedDir: '/shared/msgha' },
+  cluster: { name: 'mail', nodes: ['ms1', 'ms2', 'ms3', 'ms4', 'spare'], sharedDir: '/shared/msgha', fence: { watchdog: '/dev/watchdog' } },
   groups: {
     directory: {
       systemList: ['ms1', 'spare', 'ms2', 'ms3', 'ms4'],

@@ -10,7 +10,7 @@
 const { defineCluster } = require('pm2-messaging-ha');
 
 module.exports = defineCluster({
-  cluster: { name: 'netscape', nodes: ['ns1', 'ns2'], sharedDir: '/shared/msgha' },
+  cluster: { name: 'netscape', nodes: ['ns1', 'ns2'], sharedDir: '/shared/msgha', fence: { watchdog: '/dev/watchdog' } },
   groups: {
     mail: {
       systemList: ['ns1', 'ns2'],

@@ -13,7 +13,7 @@ const { defineCluster } = require('pm2-messaging-ha');
 const ROOT = '/srv/mail';
 
 module.exports = defineCluster({
-  cluster: { name: 'oss', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha' },
+  cluster: { name: 'oss', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha', fence: { watchdog: '/dev/watchdog' } },
   groups: {
     mail: {
       systemList: ['mx1', 'mx2'],

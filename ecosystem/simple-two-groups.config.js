@@ -10,7 +10,7 @@
 const { defineCluster } = require('pm2-messaging-ha');
 
 module.exports = defineCluster({
-  cluster: { name: 'mail', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha', lease: { profile: 'nfs' } },
+  cluster: { name: 'mail', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha', lease: { profile: 'nfs' }, fence: { watchdog: '/dev/watchdog' } },
   groups: {
     directory: {
       systemList: ['mx1', 'mx2'],

@@ -15,6 +15,8 @@ module.exports = defineCluster({
     nodes: ['mx1', 'mx2'],
     sharedDir: '/shared/msgha',
     lease: { profile: 'nfs' },
+    // The disk is ext4 on a shared LUN: the node resets if its fence freezes (docs/lease.md).
+    fence: { watchdog: '/dev/watchdog' },
     metrics: { listen: '127.0.0.1:9464' },
   },
   groups: {

@@ -2,9 +2,13 @@
  * Rules across resources (and across groups): listeners on the same host and port, one
  * virtual address or mount point claimed twice, one server instance managed by two resources
  * or two groups, and start orders that would run a server before its disk or its core.
+ * With the cluster section: cluster.fence (the watchdog and its timeout against the lease
+ * profile) and shared disks with a non-cluster file system but no watchdog.
  */
 import * as path from 'node:path';
-import { portMap, str, type CheckedResource, type Report } from './check-context';
+import { checkWatchdogMs, defaultWatchdogMs, getProfile, MIN_WATCHDOG_MS } from '../lease/profiles';
+import { isPlainObject, portMap, str, type CheckedResource, type Report } from './check-context';
+import { LEASE_PROFILES } from './keys';
 import { reachable } from './graph';
 import { parseIPv4Cidr } from './values';
 
@@ -159,7 +163,65 @@ function checkMountOrder(report: Report, all: readonly CheckedResource[]): void 
   }
 }
 
-export function checkCrossResource(report: Report, all: readonly CheckedResource[]): void {
+/** File systems that several nodes may mount at once, or that are not on a shared block device. */
+const SAFE_FS = new Set(['gfs2', 'ocfs2', 'nfs', 'nfs4', 'cifs', 'smb3', 'ceph', 'glusterfs', 'fuse.glusterfs', 'fuse.sshfs', 'tmpfs', 'lustre', 'gpfs']);
+
+/**
+ * cluster.fence: its keys, the watchdog timeout against the lease profile (T2: W ≤ K, whole
+ * seconds), and a warning for every shared disk with a non-cluster file system on a multi-node
+ * cluster without a watchdog. `cluster` is the raw section (checkClusterSettings has reported
+ * its shape; here only what concerns the fence).
+ */
+function checkFence(report: Report, cluster: unknown, all: readonly CheckedResource[]): void {
+  if (!isPlainObject(cluster)) return;
+  const where = 'cluster';
+  const fence = cluster.fence;
+  let watchdog: string | undefined;
+  if (fence !== undefined) {
+    if (!isPlainObject(fence)) {
+      report.error(where, 'fence', "must be an object, e.g. { watchdog: '/dev/watchdog' }");
+      return;
+    }
+    for (const k of Object.keys(fence)) {
+      if (k !== 'watchdog' && k !== 'watchdogTimeout') report.error(where, `fence.${k}`, 'unknown key', 'known: watchdog, watchdogTimeout');
+    }
+    if (fence.watchdog !== undefined) {
+      if (typeof fence.watchdog !== 'string' || !path.isAbsolute(fence.watchdog)) report.error(where, 'fence.watchdog', "must be the absolute path of a watchdog device, e.g. '/dev/watchdog'");
+      else watchdog = fence.watchdog;
+    }
+    const w = fence.watchdogTimeout;
+    if (w !== undefined && fence.watchdog === undefined) report.warn(where, 'fence.watchdogTimeout', 'has no effect without fence.watchdog');
+    const profileName = isPlainObject(cluster.lease) && typeof cluster.lease.profile === 'string' ? cluster.lease.profile : 'nfs';
+    if (watchdog && (LEASE_PROFILES as readonly string[]).includes(profileName)) {
+      const t = getProfile(profileName).timings;
+      const k = `${t.stopBudgetMs / 1000} s`;
+      if (w !== undefined) {
+        if (typeof w !== 'number') report.error(where, 'fence.watchdogTimeout', 'must be a whole number of seconds');
+        else {
+          for (const e of checkWatchdogMs(t, w * 1000)) {
+            report.error(where, 'fence.watchdogTimeout', `${w} s does not fit lease profile ${profileName}: ${e}`,
+              defaultWatchdogMs(t) ? `leave it unset (${defaultWatchdogMs(t)! / 1000} s for ${profileName}) or use 1–${Math.floor(t.stopBudgetMs / 1000)} s` : undefined);
+          }
+        }
+      } else if (defaultWatchdogMs(t) === undefined) {
+        report.error(where, 'fence.watchdog', `lease profile ${profileName} has a stop budget K of ${k}, shorter than the shortest watchdog timeout (${MIN_WATCHDOG_MS / 1000} s): T2 (W ≤ K) cannot hold`,
+          "use lease profile 'local' or 'nfs' with a watchdog, or remove fence.watchdog");
+      }
+    }
+    if (watchdog && cluster.sharedDir === undefined) report.warn(where, 'fence.watchdog', 'has no effect without sharedDir: the fence runs only on a cluster with a lease');
+  }
+  const nodes = Array.isArray(cluster.nodes) ? cluster.nodes.length : 0;
+  if (watchdog || nodes < 2) return;
+  for (const r of all) {
+    const fs = r.type.name === 'Mount' ? str(r.attrs.FSType) : undefined;
+    if (fs === undefined || SAFE_FS.has(fs.toLowerCase())) continue;
+    report.warn(r.where, 'FSType', `${fs} is not a cluster file system and no watchdog is configured: a holder whose processes freeze and thaw can still write to the disk after another node mounted it, which corrupts it`,
+      "set cluster.fence.watchdog (e.g. '/dev/watchdog', or softdog) with lease profile local or nfs, or fence the storage (SCSI-3 reservations); see docs/lease.md");
+  }
+}
+
+export function checkCrossResource(report: Report, all: readonly CheckedResource[], cluster?: unknown): void {
+  if (cluster !== undefined) checkFence(report, cluster, all);
   checkPorts(report, all);
   unique(report, all, 'IP', 'Address', (v) => parseIPv4Cidr(v)?.address, 'address');
   unique(report, all, 'Mount', 'MountPoint', normPath, 'mount point');

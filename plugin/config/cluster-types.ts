@@ -19,9 +19,18 @@ export interface ClusterSettings {
   /** Shared directory holding leases, node states and operator requests. */
   sharedDir?: string;
   lease?: { profile?: 'nfs' | 'local' | 'fast' };
+  /** The per-node fence process (docs/lease.md). */
+  fence?: FenceSettings;
   metrics?: MetricsSettings;
   /** Cluster key for `enc:v1:` secrets (default /etc/msgha/cluster.key, or $MSGHA_KEY_FILE). */
   keyFile?: string;
+}
+
+export interface FenceSettings {
+  /** Watchdog device the fence pets (e.g. /dev/watchdog); the node resets when the fence stops. */
+  watchdog?: string;
+  /** W in whole seconds (default: half the profile's stop budget K; must be ≤ K). */
+  watchdogTimeout?: number;
 }
 
 /** Prometheus exporter of the coordinator (DESIGN §6). */

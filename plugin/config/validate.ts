@@ -178,7 +178,7 @@ export function validateDefinition(def: unknown, file: string): ValidationResult
       all.push(...checked);
     }
     checkGroupCycles(report, def.groups);
-    checkCrossResource(report, all);
+    checkCrossResource(report, all, def.cluster);
     return result(groupNames.length, resourceCount);
   } catch (err) {
     // A bug in a rule must not hide the other problems nor crash `msgha validate`.

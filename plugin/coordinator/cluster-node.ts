@@ -29,7 +29,7 @@ import { monotonicClock, type Clock } from '../lease/clock';
 import { DEFAULT_RUN_DIR } from '../lease/guard';
 import type { ResumeToken } from '../lease/elector';
 import type { LeaseStore } from '../lease/store';
-import { FenceClient } from '../fence/client';
+import { FenceClient, fenceOptions } from '../fence/client';
 import type { FailoverReason } from '../metrics/snapshot';
 import type { GroupRunner } from './group-runner';
 import { GroupLease, type FencePort } from './group-lease';
@@ -113,7 +113,7 @@ export class ClusterNode {
     const helper = (): HelperStore => new HelperStore({ root, node: o.node, ioTimeoutMs: t.ioTimeoutMs, wedgeKillMs: t.leaseMs, directIo: this.profile.directIo, log: o.log });
     this.store = helper();
     this.viewStore = helper();
-    this.fence = new FenceClient({ runDir: this.runDir, node: o.node });
+    this.fence = new FenceClient({ runDir: this.runDir, node: o.node, ...fenceOptions(settings.fence, t) });
     this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs, t.leaseMs), () => this.clock.now());
     const incarnation = Date.now();
     const fencePort: FencePort = this.fence;

@@ -82,9 +82,8 @@ export class Cgroups {
     }
   }
 
-  /** SIGKILLs every member; returns how many there were. */
-  kill(group: string): number {
-    const members = this.members(group);
+  /** SIGKILLs every member: one write to cgroup.kill (the kernel signals them all, forks in flight too). */
+  kill(group: string): void {
     const killFile = path.join(this.dir(group), 'cgroup.kill');
     try {
       fs.writeFileSync(killFile, '1');
@@ -96,7 +95,6 @@ export class Cgroups {
         for (const pid of left) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       }
     }
-    return members.length;
   }
 
   remove(group: string): void {

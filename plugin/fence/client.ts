@@ -11,21 +11,30 @@
  * start later (no fork or setsid escapes a cgroup); without cgroups, the pid, its current
  * descendants by pid, and the process groups that one of them leads — a later setsid/setpgid
  * child escapes, so prefer spawn() (the fence starts the program itself) or cgroups.
+ * A configured watchdog is opened by a fence this client starts (--watchdog), and by a running
+ * fence that has none (the 'watchdog' request), so a coordinator restart with a new cluster file
+ * turns it on without stopping the fence; a running fence is never told to stop petting.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type { FenceSettings } from '../config/cluster-types';
 import { monotonicMs } from '../lease/clock';
+import { defaultWatchdogMs, type LeaseTimings } from '../lease/profiles';
 import { compiledScript } from '../lease/script-path';
-import { pidPath, socketPath, type FenceReply, type FenceRequest, type GroupStatus } from './protocol';
+import { pidPath, socketPath, type FenceReply, type FenceRequest, type GroupStatus, type WatchdogStatus } from './protocol';
 
 export interface FenceClientOptions {
   /** Local runtime directory (tmpfs), e.g. /run/msgha. Never the shared directory. */
   runDir: string;
   /** Node name (cgroup directory name). */
   node: string;
-  /** Pet this watchdog device (off by default; never in tests). */
+  /** Pet this watchdog device (off by default; tests use a file standing in for it). */
   watchdog?: string;
+  /** W: the watchdog timeout the fence sets (through wdctl) and keeps its pets within. */
+  watchdogTimeoutMs?: number;
+  /** SCHED_FIFO priority the fence asks for itself (default 10; 0 = none, only nice −10). */
+  rtPriority?: number;
   /** Test hook: read boottime from this file instead of /proc/uptime. */
   uptimeFile?: string;
   timeoutMs?: number;
@@ -64,11 +73,19 @@ export class FenceClient {
 
   /** Starts the fence when none answers; resolves with its pid once its socket answers. */
   async ensureRunning(): Promise<{ ok: boolean; pid?: number; started: boolean; reason?: string }> {
-    const pid = await this.running();
-    if (pid) return { ok: true, pid, started: false };
+    const st = await this.request({ op: 'status' });
+    if (st.ok && st.fencePid) {
+      if (this.o.watchdog && !st.watchdog?.open) {
+        const w = await this.request({ op: 'watchdog', device: this.o.watchdog, timeoutMs: this.o.watchdogTimeoutMs });
+        if (!w.ok) return { ok: false, pid: st.fencePid, started: false, reason: `running fence could not open watchdog ${this.o.watchdog}: ${w.reason}` };
+      }
+      return { ok: true, pid: st.fencePid, started: false };
+    }
     fs.mkdirSync(this.o.runDir, { recursive: true, mode: 0o700 });
     const args = [compiledScript(__dirname, 'fence-main'), '--dir', this.o.runDir, '--id', this.o.node];
     if (this.o.watchdog) args.push('--watchdog', this.o.watchdog);
+    if (this.o.watchdog && this.o.watchdogTimeoutMs !== undefined) args.push('--watchdog-timeout-ms', String(this.o.watchdogTimeoutMs));
+    if (this.o.rtPriority !== undefined) args.push('--rt-priority', String(this.o.rtPriority));
     if (this.o.uptimeFile) args.push('--uptime-file', this.o.uptimeFile);
     const useSetsid = fs.existsSync('/usr/bin/setsid') || fs.existsSync('/bin/setsid');
     const child = useSetsid
@@ -104,9 +121,9 @@ export class FenceClient {
     return this.request({ op: 'spawn', group, argv, ...opts });
   }
   fireNow(group: string, reason: string): Promise<FenceReply> { return this.request({ op: 'fire', group, reason }); }
-  async status(): Promise<{ ok: boolean; mode?: 'cgroup' | 'pgid'; groups: GroupStatus[]; reason?: string }> {
+  async status(): Promise<{ ok: boolean; mode?: 'cgroup' | 'pgid'; groups: GroupStatus[]; reason?: string; sched?: string; watchdog?: WatchdogStatus }> {
     const r = await this.request({ op: 'status' });
-    return { ok: r.ok, mode: r.mode, groups: r.groups ?? [], reason: r.reason };
+    return { ok: r.ok, mode: r.mode, groups: r.groups ?? [], reason: r.reason, sched: r.sched, watchdog: r.watchdog };
   }
   shutdown(force = false): Promise<FenceReply> { return this.request({ op: 'shutdown', force }); }
 
@@ -114,4 +131,14 @@ export class FenceClient {
   pidFromFile(): number | undefined {
     try { return Number(fs.readFileSync(pidPath(this.o.runDir), 'utf8')) || undefined; } catch { return undefined; }
   }
+}
+
+/**
+ * The fence options a cluster file asks for (cluster.fence): the watchdog device and W, from
+ * fence.watchdogTimeout or derived from the lease profile (defaultWatchdogMs). Validation has
+ * checked W against the profile (T2) before a coordinator gets here.
+ */
+export function fenceOptions(fence: FenceSettings | undefined, t: LeaseTimings): Pick<FenceClientOptions, 'watchdog' | 'watchdogTimeoutMs'> {
+  if (!fence?.watchdog) return {};
+  return { watchdog: fence.watchdog, watchdogTimeoutMs: fence.watchdogTimeout !== undefined ? fence.watchdogTimeout * 1000 : defaultWatchdogMs(t) };
 }

@@ -1,6 +1,7 @@
 /**
- * msgha-fence: the per-node fence process (research/lease.md's watchdog, DESIGN §5 layer 2).
- * Usage: node fence-main.js --dir RUNDIR --id NODE [--watchdog /dev/watchdog] [--uptime-file F]
+ * msgha-fence: the per-node fence process (docs/lease.md: layer 2 of the fencing).
+ * Usage: node fence-main.js --dir RUNDIR --id NODE [--watchdog /dev/watchdog [--watchdog-timeout-ms W]]
+ *        [--rt-priority N] [--uptime-file F]
  *
  * Started detached (setsid -f, so it is outside PM2's process tree and survives the death of
  * PM2, the coordinator and the agents). Per group it holds the kill deadline (CLOCK_MONOTONIC)
@@ -8,11 +9,16 @@
  *
  * Guarantees: when a deadline passes without renewal it SIGKILLs the group's processes
  * (measured: within tens of ms after the deadline); the kill path does no shared-directory I/O
- * (only signals, /sys/fs/cgroup and /proc); it refuses to arm a group for an epoch ≤ one it
- * already fired for; a suspend (boottime ahead of monotonic) fires every armed group at once;
- * with --watchdog it pets the device every second and stops petting when a fired group still
- * has live processes (the node resets). Not guaranteed: killing a process stuck in D state, or
- * running while the whole node is frozen (then it fires late, at thaw — lease.md §7).
+ * (only signals, /sys/fs/cgroup and /proc); on every wake-up the deadlines are checked before
+ * anything else, and the kill signals the known processes before taking the cgroup lock
+ * (cgroup.kill); it runs SCHED_FIFO (--rt-priority, default 10, when permitted; else nice −10),
+ * with reset-on-fork so its children never inherit that; it refuses to arm a group for an epoch
+ * ≤ one it already fired for; a suspend (boottime ahead of monotonic) fires every armed group at
+ * once; with --watchdog it pets the device only while every kill deadline is at least W away,
+ * stops for good once a group fired at its deadline, and stops while a fired group still has
+ * live processes (the node resets: watchdog.ts); it refuses to arm while a configured watchdog
+ * is not open. Not guaranteed: killing a process stuck in D state, or running while the whole
+ * node is frozen (then it fires late, at thaw — docs/lease.md), locked memory (sched.ts).
  * No npm dependencies: node: modules and its sibling files only.
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +27,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import { Cgroups } from './cgroup';
 import { CLOCK_AGREEMENT_MS, logPath, pidPath, socketPath, type FenceReply, type FenceRequest, type GroupStatus } from './protocol';
+import { describeSched, raisePriority } from './sched';
 import { SuspendDetector } from './suspend';
+import { Watchdog } from './watchdog';
 
 const TICK_MS = 10;
 
@@ -44,14 +52,16 @@ function arg(name: string): string | undefined {
 
 const runDir = arg('--dir');
 const nodeId = arg('--id') ?? os.hostname();
-if (!runDir) { process.stderr.write('usage: fence-main --dir RUNDIR --id NODE [--watchdog DEV]\n'); process.exit(2); }
+if (!runDir) { process.stderr.write('usage: fence-main --dir RUNDIR --id NODE [--watchdog DEV [--watchdog-timeout-ms W]] [--rt-priority N]\n'); process.exit(2); }
 const watchdogDev = arg('--watchdog');
+const watchdogTimeoutMs = arg('--watchdog-timeout-ms') === undefined ? undefined : Number(arg('--watchdog-timeout-ms'));
+const rtPriority = Number(arg('--rt-priority') ?? 10);
 const suspend = new SuspendDetector(arg('--uptime-file') ?? '/proc/uptime');
 const cg = Cgroups.detect(nodeId);
 const groups = new Map<string, GroupState>();
 const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
-let watchdogFd: number | undefined;
-let unhealthy = false;
+let watchdog: Watchdog | undefined;
+let survivorsLeft = false;
 
 function log(event: Record<string, unknown>): void {
   // Local file on the node's runtime dir only, written after the kill, never the shared directory.
@@ -71,21 +81,31 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
-/** The kill path: signals and cgroup files only. */
+/**
+ * The kill path: signals and cgroup files only. Known processes first, one kill(2) each: no
+ * lock; then cgroup.kill, which takes the kernel's cgroup mutex (another cgroup operation on the
+ * node may hold it for a while) and catches what forked meanwhile.
+ */
 function fire(group: string, g: GroupState, reason: string): void {
-  const late = mono() - g.deadline;
-  let killed = 0;
-  if (cg) killed += cg.kill(group);
-  for (const pgid of g.pgids) { try { process.kill(-pgid, 'SIGKILL'); killed++; } catch { /* gone */ } }
-  for (const pid of g.pids) { try { process.kill(pid, 'SIGKILL'); killed++; } catch { /* gone */ } }
+  const start = mono();
+  const late = start - g.deadline;
+  const members = cg ? cg.members(group) : [];
+  for (const pid of members) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pgid of g.pgids) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of g.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  if (cg) cg.kill(group);
+  const killMs = mono() - start;
+  const killed = members.length + g.pgids.size + g.pids.size;
   g.firedEpoch = Math.max(g.firedEpoch, g.epoch);
   g.armed = false;
+  // The group may not have stopped its I/O (it did not disarm in time): the node must reset.
+  if (reason === 'deadline' || reason.startsWith('suspend')) watchdog?.stopForGood(`${group} epoch ${g.epoch} fired (${reason.split(' ')[0]})`);
   // A killed holder must not keep the shared disk mounted: the next holder mounts it, and two
   // mounts of a non-cluster file system corrupt it. Lazy, so a stuck device never blocks us.
   for (const mp of g.mounts) {
     try { spawn('umount', ['-l', mp], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref(); } catch { /* logged below */ }
   }
-  log({ event: 'fired', group, epoch: g.epoch, reason, lateMs: reason === 'deadline' ? late : undefined, killed, unmounted: g.mounts });
+  log({ event: 'fired', group, epoch: g.epoch, reason, lateMs: reason === 'deadline' ? late : undefined, killMs, killed, unmounted: g.mounts });
 }
 
 function survivors(group: string, g: GroupState): number {
@@ -95,14 +115,19 @@ function survivors(group: string, g: GroupState): number {
 }
 
 function tick(): void {
-  const jump = suspend.check();
+  // After a thaw the group's daemons run again as of now: the deadline check comes first.
   const now = mono();
-  for (const [name, g] of groups) {
-    if (!g.armed) continue;
-    if (jump > 0) fire(name, g, `suspend (boottime ran ${Math.round(jump)} ms ahead of monotonic)`);
-    else if (now >= g.deadline) fire(name, g, 'deadline');
+  for (const [name, g] of groups) if (g.armed && now >= g.deadline) fire(name, g, 'deadline');
+  const jump = suspend.check();
+  if (jump > 0) {
+    for (const [name, g] of groups) if (g.armed) fire(name, g, `suspend (boottime ran ${Math.round(jump)} ms ahead of monotonic)`);
   }
-  unhealthy = [...groups].some(([name, g]) => !g.armed && g.firedEpoch === g.epoch && g.epoch > 0 && survivors(name, g) > 0);
+  survivorsLeft = [...groups].some(([name, g]) => !g.armed && g.firedEpoch === g.epoch && g.epoch > 0 && survivors(name, g) > 0);
+  if (watchdog) {
+    let nearest = Infinity;
+    for (const g of groups.values()) if (g.armed) nearest = Math.min(nearest, g.deadline);
+    watchdog.tick(mono(), nearest, survivorsLeft);
+  }
 }
 
 function descendants(root: number): number[] {
@@ -192,6 +217,7 @@ function handle(req: FenceRequest): FenceReply {
       if (req.epoch <= g.firedEpoch) return { ok: false, reason: `already fired for epoch ${g.firedEpoch} of ${req.group}: refusing to arm epoch ${req.epoch}` };
       if (g.armed && req.epoch < g.epoch) return { ok: false, reason: `armed for newer epoch ${g.epoch}` };
       if (req.deadlineMono <= mono()) return { ok: false, reason: 'deadline already passed' };
+      if (watchdog && !watchdog.open) return { ok: false, reason: `watchdog ${watchdog.device} is configured but not open (${watchdog.status().error}): refusing to arm` };
       Object.assign(g, { armed: true, epoch: req.epoch, nonce: req.nonce, deadline: req.deadlineMono, mounts: req.mounts ?? [] });
       if (cg) cg.ensure(req.group);
       log({ event: 'armed', group: req.group, epoch: req.epoch });
@@ -223,7 +249,12 @@ function handle(req: FenceRequest): FenceReply {
       return { ok: true };
     }
     case 'status':
-      return { ok: true, fencePid: process.pid, mode: cg ? 'cgroup' : 'pgid', groups: [...groups].map(([n, g]) => statusOf(n, g)) };
+      return { ok: true, fencePid: process.pid, mode: cg ? 'cgroup' : 'pgid', sched: describeSched(), watchdog: watchdog?.status(), groups: [...groups].map(([n, g]) => statusOf(n, g)) };
+    case 'watchdog': {
+      if (watchdog?.open) return watchdog.device === req.device ? { ok: true, watchdog: watchdog.status() } : { ok: false, reason: `already petting ${watchdog.device}`, watchdog: watchdog.status() };
+      watchdog = new Watchdog(req.device, req.timeoutMs, log);
+      return watchdog.open ? { ok: true, watchdog: watchdog.status() } : { ok: false, reason: watchdog.status().error, watchdog: watchdog.status() };
+    }
     case 'shutdown': {
       const armed = [...groups.values()].filter((g) => g.armed).length;
       if (armed && !req.force) return { ok: false, reason: `${armed} group(s) armed: refusing to exit` };
@@ -235,7 +266,7 @@ function handle(req: FenceRequest): FenceReply {
 }
 
 function shutdown(): void {
-  if (watchdogFd !== undefined) { try { fs.writeSync(watchdogFd, 'V'); fs.closeSync(watchdogFd); } catch { /* ignore */ } }
+  watchdog?.close();
   try { fs.unlinkSync(socketPath(runDir!)); } catch { /* gone */ }
   try { fs.unlinkSync(pidPath(runDir!)); } catch { /* gone */ }
   if (cg) { for (const name of groups.keys()) cg.remove(name); cg.removeBase(); }
@@ -246,7 +277,7 @@ function shutdown(): void {
 function main(): void {
   fs.mkdirSync(runDir!, { recursive: true, mode: 0o700 });
   // Why a high priority: the kill must not wait behind the services it kills (sbd runs SCHED_RR).
-  try { os.setPriority(-10); } catch { /* not permitted */ }
+  const sched = raisePriority(rtPriority);
   const sock = socketPath(runDir!);
   try { fs.unlinkSync(sock); } catch { /* none */ }
   const server = net.createServer((c) => {
@@ -265,13 +296,11 @@ function main(): void {
   server.listen(sock, () => {
     fs.chmodSync(sock, 0o600);
     fs.writeFileSync(pidPath(runDir!), String(process.pid));
-    log({ event: 'started', pid: process.pid, mode: cg ? 'cgroup' : 'pgid', cgroup: cg?.base, suspendDetection: suspend.enabled() });
+    log({ event: 'started', pid: process.pid, mode: cg ? 'cgroup' : 'pgid', cgroup: cg?.base, suspendDetection: suspend.enabled(), sched });
   });
+  // Opened before the socket answers, so that no arm is accepted before the first pet.
+  if (watchdogDev) watchdog = new Watchdog(watchdogDev, watchdogTimeoutMs, log);
   setInterval(tick, TICK_MS);
-  if (watchdogDev) {
-    watchdogFd = fs.openSync(watchdogDev, 'w');
-    setInterval(() => { if (!unhealthy && watchdogFd !== undefined) fs.writeSync(watchdogFd, 'x'); }, 1000);
-  }
   process.on('SIGTERM', () => { if (![...groups.values()].some((g) => g.armed)) shutdown(); });
   process.on('SIGINT', () => { /* ignore: only shutdown or SIGKILL end the fence */ });
   process.on('SIGHUP', () => { /* detached: ignore */ });

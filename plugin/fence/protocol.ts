@@ -15,6 +15,8 @@ export type FenceRequest =
   | { op: 'spawn'; group: string; argv: string[]; env?: Record<string, string>; cwd?: string; logFile?: string }
   | { op: 'fire'; group: string; reason: string }
   | { op: 'status' }
+  /** Open (and from then on pet) a watchdog device in a fence started without one. */
+  | { op: 'watchdog'; device: string; timeoutMs?: number }
   | { op: 'shutdown'; force?: boolean };
 
 export interface GroupStatus {
@@ -37,6 +39,22 @@ export interface FenceReply {
   groups?: GroupStatus[];
   mode?: 'cgroup' | 'pgid';
   fencePid?: number;
+  /** Scheduling the fence runs with, e.g. 'SCHED_FIFO 10' or 'SCHED_OTHER nice -10'. */
+  sched?: string;
+  watchdog?: WatchdogStatus;
+}
+
+export interface WatchdogStatus {
+  device: string;
+  /** W the fence works with: the driver's timeout when readable, else the configured one. */
+  timeoutMs?: number;
+  open: boolean;
+  /** Why the device is not open, or why petting stopped for good. */
+  error?: string;
+  stoppedFor?: string;
+  /** Petting is withheld now (a deadline is nearer than W, or a fired group has survivors). */
+  withheld: boolean;
+  pets: number;
 }
 
 export const socketPath = (runDir: string): string => path.join(runDir, 'fence.sock');

@@ -1,5 +1,5 @@
 /**
- * Lease timing profiles and the rules T1–T4 that relate their numbers (research/lease.md §5).
+ * Lease timing profiles and the rules T1–T4 that relate their numbers (docs/lease.md).
  *
  * Guarantees: every built-in profile passes validateTimings(); a profile that breaks a rule is
  * refused with one exact message per broken rule, naming the numbers. The safety argument
@@ -115,6 +115,28 @@ export function validateTimings(t: LeaseTimings, ioP99Ms?: number): string[] {
   if (ioP99Ms !== undefined && t.ioTimeoutMs < 5 * ioP99Ms) {
     errors.push(`T4 violated: I/O deadline T_io=${fmt(t.ioTimeoutMs)} ms must be ≥ 5 × the p99 lease I/O latency ${fmt(ioP99Ms)} ms = ${fmt(5 * ioP99Ms)} ms`);
   }
+  return errors;
+}
+
+/** Watchdog drivers count their timeout in whole seconds; 1 s is the shortest. */
+export const MIN_WATCHDOG_MS = 1000;
+
+/**
+ * W for a profile when the cluster file names a watchdog but no timeout: half the stop budget K,
+ * in whole seconds. Half, because W is both how long a frozen node keeps running (it resets
+ * within W of the freeze) and how long the fence may go unscheduled before a false reset; T2
+ * caps it at K. Undefined when not even 1 s fits in K (T2 cannot hold: the fast profile).
+ */
+export function defaultWatchdogMs(t: LeaseTimings): number | undefined {
+  const w = Math.max(MIN_WATCHDOG_MS, Math.floor(t.stopBudgetMs / 2 / 1000) * 1000);
+  return w <= t.stopBudgetMs ? w : undefined;
+}
+
+/** Problems with watchdog timeout `ms` under these timings: whole seconds, ≥ 1 s, and T2 (W ≤ K). */
+export function checkWatchdogMs(t: LeaseTimings, ms: number): string[] {
+  const errors: string[] = [];
+  if (!Number.isFinite(ms) || ms < MIN_WATCHDOG_MS || ms % 1000 !== 0) errors.push(`watchdog timeout W must be a whole number of seconds, at least 1 (got ${fmt(ms / 1000)} s)`);
+  else errors.push(...validateTimings({ ...t, watchdogMs: ms }).filter((e) => e.startsWith('T2')));
   return errors;
 }
 

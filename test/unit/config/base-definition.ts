@@ -5,7 +5,7 @@ export const ENC = 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt';
 
 export function baseDefinition(): ClusterDefinition {
   return {
-    cluster: { name: 'mail', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha', lease: { profile: 'nfs' }, metrics: { listen: '127.0.0.1:9464' } },
+    cluster: { name: 'mail', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha', lease: { profile: 'nfs' }, fence: { watchdog: '/dev/watchdog' }, metrics: { listen: '127.0.0.1:9464' } },
     groups: {
       directory: {
         systemList: ['mx1', 'mx2'],
