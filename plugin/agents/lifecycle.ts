@@ -77,6 +77,13 @@ export interface LifecycleSpec {
  */
 const SEEN_MAX = 4096;
 const seen = new Map<string, Map<number, number>>();
+/*
+ * Walking the tree costs ~50 µs per process (measured: 1.1 ms for a daemon with 20 children,
+ * against 17 µs for the first-level check of one pid): with the same top pids it is walked
+ * again only every TREE_REFRESH_MS. offline and clean walk it once more themselves anyway.
+ */
+const TREE_REFRESH_MS = 5000;
+const walked = new Map<string, { key: string; at: number }>();
 
 /**
  * Remembers `pids` (processes of the resource a check found) and their descendants now, while
@@ -84,8 +91,17 @@ const seen = new Map<string, Map<number, number>>();
  * process (orphans outlive their parent's entry). Cost: one stat and one children read per
  * process of the tree.
  */
-export function rememberProcesses(id: string, pids: readonly number[] | undefined): void {
+export function rememberProcesses(id: string, pids: readonly number[] | undefined, opts: { throttle?: boolean } = {}): void {
   if (!pids || pids.length === 0) return;
+  if (opts.throttle) {
+    // Only monitors are throttled, so the first monitor after an online walks the grown tree.
+    const key = [...pids].sort((a, b) => a - b).map((p) => `${p}:${startTimeOf(p) ?? ''}`).join(',');
+    const last = walked.get(id);
+    if (last && last.key === key && performance.now() - last.at < TREE_REFRESH_MS && seen.has(id)) return;
+    walked.set(id, { key, at: performance.now() });
+  } else {
+    walked.delete(id);
+  }
   const tree = treeOf(pids, SEEN_MAX);
   for (const [pid, t] of seen.get(id) ?? []) {
     if (tree.size >= SEEN_MAX) break;
@@ -105,7 +121,7 @@ export function rememberedProcesses(id: string): Map<number, number> {
 /** A monitor that remembers the processes it found (see rememberProcesses). */
 export async function monitorRemembering(ctx: AgentContext, run: () => Promise<MonitorResult>): Promise<MonitorResult> {
   const r = await run();
-  if (r.pids?.length) rememberProcesses(ctx.resource.id, r.pids);
+  if (r.pids?.length) rememberProcesses(ctx.resource.id, r.pids, { throttle: true });
   return r;
 }
 
