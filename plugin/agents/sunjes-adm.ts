@@ -2,7 +2,8 @@
  * SunJESAdm: an Administration Server instance (SPEC §2.2). Start `R/start-admin` (the
  * certificate-database password on stdin), stop `R/stop-admin`. First level: the `uxwdog`
  * watchdog and `ns-httpd` with `R/admin-serv/config` in the command line, pid file
- * `R/admin-serv/logs/pid` first. Deep: with AdminUser, an authenticated GET that asks the server
+ * `R/admin-serv/logs/pid` first (counted only when it names one of them; removed before a start
+ * when it names anything else). Deep: with AdminUser, an authenticated GET that asks the server
  * for its port and expects AdminPort back; otherwise a connection (a handshake with SSLEnabled).
  */
 import * as path from 'node:path';

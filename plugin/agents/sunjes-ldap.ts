@@ -1,7 +1,8 @@
 /**
  * SunJESLDAP: a Directory Server instance (SPEC §2.3). Start `I/start-slapd` (certificate-database
  * password on stdin), stop `I/stop-slapd`. First level: the `ns-slapd` process whose arguments
- * contain I, pid file `I/logs/pid` first. Deep: bind + base search of cn=monitor on
+ * contain I, pid file `I/logs/pid` first (counted only when it names that process; removed
+ * before a start when it names anything else). Deep: bind + base search of cn=monitor on
  * LDAPHost:LDAPPort, and a TLS handshake on SSLPort when set (both must pass).
  */
 import * as path from 'node:path';
