@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/pm2';
 import {
-  containsPath, isInstanceRoot, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot, watchPids,
+  checkPidFile, containsPath, isInstanceRoot, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot,
+  treeOf, watchPids,
 } from '../../../probes/processes';
 
 let dir: string;
@@ -95,6 +96,31 @@ describe('findProcesses', () => {
     await fs.writeFile(path.join(dir, 'stale.pid'), '999999999\n');
     expect(await readPidFile(path.join(dir, 'stale.pid'))).toBeUndefined();
     expect(await readPidFile(path.join(dir, 'missing.pid'))).toBeUndefined();
+  });
+
+  it('never trusts a thread id, a symlinked pid file, a kernel thread, a lookalike of another root, nor ourselves', async () => {
+    const tid = (await fs.readdir(`/proc/${process.pid}/task`)).map(Number).find((t) => t !== process.pid)!;
+    await fs.writeFile(path.join(dir, 'thread.pid'), `${tid}\n`);
+    expect(await checkPidFile(path.join(dir, 'thread.pid'))).toMatchObject({ ok: false, stale: true, why: `names pid ${tid}, a thread of process ${process.pid}, not a process` });
+    await fs.writeFile(path.join(dir, 'self.pid'), `${process.pid}\n`);
+    expect(await readPidFile(path.join(dir, 'self.pid'))).toBeUndefined();
+    await fs.writeFile(path.join(dir, 'kthreadd.pid'), '2\n');
+    if ((await readStat(2))?.ppid === 0) expect((await checkPidFile(path.join(dir, 'kthreadd.pid'))).why).toMatch(/kernel thread/);
+    const a = start(path.join(dir, 'r12', 'bin', 'fakedaemon'), ['306']);
+    await until(async () => (await snapshot(0)).some((p) => p.pid === a.pid && p.cmdline.includes('306')));
+    await fs.writeFile(path.join(dir, 'a.pid'), `${a.pid}\n`);
+    await fs.symlink(path.join(dir, 'a.pid'), path.join(dir, 'link.pid'));
+    expect(await checkPidFile(path.join(dir, 'link.pid'))).toMatchObject({ ok: false, stale: false, why: 'is a symbolic link (not followed)' });
+    const found = await findProcesses([{ name: 'fakedaemon', root: path.join(dir, 'r1'), pidFile: path.join(dir, 'a.pid') }], { fresh: true });
+    expect(found.get('fakedaemon')).not.toContain(a.pid);
+  });
+
+  it('walks a process tree through the children files, with start times', async () => {
+    const p = start(path.join(dir, 'r1', 'bin', 'parent.sh'), []);
+    await until(async () => (await childrenOf(p.pid!)).length === 1);
+    const tree = treeOf([p.pid!]);
+    expect([...tree.keys()].sort()).toEqual([p.pid!, ...(await childrenOf(p.pid!))].sort());
+    expect(tree.get(p.pid!)).toBe((await readStat(p.pid!))!.starttime);
   });
 
   it('matches substrings of the whole command line', async () => {
