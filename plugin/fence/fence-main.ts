@@ -94,6 +94,7 @@ function fire(group: string, g: GroupState, reason: string): void {
   for (const pgid of g.pgids) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
   for (const pid of g.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   if (cg) cg.kill(group);
+  const killedAt = mono();
   const killMs = mono() - start;
   const killed = members.length + g.pgids.size + g.pids.size;
   g.firedEpoch = Math.max(g.firedEpoch, g.epoch);
@@ -105,7 +106,7 @@ function fire(group: string, g: GroupState, reason: string): void {
   for (const mp of g.mounts) {
     try { spawn('umount', ['-l', mp], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref(); } catch { /* logged below */ }
   }
-  log({ event: 'fired', group, epoch: g.epoch, reason, lateMs: reason === 'deadline' ? late : undefined, killMs, killed, unmounted: g.mounts });
+  log({ event: 'fired', group, epoch: g.epoch, reason, lateMs: reason === 'deadline' ? late : undefined, firedAt: start, killedAt, killMs, killed, unmounted: g.mounts });
 }
 
 function survivors(group: string, g: GroupState): number {
@@ -218,6 +219,10 @@ function handle(req: FenceRequest): FenceReply {
       if (g.armed && req.epoch < g.epoch) return { ok: false, reason: `armed for newer epoch ${g.epoch}` };
       if (req.deadlineMono <= mono()) return { ok: false, reason: 'deadline already passed' };
       if (watchdog && !watchdog.open) return { ok: false, reason: `watchdog ${watchdog.device} is configured but not open (${watchdog.status().error}): refusing to arm` };
+      // Processes of an epoch that fired are dead (or survivors in D state): forget the dead
+      // ones, so that a later fire never signals a reused pid.
+      for (const p of g.pids) if (!alive(p)) g.pids.delete(p);
+      for (const pg of g.pgids) if (!alive(-pg)) g.pgids.delete(pg);
       Object.assign(g, { armed: true, epoch: req.epoch, nonce: req.nonce, deadline: req.deadlineMono, mounts: req.mounts ?? [] });
       if (cg) cg.ensure(req.group);
       log({ event: 'armed', group: req.group, epoch: req.epoch });

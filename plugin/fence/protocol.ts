@@ -55,6 +55,8 @@ export interface WatchdogStatus {
   /** Petting is withheld now (a deadline is nearer than W, or a fired group has survivors). */
   withheld: boolean;
   pets: number;
+  /** CLOCK_MONOTONIC ms of the last pet. */
+  lastPetMono?: number;
 }
 
 export const socketPath = (runDir: string): string => path.join(runDir, 'fence.sock');

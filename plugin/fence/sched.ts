@@ -42,7 +42,7 @@ export function describeSched(pid = process.pid): string {
  */
 export function raisePriority(priority: number): string {
   const pid = String(process.pid);
-  const rt = priority > 0 && chrt(['--reset-on-fork', '--fifo', '--all-tasks', '--pid', String(Math.min(99, Math.round(priority))), pid]);
+  const rt = priority > 0 && chrt(['--reset-on-fork', '--fifo', '--pid', String(Math.min(99, Math.round(priority))), pid]);
   if (!rt) {
     try { os.setPriority(-10); } catch { /* not permitted */ }
     chrt(['--reset-on-fork', '--other', '--all-tasks', '--pid', '0', pid]);

@@ -6,10 +6,12 @@
  * - no group fired at its deadline or at a suspend (then the reset is committed: petting stops
  *   for good), and no fired group still has live processes;
  * and a frozen fence (SIGSTOP of every process, a livelocked node) pets nothing, so the node
- * resets within W of the freeze — before any other node can claim (W ≤ K, T3).
+ * resets within W of the freeze and never after the deadline F — before any other node can
+ * claim (T3).
  * Guarantees: the fd is close-on-exec (Node opens every file so), so spawned daemons never hold
- * it; open never blocks (O_NONBLOCK: a FIFO standing in for the device needs a reader); a clean
- * close writes the magic 'V' first (drivers without nowayout then stop the timer). Not
+ * it; open never blocks (O_NONBLOCK: a FIFO standing in for the device needs a reader); an exit
+ * writes the magic 'V' first (drivers without nowayout then stop the timer), unless petting had
+ * stopped for good. Not
  * guaranteed: the driver's timeout is set (through util-linux `wdctl`) and read back (sysfs) only
  * where both exist; otherwise the configured timeout is trusted. A whole-VM pause stops a
  * softdog's timer with the kernel: only the hypervisor's watchdog or storage fencing covers it.
@@ -115,15 +117,21 @@ export class Watchdog {
     }
   }
 
-  /** Clean exit: the magic close, so that the node does not reset because the fence exits. */
+  /**
+   * Exit: the magic close, so that the node does not reset because the fence exits — except
+   * once petting stopped for good: that reset is for safety and an exit must not cancel it.
+   */
   close(): void {
     if (this.fd === undefined) return;
-    try { fs.writeSync(this.fd, 'V'); } catch { /* nowayout drivers reset anyway */ }
+    if (!this.stoppedFor) { try { fs.writeSync(this.fd, 'V'); } catch { /* nowayout drivers reset anyway */ } }
     try { fs.closeSync(this.fd); } catch { /* ignore */ }
     this.fd = undefined;
   }
 
   status(): WatchdogStatus {
-    return { device: this.device, timeoutMs: this.timeoutMs, open: this.open, error: this.error, stoppedFor: this.stoppedFor, withheld: this.withheld || !!this.stoppedFor, pets: this.pets };
+    return {
+      device: this.device, timeoutMs: this.timeoutMs, open: this.open, error: this.error, stoppedFor: this.stoppedFor,
+      withheld: this.withheld || !!this.stoppedFor, pets: this.pets, lastPetMono: this.pets ? this.lastPet : undefined,
+    };
   }
 }

@@ -190,7 +190,7 @@ export function describeProfile(p: LeaseProfile): string {
     `profile ${p.name}: ${p.summary}`,
     `  ${timingsLine(t)}${p.directIo ? ' (O_DIRECT)' : ''}`,
     `  T1 R ≤ (FS−T_io)/3: ${sec(t.renewMs)} ≤ ${sec(dr / 3)}`,
-    `  T2 fence SIGKILL at F = FS+K = ${sec(f)} after the last renewal${t.watchdogMs ? `; watchdog W ${sec(t.watchdogMs)} ≤ K` : ' (no hardware watchdog)'}`,
+    `  T2 fence SIGKILL at F = FS+K = ${sec(f)} after the last renewal${t.watchdogMs ? `; watchdog W ${sec(t.watchdogMs)} ≤ K` : defaultWatchdogMs(t) ? `; with cluster.fence.watchdog: W ${sec(defaultWatchdogMs(t)!)} (≤ K), pets stop W before F` : '; no watchdog possible (K < 1 s)'}`,
     `  T3 L ≥ F(1+ρ)/(1−ρ)+J: ${sec(t.leaseMs)} ≥ ${sec((f * (1 + t.rho)) / (1 - t.rho) + t.jitterMs)}`,
     `  T4 P ≤ L/10: ${sec(t.pollMs)} ≤ ${sec(t.leaseMs / 10)}; T_io ${sec(t.ioTimeoutMs)} must be ≥ 5× the p99 lease I/O latency`,
     `  worst-case failover after a holder crash: 2P+L+T_io = ${sec(b.holderCrashMs)} + service start`,
