@@ -32,8 +32,10 @@ async function startFence(name: string, opts: { watchdog?: string; watchdogTimeo
 }
 
 afterAll(async () => {
-  for (const pid of started) { try { process.kill(pid, 'SIGCONT'); process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  await sleep(100);
+  // A fence left running by a failed test: continue it, let it clean up (cgroups), then kill it.
+  for (const pid of started) { try { process.kill(pid, 'SIGCONT'); process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  await sleep(300);
+  for (const pid of started) { if (alive(pid)) process.kill(pid, 'SIGKILL'); }
   fs.rmSync(root, { recursive: true, force: true });
 });
 
