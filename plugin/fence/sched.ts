@@ -2,9 +2,10 @@
  * Scheduling of the fence process. After a thaw (SIGCONT of a paused node) the fence and the
  * group's daemons become runnable at the same instant; under SCHED_FIFO the fence preempts them
  * at once and its kill lands before they get a time slice worth having (sbd runs SCHED_RR for the
- * same reason). Set with util-linux `chrt` (Node has no sched_setscheduler), on every thread, with
- * SCHED_RESET_ON_FORK so that nothing the fence starts (daemons, umount) inherits real-time
- * priority or a negative nice value.
+ * same reason). Set with util-linux `chrt` (Node has no sched_setscheduler) on the main thread,
+ * which runs the timers and the kill, with SCHED_RESET_ON_FORK so that nothing it starts
+ * (threads, daemons, umount) inherits real-time priority or a negative nice value: V8's helper
+ * threads at real-time priority could keep the killed daemons from running their exit.
  * Guarantees: never throws; describes what was obtained. Not guaranteed: locked memory — Node
  * cannot call mlockall without a native addon, so a fence page evicted under memory pressure
  * costs a page fault on the wake-up path (the fence keeps its heap small instead).
@@ -37,8 +38,8 @@ export function describeSched(pid = process.pid): string {
 }
 
 /**
- * SCHED_FIFO `priority` (1–99; 0 = none) for every thread of this process, else nice −10. Either
- * way with reset-on-fork, so spawned daemons run as ordinary processes.
+ * SCHED_FIFO `priority` (1–99; 0 = none) for the main thread, else nice −10. Either way with
+ * reset-on-fork, so spawned daemons run as ordinary processes.
  */
 export function raisePriority(priority: number): string {
   const pid = String(process.pid);
