@@ -164,11 +164,16 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
     if (d.spawnError || (d.code !== 0 && !d.timedOut) || ctx.signal?.aborted) return { ok: false, recovery: 'restartable', reason: `duplicate address check failed: arping ${describeExit(d)}: ${outputTail(d)}` };
   }
   const cidr = `${spec.address}/${spec.prefix}`;
-  // The deadline as renewed during the duplicate address check, not as it was before it.
-  life = lifeOf(ctx);
-  if ('lease' in life && leaseSeconds(life.lease) < 1) return { ok: false, recovery: 'restartable', reason: 'less than a second of serve time left on the lease after the duplicate address check: not adding the address' };
-  const argv = 'lease' in life ? guardedIpArgv('add', cidr, spec.device, life.lease) : ['ip', 'addr', 'add', cidr, 'dev', spec.device, ...lft(life.fixed)];
-  const add = await execProgram(argv, execOpts(ctx, spec, IP_TIMEOUT_MS));
+  // The deadline as renewed during the duplicate address check, not as it was before it; a
+  // guard that found less than a whole second left waits for the next renewal, briefly.
+  let add: Awaited<ReturnType<typeof execProgram>>;
+  for (let tries = 0; ; tries++) {
+    life = await wholeSecondLifetime(ctx);
+    if ('lease' in life && leaseSeconds(life.lease) < 1) return { ok: false, recovery: 'restartable', reason: 'less than a second of serve time left on the lease after the duplicate address check: not adding the address' };
+    const argv = 'lease' in life ? guardedIpArgv('add', cidr, spec.device, life.lease) : ['ip', 'addr', 'add', cidr, 'dev', spec.device, ...lft(life.fixed)];
+    add = await execProgram(argv, execOpts(ctx, spec, IP_TIMEOUT_MS));
+    if (add.code !== GUARD_TOO_LATE || tries >= 3 || ctx.signal.aborted) break;
+  }
   if (add.code !== 0) {
     const tail = outputTail(add);
     if (/File exists|already assigned/i.test(tail)) return refreshLifetime(ctx, life);

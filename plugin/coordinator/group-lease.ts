@@ -101,11 +101,14 @@ export class GroupLease {
       onEvent: (e) => {
         if (e.type === 'renewed' || e.type === 'acquired') this.settle(true);
         if (e.type === 'lost') this.settle(false);
+        if (e.type === 'lost' || e.type === 'resume-failed') d.runner.dropHeldFaults();
+        if (e.type === 'resume-failed') { this.d.log.warn(`group ${this.group}: lease not resumed (${e.detail ?? ''})`); this.settle(false); }
         if (e.type === 'renew-failed') d.leaseRenew?.(Number.NaN, false);
         if (e.type === 'state' || e.type === 'claim-lost' || e.type === 'observed-change') this.noteFollowing();
       },
     });
     d.runner.leaseSettled = () => this.leaseSettled();
+    d.runner.holdAdoptedFaults = true;
     d.runner.beforeStop = async (res) => { if (res.type === 'IP') await this.vipRefresh; };
   }
 
@@ -117,9 +120,20 @@ export class GroupLease {
     for (const f of w) f(ok);
   }
 
-  /** See GroupRunner.leaseSettled: current = renewed within 2R + T_io. */
+  /**
+   * See GroupRunner.leaseSettled: current = renewed within 2R + T_io. Before the lease is
+   * started (a coordinator restart, between adopting the running agents and resuming the fence's
+   * epoch) the answer is the resume's outcome — at most L later (no resume: false).
+   */
   leaseSettled(): Promise<boolean> {
     const s = this.elector.status();
+    if (!this.running && s.state === 'stopped') {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => { this.settleWaiters = this.settleWaiters.filter((w) => w !== done); resolve(false); }, this.d.profile.timings.leaseMs);
+        const done = (ok: boolean): void => { clearTimeout(timer); resolve(ok); };
+        this.settleWaiters.push(done);
+      });
+    }
     if (s.state !== 'holder') return Promise.resolve(s.state !== 'fencing');
     const t = this.d.profile.timings;
     const age = t.fenceStartMs - (s.remainingServeMs ?? 0);
@@ -136,6 +150,8 @@ export class GroupLease {
     if (this.running) return;
     this.running = true;
     this.elector.start(resume ? { resume } : {});
+    // Nothing of this group runs here under a lease: faults held since the adoption are moot.
+    if (!resume) { this.settle(false); this.d.runner.dropHeldFaults(); }
   }
 
   /** Stops contending (follower only: a holder keeps holding; see release). */
@@ -203,6 +219,7 @@ export class GroupLease {
       // back before the services' deep checks through it fail.
       for (const v of this.d.runner.resources().filter((x) => x.type === 'IP')) await this.d.ensureVip(v);
     }
+    if (info.resumed) await this.d.runner.releaseHeldFaults();
     const r = await this.d.runner.online(`lease epoch ${epoch} ${info.resumed ? 'resumed' : 'acquired'}`, signal);
     if (!r.ok) this.d.log.warn(`group ${this.group}: ${r.reason}`);
     await this.adoptPids();

@@ -171,6 +171,16 @@ export class GroupRunner {
    * sent — the coordinator's own work on that resource (a VIP lifetime refresh) ends first.
    */
   beforeStop: ((res: ResolvedResource) => Promise<void>) | undefined;
+  /**
+   * Multi-node mode (set by group-lease.ts): from a coordinator restart's adoption until the
+   * lease is resumed and a lapsed VIP put back, faults (found when adopting, or reported) are held,
+   * not acted on — acting first would outrun the serve deadline, or restart what the coordinator is
+   * repairing — then checked again in releaseHeldFaults(), or dropped (dropHeldFaults) when the
+   * group does not go on running here.
+   */
+  holdAdoptedFaults = false;
+  private holdingFaults = false;
+  private heldFaults = new Map<Runtime, AgentReport>();
   state: GroupState = 'OFFLINE';
   reason = 'not started';
   last?: Transition;
@@ -261,11 +271,38 @@ export class GroupRunner {
       if (online === 0) return;
       const all = online === this.rt.size;
       this.setState(all ? 'ONLINE' : 'PARTIAL', `adopted ${online}/${this.rt.size} running resource(s) after a coordinator restart`);
+      if (this.holdAdoptedFaults) this.holdingFaults = true;
       for (const r of faulted) {
         const rep = reports.get(r.res.id)!;
-        await this.handleFault(r, `FAULTED when adopted: ${rep.reason}`, rep.recovery, rep.level ? faultReasonOf(rep) : 'unknown', isDeep(rep));
+        if (this.holdingFaults) this.heldFaults.set(r, rep);
+        else await this.handleFault(r, `FAULTED when adopted: ${rep.reason}`, rep.recovery, rep.level ? faultReasonOf(rep) : 'unknown', isDeep(rep));
       }
     });
+  }
+
+  /**
+   * The lease was resumed (see holdAdoptedFaults): each resource whose fault was held is checked
+   * again — the coordinator may have fixed it meanwhile (a lapsed VIP put back) — and only a
+   * fault that is still there is handled.
+   */
+  releaseHeldFaults(): Promise<void> {
+    const held = [...this.heldFaults];
+    this.holdingFaults = false;
+    this.heldFaults.clear();
+    return this.serial(async () => {
+      for (const [r, first] of held) {
+        if (r.state !== 'ONLINE') continue;
+        const rep = await this.deps.agents.request(r.res.id, { cmd: 'monitor', deep: true }, this.replyTimeout(r.res, 'monitor'));
+        if (rep.state === 'ONLINE') { this.deps.log.info(`${r.res.id}: fault seen while the coordinator restarted (${first.reason}), ONLINE now: ${rep.reason}`); continue; }
+        await this.handleFault(r, `faulted across a coordinator restart: ${rep.reason}`, rep.recovery, rep.level ? faultReasonOf(rep) : 'unknown', isDeep(rep));
+      }
+    });
+  }
+
+  /** The group does not go on running here under a resumed lease: held faults are moot. */
+  dropHeldFaults(): void {
+    this.holdingFaults = false;
+    this.heldFaults.clear();
   }
 
   // ── agent reports ──────────────────────────────────────────────────────────────────────
@@ -296,6 +333,7 @@ export class GroupRunner {
       return;
     }
     if (report.state === 'FAULTED') {
+      if (this.holdingFaults) { this.heldFaults.set(r, report); return; }
       void this.serial(() => this.handleFault(r, report.reason, report.recovery, faultReasonOf(report), isDeep(report)));
     }
   }

@@ -42,7 +42,7 @@ export interface AcquireInfo extends RenewInfo {
 }
 
 export interface ElectorEvent {
-  type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'frozen' | 'move-requested' | 'state';
+  type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'frozen' | 'move-requested' | 'state' | 'resume-failed';
   epoch?: number;
   detail?: string;
 }
@@ -575,11 +575,12 @@ export class Elector {
 
   /** §4.9: the fence is still armed for our epoch and nonce (agent restarted): resume renewing. */
   private async tryResume(tok: ResumeToken): Promise<void> {
-    if (tok.killRemainingMs <= this.t.ioTimeoutMs) return;
+    const refused = (why: string): void => this.emit({ type: 'resume-failed', epoch: tok.epoch, detail: why });
+    if (tok.killRemainingMs <= this.t.ioTimeoutMs) return refused('the fence deadline is too close');
     const r = await this.bounded(this.o.store.readEpoch(this.o.group, tok.epoch));
-    if (!r.ok) return;
+    if (!r.ok) return refused(`cannot read epoch ${tok.epoch}`);
     const d = decodeRecord(r.value, tok.epoch);
-    if (!d.valid || d.record.state !== 'HELD' || d.record.nonce !== tok.nonce || d.record.holder !== this.o.node) return;
+    if (!d.valid || d.record.state !== 'HELD' || d.record.nonce !== tok.nonce || d.record.holder !== this.o.node) return refused(`epoch ${tok.epoch} is no longer ours`);
     this.becomeHolder(d.record, this.o.clock.now() + tok.killRemainingMs - this.F, true);
   }
 }

@@ -121,6 +121,8 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     // RestartLimit 1: the first crash is restarted in place
     const restarted = await c.waitFor(() => { const p = daemonPid(c, h, 'mail', 'imapd'); return !!p && p !== first; }, 20_000, 100);
     expect(restarted, `first crash not restarted in place on ${h}: ${JSON.stringify(groupView(c, h, 'mail')?.lastFailover ?? summary(c))}`).toBe(true);
+    // the holder's view says ONLINE again one publish period after the restart
+    await c.waitFor(() => c.onlineAt('mail') === h, 5000, 50);
     expect(c.onlineAt('mail'), `after the first crash: ${JSON.stringify(summary(c))}; ${diag(c, h)}`).toBe(h);
     await sleep(1500);
     const t0 = mono();
@@ -147,8 +149,39 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(await c.waitFor(() => c.onlineAt('mail') === target, 10_000)).toBe(true);
     log(`switch mail ${h} → ${target}: IMAP back after ${ms.toFixed(0)} ms (goal ≤ 1500 ms)`);
     expect(groupView(c, target, 'mail')!.epoch).toBe(epoch0 + 1);
+    // The VIP stayed on the old holder (refreshed) until its daemons were down, then moved.
+    const daemonsDown = c.monitor!.lastRelease('daemons', 'mail', h)!;
+    const vipDown = c.monitor!.lastRelease('vip', 'mail', h)!;
+    log(`switch: daemons on ${h} down ${(daemonsDown - t0).toFixed(0)} ms, VIP removed ${(vipDown - t0).toFixed(0)} ms after the command`);
+    expect(vipDown).toBeGreaterThanOrEqual(daemonsDown - 40); // the checker samples daemons every 20 ms
     await sleep(L + 500);
     expect(c.onlineAt('mail')).toBe(target);
+    expect(violationsSince(c, v0)).toEqual([]);
+  });
+
+  it('holder coordinator SIGKILLed and its VIP lapsed before PM2 restarts it: the address is back at once, nothing restarts, the group stays', async () => {
+    const { mail: h } = await healthy(c);
+    const v0 = c.monitor!.violations.length;
+    const node = c.node(h);
+    const before = Object.fromEntries(['imapd', 'popd', 'tcp_lmtp_server'].map((d) => [d, daemonPid(c, h, 'mail', d)]));
+    expect(before.imapd).toBeGreaterThan(0);
+    const restarts0 = (groupView(c, h, 'mail')?.resources ?? []).reduce((n, r) => n + r.restarts, 0);
+    const coord = node.find('coordinator/main.js');
+    expect(coord.length).toBeGreaterThan(0);
+    for (const p of coord) process.kill(p, 'SIGKILL');
+    // What a lapse does, at once and for sure (the kernel's own expiry is coarse): the address goes.
+    const vip = c.groups.get('mail')!.vip;
+    await node.exec(['ip', 'addr', 'del', `${vip}/24`, 'dev', 'eth0']);
+    const t0 = mono();
+    expect(await c.waitFor(() => c.monitor!.holders('vip', 'mail').includes(h), 15_000, 20)).toBe(true);
+    const back = mono() - t0;
+    log(`coordinator of ${h} killed, VIP removed: back on ${h} after ${back.toFixed(0)} ms (the restarted coordinator resumed the lease)`);
+    await sleep(5000); // deep checks through the VIP run every few seconds
+    expect(c.onlineAt('mail')).toBe(h);
+    const after = Object.fromEntries(['imapd', 'popd', 'tcp_lmtp_server'].map((d) => [d, daemonPid(c, h, 'mail', d)]));
+    expect(after).toEqual(before);
+    const restarts1 = (groupView(c, h, 'mail')?.resources ?? []).reduce((n, r) => n + r.restarts, 0);
+    expect(restarts1).toBe(restarts0);
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
@@ -343,6 +376,16 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const v = c.monitor!.violations.slice(v0);
     log(`after thaw ${h} gave up its daemons, mount and VIP in ${(mono() - thaw).toFixed(0)} ms; overlaps while it was frozen (lease.md §7): ${v.map((x) => x.kind).join(', ') || 'none'}`);
     expect(v.filter((x) => x.kind === 'vip')).toEqual([]);
+    // Everything it met while losing the lease (its agents self-fencing, stops that failed) left it
+    // eligible: not FAULTED, contending again — without `msgha clear`.
+    const counter = (): number => c.views()[h]?.counter ?? 0;
+    const c0 = counter();
+    expect(await c.waitFor(() => counter() > c0 + 2, 15_000, 100)).toBe(true);
+    const hv = groupView(c, h, 'mail')!;
+    log(`thawed ${h} says of mail: ${hv.state}, faulted ${hv.faulted}, contending ${hv.contending}`);
+    expect(hv.faulted).toBe(false);
+    expect(hv.state).not.toBe('FAULTED');
+    expect(hv.contending).toBe(true);
     const back = await healthy(c);
     log(`after the thaw (and clear of nodes whose start met the frozen node's sockets), mail runs on ${back.mail}`);
   });
