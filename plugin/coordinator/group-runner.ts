@@ -541,9 +541,17 @@ export class GroupRunner {
     }
     let last = reason;
     // A deep check failing just after an adoption: most likely the coordinator's restart itself
-    // (e.g. probes through a VIP that lapsed meanwhile); restart once without using RestartLimit.
+    // (probes through a VIP that lapsed meanwhile and was just put back). Check once more before
+    // touching the service; if it still fails, restart once without using RestartLimit.
     let free = deep && r.adoptionGraceUntil !== undefined && this.now() < r.adoptionGraceUntil;
-    if (free) r.adoptionGraceUntil = undefined;
+    if (free) {
+      const again = await this.deps.agents.request(r.res.id, { cmd: 'monitor', deep: true }, this.replyTimeout(r.res, 'monitor'));
+      if (again.state === 'ONLINE' && r.state === 'ONLINE') {
+        this.deps.log.info(`${r.res.id}: ${reason} — right after a coordinator restart; passes again (${again.reason}): not restarted`);
+        return;
+      }
+      r.adoptionGraceUntil = undefined;
+    }
     while (free || r.budget.take()) {
       const counted = !free;
       free = false;

@@ -16,6 +16,14 @@ import {
 } from './cluster-env';
 
 const c = makeCluster();
+/**
+ * MH_REPEAT=N registers the scenarios marked `repeated` N times (suffix #1…#N), for campaigns on
+ * one cluster: `MH_REPEAT=20 npx vitest run --config test/vitest.config.ts test/cluster/failover.test.ts -t '#'`.
+ */
+const REPEAT = Math.max(1, Number(process.env.MH_REPEAT) || 1);
+const repeated = (name: string, fn: () => Promise<void>): void => {
+  for (let i = 1; i <= REPEAT; i++) it(REPEAT > 1 ? `${name} #${i}` : name, fn);
+};
 const other = (not: string[]): string => NODES.find((n) => !not.includes(n) && c.node(n).up())!;
 /** The new holder's own view says ONLINE (published a moment after it answers IMAP). */
 const movedOff = (h: string): Promise<boolean> => c.waitFor(() => { const on = c.onlineAt('mail'); return !!on && on !== h; }, 10_000, 100);
@@ -138,7 +146,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('switch to a named node: clean offline, handoff, the target serves; nobody else claims (row 16)', async () => {
+  repeated('switch to a named node: clean offline, handoff, the target serves; nobody else claims (row 16)', async () => {
     const { mail: h } = await healthy(c);
     const target = other([h]);
     const v0 = c.monitor!.violations.length;
@@ -159,7 +167,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('holder coordinator SIGKILLed and its VIP lapsed before PM2 restarts it: the address is back at once, nothing restarts, the group stays', async () => {
+  repeated('holder coordinator SIGKILLed and its VIP lapsed before PM2 restarts it: the address is back at once, nothing restarts, the group stays', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const node = c.node(h);
@@ -173,6 +181,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const vip = c.groups.get('mail')!.vip;
     await node.exec(['ip', 'addr', 'del', `${vip}/24`, 'dev', 'eth0']);
     const t0 = mono();
+    await c.waitFor(() => !c.monitor!.holders('vip', 'mail').includes(h), 2000, 5); // the checker saw it go
     expect(await c.waitFor(() => c.monitor!.holders('vip', 'mail').includes(h), 15_000, 20)).toBe(true);
     const back = mono() - t0;
     log(`coordinator of ${h} killed, VIP removed: back on ${h} after ${back.toFixed(0)} ms (the restarted coordinator resumed the lease)`);
@@ -358,7 +367,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
   // the shared disk (one superblock for every namespace), so the new holder's daemons may refuse
   // to start ("already running") until the thaw. Asserted here: the lease and the VIP move, the
   // VIP never doubles, the thawed node gives everything up at once, and the group then runs.
-  it('whole holder node paused (SIGSTOP of every process) for 2L, then thawed: the lease and the VIP move, never doubled; the thawed node stops at once (row 4)', async () => {
+  repeated('whole holder node paused (SIGSTOP of every process) for 2L, then thawed: the lease and the VIP move, never doubled; the thawed node stops at once (row 4)', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const e0 = groupView(c, h, 'mail')!.epoch ?? 0;
@@ -374,7 +383,8 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const thaw = mono();
     expect(await c.waitFor(() => !c.monitor!.holders('daemons', 'mail').includes(h) && !c.monitor!.holders('mount', 'mail').includes(h) && !c.monitor!.holders('vip', 'mail').includes(h), 10_000)).toBe(true);
     const v = c.monitor!.violations.slice(v0);
-    log(`after thaw ${h} gave up its daemons, mount and VIP in ${(mono() - thaw).toFixed(0)} ms; overlaps while it was frozen (lease.md §7): ${v.map((x) => x.kind).join(', ') || 'none'}`);
+    const gone = (k: 'daemons' | 'mount' | 'vip'): string => `${k} ${Math.max(0, (c.monitor!.lastRelease(k, 'mail', h) ?? thaw) - thaw).toFixed(0)} ms`;
+    log(`after thaw ${h} gave up everything in ${(mono() - thaw).toFixed(0)} ms (checker, 20 ms sampling: ${gone('daemons')}, ${gone('mount')}, ${gone('vip')}); overlaps while it was frozen (lease.md §7): ${v.map((x) => x.kind).join(', ') || 'none'}`);
     expect(v.filter((x) => x.kind === 'vip')).toEqual([]);
     // Everything it met while losing the lease (its agents self-fencing, stops that failed) left it
     // eligible: not FAULTED, contending again — without `msgha clear`.

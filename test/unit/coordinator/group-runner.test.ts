@@ -314,9 +314,22 @@ describe('adoption after a coordinator restart', () => {
   const running = (ids: string[]): Map<string, AgentReport> => new Map(ids.map((id) => [id, { resource: id, fn: 'state', state: 'ONLINE', target: 'online', reason: 'running', pid: 1 } as AgentReport]));
   const deepFault = (id: string): AgentReport => ({ ...fault(id), level: 'second', reason: 'imap probe through 10.88.0.50: connection refused' });
 
-  it('a deep-check failure within the adoption grace is restarted without using RestartLimit (once); later ones count', async () => {
+  it('a deep-check failure within the adoption grace that passes when checked again restarts nothing (the VIP was just put back)', async () => {
     let now = 1_000_000;
     const { port, calls } = scriptedPort(() => true);
+    const g = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 1, MonitorInterval: 10, SecondLevelMonitor: 1, MonitorTimeout: 8 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => now });
+    await g.adopt(running(['g.disk', 'g.dovecot']), new Set());
+    now += 5_000;
+    g.onReport(deepFault('g.dovecot'));
+    await settle();
+    expect(calls).toEqual(['g.dovecot:monitor']);
+    expect(g.state).toBe('ONLINE');
+    expect(g.status().resources[1]!.restarts).toBe(0);
+  });
+
+  it('a deep-check failure within the adoption grace that still fails is restarted without using RestartLimit (once); later ones count', async () => {
+    let now = 1_000_000;
+    const { port, calls } = scriptedPort((_id, cmd) => cmd !== 'monitor');
     const g = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 1, MonitorInterval: 10, SecondLevelMonitor: 1, MonitorTimeout: 8 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => now });
     await g.adopt(running(['g.disk', 'g.dovecot']), new Set());
     expect(g.state).toBe('ONLINE');
@@ -325,7 +338,7 @@ describe('adoption after a coordinator restart', () => {
     now += 5_000; // the first deep check after the restart, through the lapsed VIP
     g.onReport(deepFault('g.dovecot'));
     await settle();
-    expect(calls).toEqual(['g.dovecot:clean', 'g.dovecot:online']);
+    expect(calls).toEqual(['g.dovecot:monitor', 'g.dovecot:clean', 'g.dovecot:online']);
     expect(g.state).toBe('ONLINE');
     expect(g.status().resources[1]!.restarts).toBe(1);
     expect(g.last?.reason ?? g.reason).toMatch(/restarted in place/);
