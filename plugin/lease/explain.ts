@@ -16,7 +16,13 @@ export function explainLease(): string {
     '  J jitter, L takeover wait, rho clock rate error.',
     '',
     ...Object.values(PROFILES).map((p) => describeProfile(p) + '\n'),
-    'Not guaranteed: a node frozen as a whole (VM pause) may run its services briefly after thaw before',
-    'its fence fires; a shared LUN with a non-cluster file system needs a hardware watchdog or softdog.',
+    'Watchdog (cluster.fence.watchdog: \'/dev/watchdog\'; cluster.fence.watchdogTimeout W in whole seconds,',
+    '  default K/2, must be ≤ K): the fence pets it only while every kill deadline is at least W away, so a',
+    '  node whose fence froze, or whose group outlived its kill deadline, is reset by the hardware.',
+    '',
+    'Not guaranteed: a process tree frozen and thawed may run its services a few milliseconds after the',
+    'thaw before its fence kills them (the watchdog closes that); a whole-VM pause also freezes the',
+    'watchdog: it needs the hypervisor\'s watchdog or fencing at the storage. A shared LUN with a',
+    'non-cluster file system (ext4, xfs) needs a watchdog (msgha validate warns). See docs/lease.md.',
   ].join('\n');
 }
