@@ -111,6 +111,7 @@ async function switches(runs: number): Promise<Row> {
         await settled(c, h, 0);
         const to = NODES.find((n) => n !== h)!;
         const t0 = mono();
+        const at = new Date().toISOString(); // to match the coordinator's "operator request" log line
         const cmd = c.msgha(h, ['switch', `mail:${to}`]);
         // The old holder answers until it stops: count the first login once the VIP is on `to`.
         const moved = await c.waitFor(() => { const v = c.monitor!.holders('vip', 'mail'); return v.length === 1 && v[0] === to; }, 30_000, 10);
@@ -119,7 +120,7 @@ async function switches(runs: number): Promise<Row> {
         const out = await cmd;
         if (!r.ok || out.code !== 0) { row.failures.push(`run ${i + 1}: ${r.error ?? ''} ${out.stdout}${out.stderr}`.trim()); continue; }
         row.runs.push(Math.round(r.at! - t0));
-        say(`  switch ${i + 1}/${runs}: ${h} → ${to}: IMAP after ${Math.round(r.at! - t0)} ms`);
+        say(`  switch ${i + 1}/${runs}: ${h} → ${to} (command at ${at}): IMAP after ${Math.round(r.at! - t0)} ms`);
       } catch (err) { row.failures.push(`run ${i + 1}: ${err instanceof Error ? err.message : String(err)}`); }
     }
     if (c.monitor!.violations.length) row.failures.push(`invariant: ${c.monitor!.report().join('; ')}`);

@@ -42,10 +42,11 @@ function paramString(param: unknown): string {
   return '';
 }
 
-function withParam(what: string, run: (p: string) => Promise<Outcome & { report?: unknown }>) {
+function withParam(what: string, run: (p: string) => Promise<Outcome & { report?: unknown }>, note?: (param: string) => void) {
   return (param: unknown, reply: Reply): void => {
     const p = paramString(param);
     if (!p) { reply({ ok: false, summary: `refused: give ${what}`, reason: `missing parameter: ${what}` }); return; }
+    note?.(p);
     run(p).then(
       (o) => reply({ ...o, summary: `${o.ok ? 'ok' : 'refused/failed'}: ${o.reason}` }),
       (err: unknown) => reply({ ok: false, summary: `error: ${String(err)}`, reason: String(err) }),
@@ -53,7 +54,9 @@ function withParam(what: string, run: (p: string) => Promise<Outcome & { report?
   };
 }
 
-export function registerActions(io: PmxLike, target: () => ActionTarget | { error: string }): void {
+/** `log`: one line per operator request that changes something (who asked what, and when). */
+export function registerActions(io: PmxLike, target: () => ActionTarget | { error: string }, log?: (line: string) => void): void {
+  const said = (verb: string) => (p: string): void => log?.(`operator request: ${verb} ${p}`);
   const guard = (run: (t: ActionTarget, p: string) => Promise<Outcome & { report?: unknown }>) =>
     async (p: string): Promise<Outcome & { report?: unknown }> => {
       const t = target();
@@ -70,17 +73,18 @@ export function registerActions(io: PmxLike, target: () => ActionTarget | { erro
       reply({ ok: false, summary: `error: ${String(err)}`, error: String(err) });
     }
   });
-  io.action('online', withParam('a group name', guard((t, g) => t.online(g))));
-  io.action('offline', withParam('a group name', guard((t, g) => t.offline(g))));
-  io.action('clear', withParam('<group> or <group>.<resource>', guard((t, x) => t.clear(x))));
+  io.action('online', withParam('a group name', guard((t, g) => t.online(g)), said('online')));
+  io.action('offline', withParam('a group name', guard((t, g) => t.offline(g)), said('offline')));
+  io.action('clear', withParam('<group> or <group>.<resource>', guard((t, x) => t.clear(x)), said('clear')));
   io.action('probe', withParam('<group>.<resource>', guard((t, r) => t.probe(r))));
-  io.action('switch', withParam('<group>[:<node>]', guard((t, x) => t.switchGroup(x))));
-  io.action('freeze', withParam('<group>[:persistent]', guard((t, x) => t.freeze(x))));
-  io.action('unfreeze', withParam('a group name', guard((t, g) => t.unfreeze(g))));
-  io.action('drill', withParam('a group name', guard((t, g) => t.drill(g))));
+  io.action('switch', withParam('<group>[:<node>]', guard((t, x) => t.switchGroup(x)), said('switch')));
+  io.action('freeze', withParam('<group>[:persistent]', guard((t, x) => t.freeze(x)), said('freeze')));
+  io.action('unfreeze', withParam('a group name', guard((t, g) => t.unfreeze(g)), said('unfreeze')));
+  io.action('drill', withParam('a group name', guard((t, g) => t.drill(g)), said('drill')));
   io.action('evacuate', (reply: Reply) => {
     const t = target();
     if ('error' in t) { reply({ ok: false, summary: `refused/failed: ${t.error}`, reason: t.error }); return; }
+    log?.('operator request: evacuate');
     t.evacuate().then(
       (o) => reply({ ...o, summary: `${o.ok ? 'ok' : 'refused/failed'}: ${o.reason}` }),
       (err: unknown) => reply({ ok: false, summary: `error: ${String(err)}`, reason: String(err) }),

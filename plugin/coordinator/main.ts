@@ -25,7 +25,7 @@ const io = require('@pm2/io') as {
   action(name: string, fn: (...args: never[]) => void): void;
   metric(opts: { name?: string; unit?: string; value?: () => number }): unknown;
 };
-registerActions(io, (): ActionTarget | { error: string } => coordinator ?? { error: notRunning });
+registerActions(io, (): ActionTarget | { error: string } => coordinator ?? { error: notRunning }, (line) => log.info(line));
 
 function idle(reason: string): void {
   notRunning = reason;
