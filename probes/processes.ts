@@ -181,8 +181,8 @@ function scriptOf(argv: string[]): string | undefined {
 
 /**
  * Why `pid` is one of our own processes, or undefined. Ours: this process and its ancestors
- * (the agent, PM2's daemon, init); any process titled as PM2's God Daemon; and any Node process
- * of our uid whose script is under this package's directory (agents, coordinator, fence, the
+ * (the agent, PM2's daemon, init); of our uid only: a process titled as PM2's God Daemon, and any Node process
+ * whose script is under this package's directory (agents, coordinator, fence, the
  * CLI, and PM2 or test runners installed there) or in a `pm2` package (PM2's fork containers).
  * Decided from the kernel's view (/proc exe, status, cmdline), never from a pid file.
  */
@@ -190,9 +190,10 @@ export function ownProcess(pid: number, argv?: string[]): string | undefined {
   if (protectedPidsSync().has(pid)) return pid === process.pid ? 'this agent process itself' : 'an ancestor of this agent (PM2 or init)';
   const args = argv ?? readCmdlineSync(pid);
   if (!args || args.length === 0) return undefined;
-  if (PM2_DAEMON_TITLE.test(args[0]!)) return "PM2's daemon";
+  // Only processes of our own user count: anybody can give a process PM2's title or our paths.
   const status = readStatusSync(pid);
   if (!status || status.uid !== (process.getuid?.() ?? 0)) return undefined;
+  if (PM2_DAEMON_TITLE.test(args[0]!)) return "PM2's daemon";
   let exe: string;
   try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { return undefined; }
   const own = ownCodeInfo();
