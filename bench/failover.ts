@@ -120,7 +120,7 @@ async function switches(runs: number): Promise<Row> {
         const out = await cmd;
         if (!r.ok || out.code !== 0) { row.failures.push(`run ${i + 1}: ${r.error ?? ''} ${out.stdout}${out.stderr}`.trim()); continue; }
         row.runs.push(Math.round(r.at! - t0));
-        say(`  switch ${i + 1}/${runs}: ${h} → ${to} (command at ${at}): IMAP after ${Math.round(r.at! - t0)} ms`);
+        say(`  switch ${i + 1}/${runs}: ${h} → ${to} (command at ${at}): IMAP after ${Math.round(r.at! - t0)} ms (${r.attempts} attempts; slowest failed ${r.slowestFailedMs} ms: ${r.lastError || '-'})`);
       } catch (err) { row.failures.push(`run ${i + 1}: ${err instanceof Error ? err.message : String(err)}`); }
     }
     if (c.monitor!.violations.length) row.failures.push(`invariant: ${c.monitor!.report().join('; ')}`);
