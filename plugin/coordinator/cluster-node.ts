@@ -97,6 +97,7 @@ export class ClusterNode {
   private counter = 0;
   private startedAt = 0;
   private fenceOk = false;
+  private fenceWhy = 'the fence is not running on this node';
   private stopped = false;
 
   constructor(private readonly o: ClusterNodeOptions) {
@@ -152,6 +153,7 @@ export class ClusterNode {
     await checkClusterProfile(this.store, this.profile, `${leaseRootOf(this.o.cluster)}/cluster.json`);
     const f = await this.fence.ensureRunning();
     this.fenceOk = f.ok;
+    if (!f.ok) this.fenceWhy = `the fence is not ready on this node: ${f.reason}`;
     if (!f.ok) this.o.log.error(`fence not running (${f.reason}): no group contends for its lease on this node until it runs (a holder without a fence may not serve)`);
     else this.o.log.info(`fence pid ${f.pid} ${f.started ? 'started' : 'already running'} (runtime dir ${this.runDir}); lease profile ${this.profile.name}`);
   }
@@ -206,7 +208,7 @@ export class ClusterNode {
   contend(name: string): { ok: boolean; why: string } {
     const c = this.ctl.get(name)!;
     const runner = this.o.runners.get(name)!;
-    if (!this.fenceOk) return { ok: false, why: 'the fence is not running on this node' };
+    if (!this.fenceOk) return { ok: false, why: this.fenceWhy };
     if (runner.state === 'FAULTED') return { ok: false, why: `FAULTED on this node (${runner.reason}); clear it: msgha clear ${name}` };
     if (!(c.want ?? runner.group.autoStart)) return { ok: false, why: c.want === false ? 'taken offline by the operator' : 'autoStart is false: bring it online with msgha online' };
     if (c.localFreeze) return { ok: false, why: 'frozen on this node' };

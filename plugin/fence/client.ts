@@ -97,7 +97,14 @@ export class FenceClient {
     for (let i = 0; i < 200; i++) {
       await new Promise((r) => setTimeout(r, 50));
       const p = await this.running();
-      if (p) return { ok: true, pid: p, started: true };
+      if (!p) continue;
+      if (this.o.watchdog) {
+        // A fence whose configured watchdog did not open refuses every arm: say so now, once,
+        // rather than claim the lease again and again.
+        const st = await this.status();
+        if (!st.watchdog?.open) return { ok: false, pid: p, started: true, reason: `the fence could not open watchdog ${this.o.watchdog} (${st.watchdog?.error ?? st.reason ?? 'unknown error'}): load its driver (e.g. modprobe softdog) or remove cluster.fence.watchdog` };
+      }
+      return { ok: true, pid: p, started: true };
     }
     return { ok: false, started: false, reason: 'fence did not start within 10 s' };
   }

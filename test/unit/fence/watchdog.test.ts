@@ -122,8 +122,12 @@ describe('fence watchdog (a file standing in for the device)', () => {
     expect(fs.readFileSync(devC, 'utf8')).toMatch(/^x+V$/);
   });
 
-  it('refuses to arm while the configured watchdog cannot be opened', async () => {
-    const b = await startFence('b', { watchdog: path.join(root, 'no', 'such', 'watchdog'), watchdogTimeoutMs: W });
+  it('a fence started with a watchdog that cannot be opened is not ready (the coordinator does not contend); it refuses to arm', async () => {
+    const b = new FenceClient({ runDir: path.join(root, 'b'), node: `wd${process.pid}b`, watchdog: path.join(root, 'no', 'such', 'watchdog'), watchdogTimeoutMs: W });
+    const up = await b.ensureRunning();
+    if (up.pid) started.push(up.pid);
+    expect(up).toMatchObject({ ok: false, started: true });
+    expect(up.reason).toMatch(/could not open watchdog .*no\/such\/watchdog .*ENOENT.*modprobe softdog/);
     expect((await b.status()).watchdog).toMatchObject({ open: false });
     const r = await b.arm('g', 1, 'n', 2000);
     expect(r.ok).toBe(false);
