@@ -10,7 +10,7 @@ import { checkWatchdogMs, defaultWatchdogMs, getProfile, MIN_WATCHDOG_MS } from 
 import { isPlainObject, portMap, str, type CheckedResource, type Report } from './check-context';
 import { LEASE_PROFILES } from './keys';
 import { reachable } from './graph';
-import { parseIPv4Cidr } from './values';
+import { listOf, parseIPv4Cidr } from './values';
 
 interface Listener { host: string; port: number; label: string; r: CheckedResource }
 
@@ -147,9 +147,8 @@ function checkMountOrder(report: Report, all: readonly CheckedResource[]): void 
   const mounts = all.filter((r) => r.type.name === 'Mount' && str(r.attrs.MountPoint) !== undefined);
   for (const r of all) {
     const attr = ROOT_ATTR[r.type.name] ?? (r.type.name === 'Application' ? 'ProcessRoot' : undefined);
-    const root = attr ? str(r.attrs[attr]) : undefined;
-    if (!attr || root === undefined) continue;
-    for (const m of mounts) {
+    if (!attr) continue;
+    for (const root of listOf(r.attrs[attr])) for (const m of mounts) {
       const mp = normPath(str(m.attrs.MountPoint)!);
       const inside = normPath(root) === mp || normPath(root).startsWith(mp === '/' ? '/' : `${mp}/`);
       if (!inside || mp === '/') continue;

@@ -76,3 +76,9 @@ export function splitCommand(value: unknown): string[] | undefined {
   if (inWord) argv.push(word);
   return argv;
 }
+
+/** An attribute that takes one value or a list of them (kind 'paths'): the non-empty strings. */
+export function listOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map((x) => String(x).trim()).filter(Boolean);
+  return typeof value === 'string' && value.trim() ? [value.trim()] : [];
+}

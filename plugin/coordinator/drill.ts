@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ResolvedGroup, ResolvedResource } from '../config/cluster-types';
+import { listOf } from '../config/values';
 import { toArgv } from '../agents/command-line';
 
 export interface DrillCheck {
@@ -74,7 +75,7 @@ function programsOf(r: ResolvedResource): { roots: string[]; programs: string[] 
     case 'NetscapeMsg': if (root) programs.push(path.join(root, 'start-msg'), path.join(root, 'stop-msg')); break;
     case 'Application':
       for (const k of ['StartProgram', 'StopProgram', 'CleanProgram']) { const argv = toArgv(a[k]); if (argv?.[0]) programs.push(argv[0]); }
-      if (str(a.ProcessRoot)) roots.push(str(a.ProcessRoot)!);
+      roots.push(...listOf(a.ProcessRoot));
       break;
     default: break;
   }

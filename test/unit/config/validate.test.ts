@@ -166,6 +166,9 @@ const BAD: Case[] = [
     expect: [{ severity: 'error', where: 'mail/imap', attribute: 'requires', message: /itself/ }] },
   { name: 'server on a disk it does not require', mutate: (d) => { res(d, 'directory', 'ldap').requires = ['vip']; },
     expect: [{ severity: 'warning', where: 'directory/ldap', attribute: 'requires', message: /before the disk is mounted/ }] },
+  { name: 'Application with a ProcessRoot list, one path on a disk it does not require',
+    mutate: (d) => { const a = res(d, 'mail', 'dovecot'); a.requires = []; a.ProcessRoot = ['/opt/dovecot', '/srv/mail/dovecot']; },
+    expect: [{ severity: 'warning', where: 'mail/dovecot', attribute: 'requires', message: /ProcessRoot \/srv\/mail\/dovecot is on \/srv\/mail .*before the disk is mounted/ }] },
   // groups
   { name: 'empty group', mutate: (d) => { d.groups.empty = { resources: {} }; },
     expect: [{ severity: 'error', where: 'empty', attribute: 'resources', message: /no resource/ }] },
