@@ -551,6 +551,11 @@ export function sameProcess(pid: number, starttime: number): boolean {
   return startTimeOf(pid) === starttime;
 }
 
+/** The entries of `procs` (pid → start time) that are still those same live processes. */
+export function stillRunning(procs: Iterable<[number, number]>): Array<[number, number]> {
+  return [...procs].filter(([pid, t]) => sameProcess(pid, t));
+}
+
 /**
  * `pids` and all their live descendants, each with its start time, read from
  * /proc/<pid>/task/<tid>/children: cost grows with the size of the tree, not with the number

@@ -72,7 +72,7 @@ async function wholeSecondLifetime(ctx: AgentContext): Promise<Life> {
   const end = Date.now() + 1500;
   for (;;) {
     const life = lifeOf(ctx);
-    if (!('lease' in life) || leaseSeconds(life.lease) >= 1 || deadlinePassed(ctx) || Date.now() > end || ctx.signal.aborted) return life;
+    if (!('lease' in life) || leaseSeconds(life.lease) >= 1 || life.lease <= monotonicMs() || Date.now() > end || ctx.signal.aborted) return life;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

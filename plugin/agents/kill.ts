@@ -12,7 +12,7 @@
  */
 import type { Logger } from '../log';
 import {
-  invalidateSnapshot, listInstanceProcesses, ownProcess, protectedPids, readPidFile, readStat, startTimeOf, threadGroupOf,
+  invalidateSnapshot, listInstanceProcesses, ownProcess, protectedPids, readPidFile, readStat, sameProcess, startTimeOf, stillRunning, threadGroupOf,
 } from '../../probes/processes';
 import { sleep } from '../../probes/deadline';
 
@@ -66,7 +66,7 @@ export async function killPids(pids: number[], opts: KillOptions): Promise<KillR
     targets.set(p, started);
   }
   if (spared.length > 0) opts.log?.warn(`not signalled: ${spared.map((s) => `${s.pid} (${s.why})`).join(', ')}`);
-  const live = (): number[] => [...targets].filter(([pid, t]) => startTimeOf(pid) === t).map(([pid]) => pid);
+  const live = (): number[] => stillRunning(targets).map(([pid]) => pid);
   /*
    * A group is signalled only while a verified target is still in it (so the group id cannot
    * have been reused), and only when its leader was one of the instance's own processes.
@@ -85,7 +85,7 @@ export async function killPids(pids: number[], opts: KillOptions): Promise<KillR
     for (const g of groups) { try { process.kill(-g, sig); } catch { /* group gone */ } }
     // Each pid again just before its signal: the window for a reuse is one syscall wide.
     for (const pid of list) {
-      if (startTimeOf(pid) !== targets.get(pid)) continue;
+      if (!sameProcess(pid, targets.get(pid)!)) continue;
       try { process.kill(pid, sig); } catch { /* gone */ }
     }
   };

@@ -23,7 +23,7 @@
  * unusable User or EnvFile → 'configuration'.
  */
 import { deadlineIn, pollUntil, timeoutSignal } from '../../probes/deadline';
-import { invalidateSnapshot, readStat, startTimeOf, treeOf } from '../../probes/processes';
+import { invalidateSnapshot, readStat, sameProcess, startTimeOf, stillRunning, treeOf } from '../../probes/processes';
 import { attrMs, attrNumber, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecResult } from './exec';
 import { killPids } from './kill';
@@ -105,15 +105,14 @@ export function rememberProcesses(id: string, pids: readonly number[] | undefine
   const tree = treeOf(pids, SEEN_MAX);
   for (const [pid, t] of seen.get(id) ?? []) {
     if (tree.size >= SEEN_MAX) break;
-    if (!tree.has(pid) && startTimeOf(pid) === t) tree.set(pid, t);
+    if (!tree.has(pid) && sameProcess(pid, t)) tree.set(pid, t);
   }
   seen.set(id, tree);
 }
 
 /** The remembered processes still alive as the same process (pid and start time). */
 export function rememberedProcesses(id: string): Map<number, number> {
-  const live = new Map<number, number>();
-  for (const [pid, t] of seen.get(id) ?? []) if (startTimeOf(pid) === t) live.set(pid, t);
+  const live = new Map(stillRunning(seen.get(id) ?? []));
   if (live.size > 0) seen.set(id, live); else seen.delete(id);
   return live;
 }
@@ -133,9 +132,7 @@ function capture(pids: readonly number[], remembered: Map<number, number>): Map<
 }
 
 /** The captured processes still alive as the same process. */
-function stillThere(captured: Map<number, number>): number[] {
-  return [...captured].filter(([pid, t]) => startTimeOf(pid) === t).map(([pid]) => pid);
-}
+const stillThere = (captured: Map<number, number>): number[] => stillRunning(captured).map(([pid]) => pid);
 
 /** Recovery class of a program that could not run or failed. */
 export function classifyRun(r: ExecResult): RecoveryClass {

@@ -19,9 +19,11 @@
  * lease) are not acted on, and nothing met then — a fault, a failed online, a failed offline —
  * marks the group FAULTED here: the lease's offline and the fence stop what remains, and the
  * node stays eligible. A genuine fault on a holder whose renewals are current still faults it.
- * Adoption (coordinator restart): a deep-check failure of an adopted resource within its
- * adoption grace (one deep-check period, see adoptionGraceMs) is restarted in place without
- * taking a RestartLimit unit, once per resource and adoption.
+ * Adoption (coordinator restart): in multi-node mode faults are held until the lease is
+ * resumed, then checked again (holdAdoptedFaults); a deep-check failure of an adopted resource
+ * within its adoption grace (one deep-check period, see adoptionGraceMs) is checked again first
+ * and, if it persists, restarted in place without taking a RestartLimit unit, once per resource
+ * and adoption.
  * Frozen (`frozen`): faults are recorded and reported, but nothing is done about them (no
  * clean, no restart, no failover) until the group is unfrozen.
  * Multi-node hooks (group-lease.ts): online() takes an AbortSignal (leadership lost → no further
@@ -292,11 +294,16 @@ export class GroupRunner {
     return this.serial(async () => {
       for (const [r, first] of held) {
         if (r.state !== 'ONLINE') continue;
-        const rep = await this.deps.agents.request(r.res.id, { cmd: 'monitor', deep: true }, this.replyTimeout(r.res, 'monitor'));
+        const rep = await this.recheck(r);
         if (rep.state === 'ONLINE') { this.deps.log.info(`${r.res.id}: fault seen while the coordinator restarted (${first.reason}), ONLINE now: ${rep.reason}`); continue; }
         await this.handleFault(r, `faulted across a coordinator restart: ${rep.reason}`, rep.recovery, rep.level ? faultReasonOf(rep) : 'unknown', isDeep(rep));
       }
     });
+  }
+
+  /** A full monitor (both levels) of one resource now: is a fault reported earlier still there? */
+  private recheck(r: Runtime): Promise<AgentReport> {
+    return this.deps.agents.request(r.res.id, { cmd: 'monitor', deep: true }, this.replyTimeout(r.res, 'monitor'));
   }
 
   /** The group does not go on running here under a resumed lease: held faults are moot. */
@@ -545,7 +552,7 @@ export class GroupRunner {
     // touching the service; if it still fails, restart once without using RestartLimit.
     let free = deep && r.adoptionGraceUntil !== undefined && this.now() < r.adoptionGraceUntil;
     if (free) {
-      const again = await this.deps.agents.request(r.res.id, { cmd: 'monitor', deep: true }, this.replyTimeout(r.res, 'monitor'));
+      const again = await this.recheck(r);
       if (again.state === 'ONLINE' && r.state === 'ONLINE') {
         this.deps.log.info(`${r.res.id}: ${reason} — right after a coordinator restart; passes again (${again.reason}): not restarted`);
         return;
@@ -645,7 +652,7 @@ export class GroupRunner {
       r.faultedWhileFrozen = false;
       void this.serial(async () => {
         if (r.state !== 'FAULTED' || this.frozenFlag) return;
-        const rep = await this.deps.agents.request(r.res.id, { cmd: 'monitor', deep: true }, this.replyTimeout(r.res, 'monitor'));
+        const rep = await this.recheck(r);
         if (r.state !== 'FAULTED') return;
         if (rep.state === 'ONLINE') {
           this.setRes(r, 'ONLINE', `running again after unfreeze: ${rep.reason}`);

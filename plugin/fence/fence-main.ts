@@ -61,7 +61,6 @@ const cg = Cgroups.detect(nodeId);
 const groups = new Map<string, GroupState>();
 const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
 let watchdog: Watchdog | undefined;
-let survivorsLeft = false;
 
 function log(event: Record<string, unknown>): void {
   // Local file on the node's runtime dir only, written after the kill, never the shared directory.
@@ -95,7 +94,7 @@ function fire(group: string, g: GroupState, reason: string): void {
   for (const pid of g.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   if (cg) cg.kill(group);
   const killedAt = mono();
-  const killMs = mono() - start;
+  const killMs = killedAt - start;
   const killed = members.length + g.pgids.size + g.pids.size;
   g.firedEpoch = Math.max(g.firedEpoch, g.epoch);
   g.armed = false;
@@ -123,8 +122,9 @@ function tick(): void {
   if (jump > 0) {
     for (const [name, g] of groups) if (g.armed) fire(name, g, `suspend (boottime ran ${Math.round(jump)} ms ahead of monotonic)`);
   }
-  survivorsLeft = [...groups].some(([name, g]) => !g.armed && g.firedEpoch === g.epoch && g.epoch > 0 && survivors(name, g) > 0);
   if (watchdog) {
+    // Only the watchdog needs this (it stops petting while a fired group has survivors).
+    const survivorsLeft = [...groups].some(([name, g]) => !g.armed && g.firedEpoch === g.epoch && g.epoch > 0 && survivors(name, g) > 0);
     let nearest = Infinity;
     for (const g of groups.values()) if (g.armed) nearest = Math.min(nearest, g.deadline);
     watchdog.tick(mono(), nearest, survivorsLeft);

@@ -1,20 +1,16 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getResourceType } from '../../../plugin/agents/registry';
 import { killInstance } from '../../../plugin/agents/kill';
 import { listInstanceProcesses } from '../../../probes/processes';
 import { agentContext, resolvedResource } from '../../contract/agent-context';
+import { fakeDaemonRoot, writeScript } from '../../helpers/fake-daemon';
 
 let root: string;
 const app = getResourceType('Application')!;
 
-async function script(name: string, body: string, mode = 0o755): Promise<string> {
-  const file = path.join(root, 'bin', name);
-  await fs.writeFile(file, `#!/bin/sh\n${body}\n`, { mode });
-  return file;
-}
+const script = (name: string, body: string, mode = 0o755): Promise<string> => writeScript(root, name, body, mode);
 
 function ctx(attrs: Record<string, unknown>, secrets: Record<string, string> = {}, lines?: string[]) {
   return agentContext(resolvedResource('Application', 'fake', {
@@ -25,11 +21,7 @@ function ctx(attrs: Record<string, unknown>, secrets: Record<string, string> = {
 }
 
 beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'mh-life-'));
-  await fs.chmod(root, 0o755);
-  await fs.mkdir(path.join(root, 'bin'));
-  await fs.mkdir(path.join(root, 'run'));
-  await fs.symlink('/bin/sleep', path.join(root, 'bin', 'fakedaemon'));
+  root = await fakeDaemonRoot('mh-life-');
   await script('start', `read secret\nprintf '%s' "$secret" > ${root}/run/secret\n${root}/bin/fakedaemon 300 > /dev/null 2>&1 &\necho $! > ${root}/run/daemon.pid`);
   await script('fail', 'echo "cannot bind port 143" >&2\nexit 1');
   await script('noexec', 'exit 0', 0o644);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findHolders, mountType, parseMountinfo } from '../../../plugin/agents/mount';
 import { isAlive, ownProcess } from '../../../probes/processes';
 import { agentContext, resolvedResource } from '../../contract/agent-context';
+import { loopsOf, makeExt4Image } from '../../helpers/loop-disk';
 import { waitFor } from '../../helpers/pm2';
 
 const OWN_SCRIPT = path.resolve(__dirname, '../../fixtures/own/own-process.cjs');
@@ -20,13 +21,9 @@ const ctx = () => agentContext(resolvedResource('Mount', 'disk', { BlockDevice: 
 const mounted = (): boolean => parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.mountPoint === mp);
 const started: ChildProcess[] = [];
 
-function loopsOf(file: string): string[] {
-  try { return execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(':')[0]!); } catch { return []; }
-}
 
 beforeAll(() => {
-  execFileSync('truncate', ['-s', '16M', img]);
-  execFileSync('mkfs.ext4', ['-q', '-F', img]);
+  makeExt4Image(img, '16M');
   fs.mkdirSync(mp);
 });
 

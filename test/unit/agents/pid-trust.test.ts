@@ -17,6 +17,7 @@ import { APPLICATION_ATTRIBUTES } from '../../../plugin/agents/application.attrs
 import { checkAttribute } from '../../../plugin/config/validate-attribute';
 import { isAlive, listInstanceProcesses, ownProcess, startTimeOf, threadGroupOf } from '../../../probes/processes';
 import { agentContext, resolvedResource } from '../../contract/agent-context';
+import { fakeDaemonRoot, writeScript } from '../../helpers/fake-daemon';
 import { waitFor } from '../../helpers/pm2';
 
 const OWN_SCRIPT = path.resolve(__dirname, '../../fixtures/own/own-process.cjs');
@@ -37,11 +38,7 @@ function ctx(lines?: string[], attrs: Record<string, unknown> = {}, name = 'trus
   }), { lines, level: lines ? 'INFO' : undefined });
 }
 
-async function script(name: string, body: string): Promise<string> {
-  const file = path.join(root, 'bin', name);
-  await fs.writeFile(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  return file;
-}
+const script = (name: string, body: string): Promise<string> => writeScript(root, name, body);
 
 /** Starts a process and waits until it has printed "ready" (own-process.cjs) or exists. */
 async function start(argv0: string, args: string[], opts: { ready?: boolean } = {}): Promise<ChildProcess> {
@@ -64,11 +61,7 @@ async function threadOf(pid: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  root = await fs.mkdtemp(path.join(os.tmpdir(), 'mh-trust-'));
-  await fs.chmod(root, 0o755);
-  await fs.mkdir(path.join(root, 'bin'));
-  await fs.mkdir(path.join(root, 'run'));
-  await fs.symlink('/bin/sleep', path.join(root, 'bin', 'fakedaemon'));
+  root = await fakeDaemonRoot('mh-trust-');
   const pf = pidFile();
   await script('start', [
     // Like Dovecot: a pid file naming a live pid means "already running".
