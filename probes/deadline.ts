@@ -26,10 +26,28 @@ export function deadlineIn(ms: number): Deadline {
   };
 }
 
-/** A signal that fires at `ms` from now or when any of `parents` fires, whichever comes first. */
+/**
+ * A signal that fires at `ms` from now or when any of `parents` fires, whichever comes first.
+ * Our own timer, not AbortSignal.any([AbortSignal.timeout(ms), …]): inside any(), the timeout
+ * signal is held weakly and can be garbage-collected before it fires — the combined signal then
+ * never aborts (nodejs/node#57736; seen here as a monitor hanging past MonitorTimeout). The
+ * timer's closure holds the controller until it fires; like AbortSignal.timeout, it does not
+ * keep the process alive.
+ */
 export function timeoutSignal(ms: number, ...parents: (AbortSignal | undefined)[]): AbortSignal {
-  const signals = [AbortSignal.timeout(Math.max(1, Math.ceil(ms))), ...parents.filter((s): s is AbortSignal => !!s)];
-  return AbortSignal.any(signals);
+  const ctl = new AbortController();
+  const sources = parents.filter((s): s is AbortSignal => !!s);
+  const early = sources.find((s) => s.aborted);
+  if (early) { ctl.abort(early.reason); return ctl.signal; }
+  const onParent = (e: Event): void => ctl.abort((e.target as AbortSignal).reason);
+  const timer = setTimeout(() => ctl.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), Math.max(1, Math.ceil(ms)));
+  timer.unref();
+  for (const s of sources) s.addEventListener('abort', onParent, { once: true });
+  ctl.signal.addEventListener('abort', () => {
+    clearTimeout(timer);
+    for (const s of sources) s.removeEventListener('abort', onParent);
+  }, { once: true });
+  return ctl.signal;
 }
 
 /** Sleeps `ms`, or less when the signal fires; resolves false when it was cut short. */
