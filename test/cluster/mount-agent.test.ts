@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountType, parseMountinfo, readMarker } from '../../plugin/agents/mount';
 import { setLeaseHooks } from '../../plugin/lease/hooks';
 import { agentContext, resolvedResource } from '../contract/agent-context';
+import { loopsOf, makeExt4Image } from '../helpers/loop-disk';
+import { waitFor } from '../helpers/pm2';
 
 const dir = fs.mkdtempSync('/tmp/mh-mnt-');
 const img = path.join(dir, 'disk.img');
@@ -19,13 +21,9 @@ const ctx = (extra: Record<string, unknown> = {}, mountPoint = mp) =>
   agentContext(resolvedResource('Mount', 'disk', { BlockDevice: img, MountPoint: mountPoint, FSType: 'ext4', ...extra }, 'mail'));
 const mounted = (p: string): boolean => parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.mountPoint === p);
 
-function loopsOf(file: string): string[] {
-  try { return execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(':')[0]!); } catch { return []; }
-}
 
 beforeAll(() => {
-  execFileSync('truncate', ['-s', '64M', img]);
-  execFileSync('mkfs.ext4', ['-q', '-F', img]);
+  makeExt4Image(img, '64M');
   fs.mkdirSync(mp);
   fs.mkdirSync(mp2);
   setLeaseHooks({ serveUntilMono: () => 'forever', epoch: () => epoch });
@@ -68,6 +66,9 @@ describe('Mount agent on a loop-mounted ext4 image', () => {
     expect(mounted(mp)).toBe(false);
     expect(await mountType.offline(ctx())).toMatchObject({ ok: true });
     expect((await mountType.monitor(ctx(), { deep: false })).state).toBe('OFFLINE');
+    // The kernel detaches an autoclear loop device on its last close, which may come a moment
+    // after the umount returns (seen once when this file ran beside another).
+    await waitFor('the loop device of the image to go away', () => loopsOf(img).length === 0, { timeoutMs: 5000, intervalMs: 50 }).catch(() => undefined);
     expect(loopsOf(img)).toEqual([]);
   });
 
