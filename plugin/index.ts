@@ -6,9 +6,9 @@
 export { defineCluster, type CoordinatorApp, type EcosystemExport } from './config/define-cluster';
 export { loadCluster, loadClusterOrThrow, resolveCluster, type LoadResult } from './config/load';
 export { validateDefinition, type ValidationResult } from './config/validate';
-export { ClusterConfigError, formatProblem, type Problem } from './config/problems';
+export { ClusterConfigError, formatProblem, type Problem } from './model/problems';
 export type {
   ClusterDefinition, ClusterSettings, GroupConfig, GroupDependency, GroupDependencyKind, ResourceConfig,
   ResolvedCluster, ResolvedGroup, ResolvedResource,
-} from './config/cluster-types';
+} from './model/cluster-types';
 export { createSecretResolver, decryptSecret, type SecretResolver } from './secrets';

@@ -2,7 +2,7 @@
  * Command probe: runs a check program (e.g. `R/lib/stored -tv`) under the probe's deadline;
  * exit 0 = healthy. Output is bounded and only its tail reaches the reason.
  */
-import { describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/agents/exec';
+import { describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/core/exec';
 import type { ProbeResult } from './types';
 
 export async function commandProbe(argv: string[], opts: Omit<ExecOptions, 'maxOutput'>): Promise<ProbeResult> {

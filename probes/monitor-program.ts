@@ -4,9 +4,9 @@
  * Never through a shell; as the resource's User with its EnvFile; the tail of its output goes
  * into the reason.
  */
-import type { CheckReport, ResourceState } from '../plugin/agents/types';
-import { toArgv } from '../plugin/agents/command-line';
-import { describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/agents/exec';
+import type { CheckReport, ResourceState } from '../plugin/core/results';
+import { toArgv } from '../plugin/core/argv';
+import { describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/core/exec';
 
 export interface MonitorProgramResult {
   state: ResourceState;

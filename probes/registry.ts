@@ -10,7 +10,7 @@
  * protocol code (imapflow, nodemailer, ldapts…) of the services it actually checks. A module
  * that cannot load gives a failed result naming the cause, never an exception.
  */
-import { nowMs } from './deadline';
+import { nowMs } from '../plugin/core/deadline';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
 import type { ProbeResult, ProbeTarget } from './types';
 

@@ -8,8 +8,8 @@
  * value (never throws); the caller's signal ends the probe at once as a timeout.
  */
 import * as net from 'node:net';
-import type { Phases } from '../plugin/agents/types';
-import { nowMs, secondsSince } from './deadline';
+import type { Phases } from '../plugin/core/results';
+import { nowMs, secondsSince } from '../plugin/core/deadline';
 import type { ProbeResult, ProbeTarget } from './types';
 
 export interface GreetingOptions {

@@ -7,8 +7,8 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Phases } from '../plugin/agents/types';
-import { nowMs, secondsSince } from './deadline';
+import type { Phases } from '../plugin/core/results';
+import { nowMs, secondsSince } from '../plugin/core/deadline';
 import { readGreeting, withTimeout, type GreetingOptions } from './tcp';
 import type { ProbeResult, ProbeTarget } from './types';
 

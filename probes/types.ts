@@ -2,7 +2,7 @@
  * The one result shape of every probe (tcp, tls, command, ldap, http, and the protocol probes
  * that follow). A probe never throws: failures come back as values with their cause.
  */
-import type { Phases } from '../plugin/agents/types';
+import type { Phases } from '../plugin/core/results';
 
 export type ProbeOutcome = 'ok' | 'fail' | 'timeout';
 

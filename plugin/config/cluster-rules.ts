@@ -7,10 +7,10 @@
  */
 import * as path from 'node:path';
 import { checkWatchdogMs, defaultWatchdogMs, getProfile, MIN_WATCHDOG_MS } from '../lease/profiles';
-import { isPlainObject, portMap, str, type CheckedResource, type Report } from './check-context';
+import { isPlainObject, portMap, str, type CheckedResource, type Report } from '../model/check-context';
 import { LEASE_PROFILES } from './keys';
 import { reachable } from './graph';
-import { listOf, parseIPv4Cidr } from './values';
+import { listOf, parseIPv4Cidr } from '../model/values';
 
 interface Listener { host: string; port: number; label: string; r: CheckedResource }
 

@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GENERIC_ATTRIBUTES } from './attributes';
-import { isPlainObject } from './check-context';
-import { ClusterConfigError, formatProblem } from './problems';
+import { packageRoot } from '../core/package-root';
+import { GENERIC_ATTRIBUTES } from '../model/attributes';
+import { isPlainObject } from '../model/check-context';
+import { ClusterConfigError, formatProblem } from '../model/problems';
 import { validateDefinition } from './validate';
 
 /** Where the raw definition hides on the returned object (shared across module copies). */
@@ -46,23 +47,8 @@ export function whileLoading<T>(fn: () => T): T {
   }
 }
 
-/** The directory of this package's package.json (found from src or dist). */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
-      // A package.json that tsc copied into dist/ is not the root.
-      if (pkg.name === 'pm2-messaging-ha' && path.basename(dir) !== 'dist') return dir;
-    } catch { /* no package.json here: keep climbing */ }
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(__dirname, '..', '..');
-    dir = up;
-  }
-}
-
 export function coordinatorScript(): string {
-  return path.join(packageRoot(), 'dist', 'plugin', 'coordinator', 'main.js');
+  return path.join(packageRoot(), 'dist', 'plugin', 'main.js');
 }
 
 /** The file that called defineCluster: the first stack frame outside this package's plugin code. */

@@ -3,8 +3,9 @@
  * group keys): the text of `msgha explain` and the Markdown reference. Nothing here is written
  * by hand per attribute, so the reference cannot drift from what validation checks.
  */
-import { TYPE_CATALOG, TYPE_NAMES, type TypeDescriptor } from '../agents/catalog';
-import { GENERIC_ATTRIBUTES, type AttrDecl } from './attributes';
+import { TYPE_CATALOG, TYPE_NAMES } from '../resource-types/catalog';
+import type { TypeDescriptor } from '../model/attributes';
+import { GENERIC_ATTRIBUTES, type AttrDecl } from '../model/attributes';
 import { CLUSTER_KEYS, GROUP_KEYS, RESOURCE_KEYS, type KeyDecl } from './keys';
 
 type Decl = AttrDecl | KeyDecl;

@@ -5,9 +5,9 @@
  * mounted on another node), and a missing one is only a warning for the same reason.
  */
 import * as fs from 'node:fs';
-import type { CheckedResource, Report } from './check-context';
-import { num } from './check-context';
-import { splitCommand } from './values';
+import type { CheckedResource, Report } from '../model/check-context';
+import { num } from '../model/check-context';
+import { splitCommand } from '../model/values';
 
 /** Why an hour: beyond it a deep check or a group start is rarer or slower than anyone expects. */
 const ONE_HOUR = 3600;

@@ -3,7 +3,7 @@
  * attributes are declared in attributes.ts and the agents' *.attrs.ts). Validation takes the
  * set of known keys from here and `msgha explain cluster|group` prints these tables.
  */
-import type { GroupDependencyKind } from './cluster-types';
+import type { GroupDependencyKind } from '../model/cluster-types';
 
 export interface KeyDecl {
   /** Dotted for nested keys, e.g. 'lease.profile'. */

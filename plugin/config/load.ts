@@ -7,10 +7,11 @@
 import * as fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { isPlainObject } from './check-context';
-import type { ClusterDefinition, ResolvedCluster } from './cluster-types';
-import { CLUSTER_SYMBOL, packageRoot, whileLoading } from './define-cluster';
-import { ClusterConfigError, type Problem } from './problems';
+import { isPlainObject } from '../model/check-context';
+import type { ClusterDefinition, ResolvedCluster } from '../model/cluster-types';
+import { CLUSTER_SYMBOL, whileLoading } from './define-cluster';
+import { packageRoot } from '../core/package-root';
+import { ClusterConfigError, type Problem } from '../model/problems';
 import { resolveCluster } from './resolve';
 import { validateDefinition, type ValidationResult } from './validate';
 

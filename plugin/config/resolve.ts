@@ -4,9 +4,9 @@
  * resources in online order. Call it only on a definition that validated without errors.
  */
 import * as path from 'node:path';
-import { TYPE_CATALOG } from '../agents/catalog';
-import { defaultFor, type AttrDecl } from './attributes';
-import type { ClusterDefinition, ResolvedCluster, ResolvedGroup, ResolvedResource, ResourceConfig } from './cluster-types';
+import { TYPE_CATALOG } from '../resource-types/catalog';
+import { defaultFor, type AttrDecl } from '../model/attributes';
+import type { ClusterDefinition, ResolvedCluster, ResolvedGroup, ResolvedResource, ResourceConfig } from '../model/cluster-types';
 import { stableOrder } from './graph';
 
 function cloneDefault(value: unknown): unknown {

@@ -3,13 +3,13 @@
  * including cycles between group dependencies. Resources are checked elsewhere.
  */
 import * as path from 'node:path';
-import { isPlainObject, type Report } from './check-context';
+import { isPlainObject, type Report } from '../model/check-context';
 import { suggestion } from './did-you-mean';
 import { findCycles } from './graph';
 import {
   CLUSTER_KEYS, DEPENDENCY_KINDS, GROUP_KEYS, LEASE_PROFILES, MAX_NODES, NAME_PATTERN, NODE_PATTERN, topNames,
 } from './keys';
-import { isHost } from './values';
+import { isHost } from '../model/values';
 
 function unknownKeys(report: Report, where: string, obj: Record<string, unknown>, known: readonly string[], prefix = ''): void {
   for (const key of Object.keys(obj)) {

@@ -4,11 +4,11 @@
  * reported once, by its kind checker, and not again here.
  */
 import * as path from 'node:path';
-import { MMP_SERVICES, MSG_SERVICES } from '../agents/sunjes-msg.attrs';
-import { NETSCAPE_DAEMONS } from '../agents/netscape-msg.attrs';
-import { portMap, str, num, type CheckedResource, type Report } from './check-context';
+import { MMP_SERVICES, MSG_SERVICES } from '../resource-types/sunjes-msg.attrs';
+import { NETSCAPE_DAEMONS } from '../resource-types/netscape-msg.attrs';
+import { portMap, str, num, type CheckedResource, type Report } from '../model/check-context';
 import { suggestion } from './did-you-mean';
-import { isFqdn, parseIPv4Cidr } from './values';
+import { isFqdn, parseIPv4Cidr } from '../model/values';
 
 /** Services the Application type can probe (probes/ registry names). */
 export const APPLICATION_PROBE_SERVICES = ['imap', 'imaps', 'pop', 'pops', 'smtp', 'lmtp', 'http', 'https', 'ldap', 'ldaps', 'tcp'] as const;

@@ -4,9 +4,9 @@
  * cluster-rules.ts. Messages never quote a secret's value.
  */
 import * as path from 'node:path';
-import type { AttrDecl } from './attributes';
+import type { AttrDecl } from '../model/attributes';
 import { suggestion } from './did-you-mean';
-import { isHost, splitCommand } from './values';
+import { isHost, splitCommand } from '../model/values';
 import { looksEncrypted, secretFormatProblem } from '../secrets/format';
 
 export interface Issue {

@@ -4,15 +4,15 @@
  * throws, whatever the input; never decrypts a secret; looks at the file system only for
  * MonitorProgram (see generic-rules.ts).
  */
-import { TYPE_CATALOG, TYPE_NAMES } from '../agents/catalog';
-import { RESOURCE_META_KEYS } from './attributes';
-import { isPlainObject, Report, type CheckedResource } from './check-context';
+import { TYPE_CATALOG, TYPE_NAMES } from '../resource-types/catalog';
+import { RESOURCE_META_KEYS } from '../model/attributes';
+import { isPlainObject, Report, type CheckedResource } from '../model/check-context';
 import { checkCrossResource } from './cluster-rules';
 import { suggestion } from './did-you-mean';
 import { checkGroupTimings, checkMonitorProgram, checkTimings } from './generic-rules';
 import { findCycles } from './graph';
 import { NAME_PATTERN, TOP_LEVEL_KEYS } from './keys';
-import type { Problem } from './problems';
+import type { Problem } from '../model/problems';
 import { applyDefaults } from './resolve';
 import { checkClusterSettings, checkGroupCycles, checkGroupKeys } from './settings-rules';
 import { checkTypeRules } from './type-rules';

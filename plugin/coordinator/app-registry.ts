@@ -7,12 +7,12 @@
  * are hints; `refresh()` (called by the reconcile timer) re-reads the truth from pm2.list().
  */
 import * as path from 'node:path';
-import type { ResolvedResource } from '../config/cluster-types';
-import type { Logger } from '../log';
-import * as client from './pm2-client';
-import type { AppInfo, AppOptions } from './pm2-client';
+import type { ResolvedResource } from '../model/cluster-types';
+import type { Logger } from '../core/log';
+import * as client from '../pm2/pm2-client';
+import type { AppInfo, AppOptions } from '../pm2/pm2-client';
 import { TOPIC, type AgentCommand, type AgentReport } from '../pm2/protocol';
-import { timeoutSeconds } from '../pm2/function-runner';
+import { timeoutSeconds } from '../resource-types/contract';
 
 /** What the group runner needs from the agents: one call. */
 export interface AgentPort {
@@ -31,8 +31,8 @@ export const HELLO_TIMEOUT_MS = 30_000;
 const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'MSGHA_KEY_FILE'];
 
 export function agentScript(): string {
-  // dist/plugin/coordinator → dist/plugin/pm2/agent-app.js (also inside an installed module).
-  return path.resolve(__dirname, '..', 'pm2', 'agent-app.js');
+  // dist/plugin/coordinator → dist/plugin/agent/agent-app.js (also inside an installed module).
+  return path.resolve(__dirname, '..', 'agent', 'agent-app.js');
 }
 
 /**

@@ -17,22 +17,22 @@
  * MSGHA_RUN_DIR (runtime dir of the fence socket and guard files, default /run/msgha),
  * MSGHA_CLUSTER_FILE; `pm2 trigger msgha <action> [param]` with the actions of actions.ts.
  */
-import { watchPids } from '../../probes/processes';
-import type { ResolvedCluster, ResolvedResource } from '../config/cluster-types';
-import type { Logger } from '../log';
+import { watchPids } from '../proc/processes';
+import type { ResolvedCluster, ResolvedResource } from '../model/cluster-types';
+import type { Logger } from '../core/log';
 import type { GroupSnapshot } from '../metrics/snapshot';
 import type { AgentReport, Observation } from '../pm2/protocol';
 import { OBSERVE_EVENT, RESULT_EVENT, STATE_EVENT } from '../pm2/protocol';
-import { timeoutSeconds, SETTLE_GRACE_MS } from '../pm2/function-runner';
-import * as client from './pm2-client';
-import type { BusPacket, ProcessEventPacket, Bus } from './pm2-client';
+import { timeoutSeconds, SETTLE_GRACE_MS } from '../resource-types/contract';
+import * as client from '../pm2/pm2-client';
+import type { BusPacket, ProcessEventPacket, Bus } from '../pm2/pm2-client';
 import { AppRegistry, HELLO_TIMEOUT_MS } from './app-registry';
 import { GroupRunner, type GroupEvents, type GroupStatus, type Outcome } from './group-runner';
 import type { LeaseSnapshot } from '../metrics/snapshot';
-import { ClusterNode, runDirFromEnv, type ClusterNodeEvents } from './cluster-node';
-import { ClusterOperator } from './cluster-operator';
-import { drillGroup, realDrillEnv, type DrillResult } from './drill';
-import { groupIn, type NodeView } from './node-view';
+import { ClusterNode, runDirFromEnv, type ClusterNodeEvents } from '../cluster/cluster-node';
+import { ClusterOperator } from '../cluster/cluster-operator';
+import { drillGroup, realDrillEnv, type DrillResult } from '../cluster/drill';
+import { groupIn, type NodeView } from '../cluster/node-view';
 
 /** Reconcile period: bus events are only hints, pm2.list() is the truth. */
 export const RECONCILE_MS = 5000;

@@ -32,11 +32,11 @@
  * running on a node that does not run its group is cleaned.
  * Not guaranteed here: failover to another node (group-lease.ts and cluster-node.ts do it).
  */
-import type { ResolvedGroup, ResolvedResource } from '../config/cluster-types';
-import type { Logger } from '../log';
+import type { ResolvedGroup, ResolvedResource } from '../model/cluster-types';
+import type { Logger } from '../core/log';
 import type { AgentReport } from '../pm2/protocol';
-import { SETTLE_GRACE_MS, timeoutSeconds } from '../pm2/function-runner';
-import type { AgentFunction } from '../agents/types';
+import { SETTLE_GRACE_MS, timeoutSeconds } from '../resource-types/contract';
+import type { AgentFunction } from '../resource-types/contract';
 import type { FailoverReason, FaultReason, GroupSnapshot, ResourceMetricState } from '../metrics/snapshot';
 import type { AgentPort } from './app-registry';
 import { faultReasonOf } from './fault-reason';

@@ -11,8 +11,8 @@
  * reason sentence, user name or secret reaches a metric. /healthz is 200 while the
  * coordinator's reconcile loop is current (the lease bookkeeping joins when the lease lands).
  */
-import type { ResolvedCluster, ResolvedResource } from '../config/cluster-types';
-import type { Logger } from '../log';
+import type { ResolvedCluster, ResolvedResource } from '../model/cluster-types';
+import type { Logger } from '../core/log';
 import { createMetrics, type Metrics } from '../metrics/metrics';
 import { DEFAULT_LISTEN, startExporter, type Exporter } from '../metrics/exporter';
 import { publishCoordinatorMetrics, type Pm2IoLike } from '../metrics/pm2-io';

@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { FenceSettings } from '../config/cluster-types';
+import type { FenceSettings } from '../model/cluster-types';
 import { monotonicMs } from '../lease/clock';
 import { defaultWatchdogMs, type LeaseTimings } from '../lease/profiles';
 import { compiledScript } from '../lease/script-path';

@@ -16,7 +16,7 @@
  * Not guaranteed: that services stop — the fence process (plugin/fence) kills them at F even
  * when this loop is paused; that a frozen group moves (freeze stops claims, never self-fencing).
  */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import type { Clock } from './clock';
 import { decodeRecord, encodeRecord, type LeaseRecord } from './record';
 import { fenceMs, renewDeadlineMs, timingsDigest, type LeaseProfile } from './profiles';

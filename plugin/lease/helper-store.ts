@@ -11,7 +11,7 @@
  * landing harmless).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import { compiledScript } from './script-path';
 import { ioFail, type IoCode, type IoResult, type LeaseStore } from './store';
 

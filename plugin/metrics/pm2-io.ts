@@ -8,7 +8,7 @@
  * that is unknown (no probe yet) is left undefined, which @pm2/io hides. Only names and closed
  * states are shown — never a reason sentence, which could hold a user name.
  */
-import type { Phases } from '../agents/types';
+import type { Phases } from '../core/results';
 import type { NodeSnapshot } from './snapshot';
 import { PROBE_PHASES } from './snapshot';
 

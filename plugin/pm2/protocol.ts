@@ -10,7 +10,8 @@
  * 'shutdown' (PM2 stop), 'pids' (process set changed), 'lapsed' (the lease's serve deadline
  * passed without renewal and the agent cleaned its resource by itself — DESIGN §5 layer 3).
  */
-import type { AgentFunction, CheckReport, RecoveryClass, ResourceState } from '../agents/types';
+import type { CheckReport, RecoveryClass, ResourceState } from '../core/results';
+import type { AgentFunction } from '../resource-types/contract';
 
 export const TOPIC = 'msgha';
 export const RESULT_EVENT = 'msgha:result';

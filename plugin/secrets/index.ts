@@ -3,7 +3,7 @@
  * the key file and the cause, never the secret. The key is read on each call (it is small and
  * this keeps a rotated key file effective without a restart).
  */
-import type { ResolvedCluster } from '../config/cluster-types';
+import type { ResolvedCluster } from '../model/cluster-types';
 import { decryptWithKey, encryptWithKey } from './cipher';
 import { looksEncrypted } from './format';
 import { keyFilePath, readKey, type ReadKeyOptions } from './key-file';

@@ -9,8 +9,8 @@
  * its socket destroyed, so it fails on its own shortly after, and that failure is swallowed).
  */
 import type { ProbeResult } from '../types';
-import { nowMs } from '../deadline';
-import type { Phases } from '../../plugin/agents/types';
+import { nowMs } from '../../plugin/core/deadline';
+import type { Phases } from '../../plugin/core/results';
 
 export type PhaseName = keyof Phases;
 

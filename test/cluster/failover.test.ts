@@ -173,7 +173,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const node = c.node(h);
     const before = Object.fromEntries(['imapd', 'popd', 'tcp_lmtp_server'].map((d) => [d, daemonPid(c, h, 'mail', d)]));
     expect(before.imapd).toBeGreaterThan(0);
-    const coord = node.find('coordinator/main.js');
+    const coord = node.find('plugin/main.js');
     expect(coord.length).toBeGreaterThan(0);
     for (const p of coord) process.kill(p, 'SIGKILL');
     // What a lapse does, at once and for sure (the kernel's own expiry is coarse): the address goes.
@@ -252,7 +252,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
   it('holder coordinator SIGSTOPped for 2L: the fence kills its services by F, another node serves; none come back on SIGCONT (row 3)', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
-    const coord = c.node(h).find('coordinator/main.js');
+    const coord = c.node(h).find('plugin/main.js');
     expect(coord.length).toBeGreaterThan(0);
     const thaw = (): void => { for (const p of coord) { try { process.kill(p, 'SIGCONT'); } catch { /* gone */ } } };
     for (const p of coord) process.kill(p, 'SIGSTOP');

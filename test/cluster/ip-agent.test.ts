@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ipType, refreshLifetime } from '../../plugin/agents/ip';
+import { ipType, refreshLifetime } from '../../plugin/resource-types/ip';
 import { monotonicMs } from '../../plugin/lease/clock';
 import { setLeaseHooks } from '../../plugin/lease/hooks';
-import { guardedIpArgv, SLACK_MS } from '../../plugin/agents/vip-guard';
+import { guardedIpArgv, SLACK_MS } from '../../plugin/resource-types/vip-guard';
 import { agentContext, resolvedResource } from '../contract/agent-context';
 import { addrs, Lan } from './netns';
 

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mountType, parseMountinfo, readMarker } from '../../plugin/agents/mount';
+import { mountType, parseMountinfo, readMarker } from '../../plugin/resource-types/mount';
 import { setLeaseHooks } from '../../plugin/lease/hooks';
 import { agentContext, resolvedResource } from '../contract/agent-context';
 import { loopsOf, makeExt4Image } from '../helpers/loop-disk';

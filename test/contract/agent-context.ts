@@ -4,10 +4,10 @@
  * `enc:v1:` attribute values decrypted with the cluster key file (`keyFile`), or else from the
  * clear values given in `secrets`.
  */
-import { TYPE_CATALOG } from '../../plugin/agents/catalog';
-import type { AgentContext } from '../../plugin/agents/types';
-import type { ResolvedResource } from '../../plugin/config/cluster-types';
-import { createLogger, type LogLevel } from '../../plugin/log';
+import { TYPE_CATALOG } from '../../plugin/resource-types/catalog';
+import type { AgentContext } from '../../plugin/resource-types/contract';
+import type { ResolvedResource } from '../../plugin/model/cluster-types';
+import { createLogger, type LogLevel } from '../../plugin/core/log';
 import { createSecretResolver } from '../../plugin/secrets';
 
 export function resolvedResource(type: string, name: string, attrs: Record<string, unknown>, group = 'test'): ResolvedResource {

@@ -6,9 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { execProgram } from '../../plugin/agents/exec';
-import type { ProcessMatcher } from '../../plugin/agents/types';
-import { findProcesses, listInstanceProcesses } from '../../probes/processes';
+import { execProgram } from '../../plugin/core/exec';
+import type { ProcessMatcher } from '../../plugin/core/results';
+import { findProcesses, listInstanceProcesses } from '../../plugin/proc/processes';
 import { runScript } from '../fixtures/sandbox/control';
 import type { Sandbox } from '../fixtures/sandbox/types';
 

@@ -8,11 +8,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getResourceType } from '../../plugin/agents/registry';
+import { getResourceType } from '../../plugin/resource-types/registry';
 import { encryptSecret, writeNewKey } from '../../plugin/secrets';
-import type { AgentContext, ResourceType } from '../../plugin/agents/types';
+import type { AgentContext, ResourceType } from '../../plugin/resource-types/contract';
 import { ldapProbe } from '../../probes/ldap';
-import { findProcesses, watchPids } from '../../probes/processes';
+import { findProcesses, watchPids } from '../../plugin/proc/processes';
 import { tcpProbe } from '../../probes/tcp';
 import { tlsProbe } from '../../probes/tls';
 import { runScript } from '../fixtures/sandbox/control';

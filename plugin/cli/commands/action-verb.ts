@@ -41,7 +41,7 @@ export function parseArgs(args: string[]): { json: boolean; cluster?: string; re
 
 /** Asks the local coordinator; undefined when none runs or none answered. */
 export async function askCoordinator(action: string, param: string | undefined, idempotent: boolean): Promise<{ reply?: Record<string, unknown>; tried: string; error?: string }> {
-  const client = await import('../../coordinator/pm2-client');
+  const client = await import('../../pm2/pm2-client');
   let tried = COORDINATOR_NAMES.join(' or ');
   try {
     await client.connect();

@@ -62,7 +62,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const outDir = path.resolve(args[0] ?? '.');
   const root = packageRoot();
-  if (!fs.existsSync(path.join(root, 'dist', 'plugin', 'coordinator', 'main.js'))) {
+  if (!fs.existsSync(path.join(root, 'dist', 'plugin', 'main.js'))) {
     process.stderr.write(`msgha package: ${root}/dist is not built (run npm run build)\n`);
     return 1;
   }

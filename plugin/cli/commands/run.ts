@@ -6,11 +6,11 @@
  * Exit: 0 ok / ONLINE, 1 failed / OFFLINE, 2 usage or configuration, 3 UNKNOWN.
  */
 import { loadCluster } from '../../config/load';
-import { formatProblem } from '../../config/problems';
-import { getResourceType } from '../../agents/registry';
-import type { AgentFunction } from '../../agents/types';
+import { formatProblem } from '../../model/problems';
+import { getResourceType } from '../../resource-types/registry';
+import type { AgentFunction } from '../../resource-types/contract';
 import { createSecretResolver } from '../../secrets';
-import { logLevelOf, runFunction } from '../../pm2/function-runner';
+import { logLevelOf, runFunction } from '../../agent/function-runner';
 
 export const usage = 'run FILE <group>.<resource> <online|offline|monitor|clean> [--deep] [--json] [--trace]   run one agent function by hand';
 

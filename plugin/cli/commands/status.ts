@@ -17,7 +17,7 @@
  * Exit 0 = answered, 1 = nothing answered, 2 = usage.
  */
 import type { StatusReply } from '../../coordinator/coordinator';
-import type { NodeView } from '../../coordinator/node-view';
+import type { NodeView } from '../../cluster/node-view';
 import { COORDINATOR_NAMES, parseArgs } from './action-verb';
 
 export const usage = 'status [--json] [--cluster FILE]   the whole cluster (shared directory) or this node';
@@ -31,7 +31,7 @@ async function fromSharedDir(file: string): Promise<{ status?: unknown; text?: s
   if (!cluster) return { error: `cannot load ${file}: ${loaded.problems.filter((p) => p.severity === 'error').length} problem(s) (msgha validate ${file})` };
   if (!cluster.settings.sharedDir) return undefined;
   const { HelperStore, getProfile, leaseRoot } = await import('../../lease');
-  const { readClusterStatus, formatClusterStatus } = await import('../../coordinator/cluster-status');
+  const { readClusterStatus, formatClusterStatus } = await import('../../cluster/cluster-status');
   const profile = getProfile(cluster.settings.lease?.profile);
   const store = new HelperStore({ root: leaseRoot(cluster.settings.sharedDir, cluster.settings.name), node: 'cli', ioTimeoutMs: Math.max(profile.timings.ioTimeoutMs, 2000), wedgeKillMs: profile.timings.leaseMs, directIo: profile.directIo });
   try {
@@ -56,8 +56,8 @@ function viewsOf(reply: Reply): Map<string, NodeView | undefined> {
 
 /** `first`: a multi-node reply is followed by a second one a watch window later (see the header). */
 async function fromCoordinator(): Promise<{ reply?: Reply; first?: Reply; watchedMs?: number; tried: string; error?: string }> {
-  const client = await import('../../coordinator/pm2-client');
-  const { watchWindowMs } = await import('../../coordinator/cluster-status');
+  const client = await import('../../pm2/pm2-client');
+  const { watchWindowMs } = await import('../../cluster/cluster-status');
   let reply: Reply | undefined;
   let first: Reply | undefined;
   let watchedMs: number | undefined;
@@ -114,7 +114,7 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   if (reply.mode === 'multi-node' && reply.view) {
-    const { buildClusterStatus, formatClusterStatus, observeViews } = await import('../../coordinator/cluster-status');
+    const { buildClusterStatus, formatClusterStatus, observeViews } = await import('../../cluster/cluster-status');
     const views = viewsOf(reply);
     const nodes = [...views.keys()];
     const groups = reply.groups.map((g) => ({ name: g.name, systemList: nodes.filter((n) => views.get(n)?.groups.some((x) => x.name === g.name)), resources: [], autoStart: true, dependsOn: [], frozen: false }));

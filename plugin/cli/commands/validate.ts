@@ -4,7 +4,7 @@
  * starts nothing; bad input never crashes it.
  */
 import { loadCluster } from '../../config/load';
-import { formatProblem } from '../../config/problems';
+import { formatProblem } from '../../model/problems';
 
 export const usage = 'validate FILE [--json]          check a cluster file; print every problem';
 

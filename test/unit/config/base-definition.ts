@@ -1,5 +1,5 @@
 /** A valid cluster definition that the validation tests mutate one rule at a time. */
-import type { ClusterDefinition } from '../../../plugin/config/cluster-types';
+import type { ClusterDefinition } from '../../../plugin/model/cluster-types';
 
 export const ENC = 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt';
 

@@ -4,11 +4,11 @@
  * single problem and is documented by its rule; OnlineRetryLimit is declared (default 1, ≥ 0).
  */
 import { describe, expect, it } from 'vitest';
-import { TYPE_CATALOG } from '../../../plugin/agents/catalog';
-import { GENERIC_ATTRIBUTES, defaultMonitorTimeout } from '../../../plugin/config/attributes';
-import type { ClusterDefinition } from '../../../plugin/config/cluster-types';
+import { TYPE_CATALOG } from '../../../plugin/resource-types/catalog';
+import { GENERIC_ATTRIBUTES, defaultMonitorTimeout } from '../../../plugin/model/attributes';
+import type { ClusterDefinition } from '../../../plugin/model/cluster-types';
 import { explainMarkdown, explainType } from '../../../plugin/config/explain';
-import { formatProblem } from '../../../plugin/config/problems';
+import { formatProblem } from '../../../plugin/model/problems';
 import { applyDefaults, resolveCluster } from '../../../plugin/config/resolve';
 import { validateDefinition } from '../../../plugin/config/validate';
 import { baseDefinition } from './base-definition';

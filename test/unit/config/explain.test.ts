@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TYPE_CATALOG, TYPE_NAMES } from '../../../plugin/agents/catalog';
+import { TYPE_CATALOG, TYPE_NAMES } from '../../../plugin/resource-types/catalog';
 import { explainMarkdown, explainType, explainTypeList, findType } from '../../../plugin/config/explain';
 import { CLUSTER_KEYS, GROUP_KEYS } from '../../../plugin/config/keys';
 import { closest, editDistance } from '../../../plugin/config/did-you-mean';

@@ -2,8 +2,8 @@
 // checked against it (T2: W ≤ K, whole seconds); the warning for a shared disk with a
 // non-cluster file system and no watchdog; what the coordinator hands the fence (fenceOptions).
 import { describe, expect, it } from 'vitest';
-import type { ClusterDefinition } from '../../../plugin/config/cluster-types';
-import { formatProblem } from '../../../plugin/config/problems';
+import type { ClusterDefinition } from '../../../plugin/model/cluster-types';
+import { formatProblem } from '../../../plugin/model/problems';
 import { validateDefinition } from '../../../plugin/config/validate';
 import { fenceOptions } from '../../../plugin/fence/client';
 import { checkWatchdogMs, defaultWatchdogMs, getProfile } from '../../../plugin/lease/profiles';

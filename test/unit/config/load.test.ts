@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCluster, loadClusterOrThrow } from '../../../plugin/config/load';
-import { ClusterConfigError, formatProblem } from '../../../plugin/config/problems';
+import { ClusterConfigError, formatProblem } from '../../../plugin/model/problems';
 import { onlineOrder } from '../../../plugin/config/resolve';
 import { baseDefinition } from './base-definition';
 
@@ -155,7 +155,7 @@ describe('defineCluster', () => {
     const { apps } = JSON.parse(out) as { apps: Array<Record<string, unknown>> };
     expect(apps).toHaveLength(1);
     expect(apps[0]).toEqual({
-      name: 'msgha', script: path.join(ROOT, 'dist/plugin/coordinator/main.js'), pmx: false, treekill: false,
+      name: 'msgha', script: path.join(ROOT, 'dist/plugin/main.js'), pmx: false, treekill: false,
       kill_timeout: (200 + 30) * 1000 + 10_000, autorestart: true, env: { MSGHA_CLUSTER_FILE: file, MSGHA_NODE: 'mx2' },
     });
     expect(Object.keys(JSON.parse(out) as object)).toEqual(['apps']);

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterDefinition, ResourceConfig } from '../../../plugin/config/cluster-types';
-import { formatProblem, type Problem } from '../../../plugin/config/problems';
+import type { ClusterDefinition, ResourceConfig } from '../../../plugin/model/cluster-types';
+import { formatProblem, type Problem } from '../../../plugin/model/problems';
 import { validateDefinition } from '../../../plugin/config/validate';
 import { baseDefinition } from './base-definition';
 

@@ -3,8 +3,8 @@
  * budget, group FAULTED and offline in reverse beyond it, non-critical faults, clear.
  */
 import { describe, expect, it } from 'vitest';
-import type { ResolvedGroup, ResolvedResource } from '../../../plugin/config/cluster-types';
-import { createLogger } from '../../../plugin/log';
+import type { ResolvedGroup, ResolvedResource } from '../../../plugin/model/cluster-types';
+import { createLogger } from '../../../plugin/core/log';
 import type { AgentPort } from '../../../plugin/coordinator/app-registry';
 import { GroupRunner } from '../../../plugin/coordinator/group-runner';
 import { RestartBudget } from '../../../plugin/coordinator/restart-budget';
@@ -387,7 +387,7 @@ describe('a thawed holder stays eligible (GroupRunner under a real GroupLease, f
     const fs = await import('node:fs');
     const os = await import('node:os');
     const path = await import('node:path');
-    const { GroupLease } = await import('../../../plugin/coordinator/group-lease');
+    const { GroupLease } = await import('../../../plugin/cluster/group-lease');
     const { FakeClock } = await import('../../../plugin/lease/fake-clock');
     const { MemoryDirectory, MemoryStoreView } = await import('../../../plugin/lease/memory-store');
     const { PROFILES } = await import('../../../plugin/lease/profiles');

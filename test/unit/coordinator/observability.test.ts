@@ -6,8 +6,8 @@
  */
 import * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ResolvedCluster, ResolvedGroup, ResolvedResource } from '../../../plugin/config/cluster-types';
-import { createLogger, type LogLevel } from '../../../plugin/log';
+import type { ResolvedCluster, ResolvedGroup, ResolvedResource } from '../../../plugin/model/cluster-types';
+import { createLogger, type LogLevel } from '../../../plugin/core/log';
 import type { AgentPort } from '../../../plugin/coordinator/app-registry';
 import { faultReasonOf } from '../../../plugin/coordinator/fault-reason';
 import { GroupRunner } from '../../../plugin/coordinator/group-runner';

@@ -1,0 +1,358 @@
+/**
+ * Multi-node mode of the coordinator (cluster.sharedDir set): the node's lease store, its
+ * profile check, its fence, one GroupLease (elector) per group whose systemList holds this node,
+ * and a loop every `publishMs` that reads the other nodes' published views and the groups'
+ * admin files, decides which groups contend for their lease here (gates), and publishes this
+ * node's view (node-view.ts) to `<sharedDir>/.cluster/<cluster>/nodes/<node>.json`.
+ *
+ * A group contends here while: autoStart (or an operator `online`), not FAULTED here, not frozen
+ * locally, its dependencies hold (placement.ts), and the fence runs. Holding, a firm/hard
+ * dependency that goes away releases the group. A critical fault beyond RestartLimit releases
+ * the lease with handoff_to = the next alive, non-faulted node of systemList.
+ *
+ * Guarantees: every shared-directory access goes through an I/O helper process (HelperStore): the
+ * lease's own store, and a second helper for views and admin files so that a slow view write
+ * never delays a renewal; a node whose lease profile differs from the cluster's refuses to start
+ * (ProfileMismatchError); without a running fence no group contends here; stopping the
+ * coordinator releases nothing (a restart within F resumes through the fence's armed epoch; later,
+ * the fence kills and another node takes over after L).
+ * Operator verbs live in cluster-operator.ts.
+ */
+import * as path from 'node:path';
+import type { ResolvedCluster, ResolvedGroup, ResolvedResource } from '../model/cluster-types';
+import type { AgentContext } from '../resource-types/contract';
+import type { Logger } from '../core/log';
+import { HelperStore } from '../lease/helper-store';
+import { checkClusterProfile } from '../lease/cluster-profile';
+import { getProfile, type LeaseProfile } from '../lease/profiles';
+import { monotonicClock, type Clock } from '../lease/clock';
+import { DEFAULT_RUN_DIR } from '../lease/guard';
+import type { ResumeToken } from '../lease/elector';
+import type { LeaseStore } from '../lease/store';
+import { FenceClient, fenceOptions } from '../fence/client';
+import type { FailoverReason } from '../metrics/snapshot';
+import type { GroupRunner } from '../coordinator/group-runner';
+import { GroupLease, type FencePort } from './group-lease';
+import { PeerTracker, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
+import { claimDelay, dependencyGate, parentsToMove, type PeerState, type DependencyGate } from './placement';
+
+/** The admin file as this module writes it: the elector's command plus who and why. */
+export interface AdminText { cmd: 'none' | 'freeze' | 'move'; to?: string; why?: 'persistent' | 'offline'; by?: string; id?: string }
+
+export function parseAdminText(text: string | null): AdminText {
+  if (!text) return { cmd: 'none' };
+  try {
+    const v = JSON.parse(text) as AdminText;
+    return v && (v.cmd === 'none' || v.cmd === 'freeze' || v.cmd === 'move') ? v : { cmd: 'freeze', why: 'persistent' };
+  } catch {
+    return { cmd: 'freeze', why: 'persistent' };
+  }
+}
+
+export interface ClusterNodeEvents {
+  leaseRenew(group: string, seconds: number, ok: boolean): void;
+  failover(group: string, reason: FailoverReason): void;
+}
+
+export interface ClusterNodeOptions {
+  cluster: ResolvedCluster;
+  node: string;
+  log: Logger;
+  runners: ReadonlyMap<string, GroupRunner>;
+  events?: ClusterNodeEvents;
+  /** MSGHA_RUN_DIR (default /run/msgha): fence socket and guard files. */
+  runDir?: string;
+  clock?: Clock;
+}
+
+/** Per group, what this node decided and why. */
+interface GroupCtl {
+  lease: GroupLease;
+  /** Operator online (true) / offline (false); undefined = follow autoStart. */
+  want: boolean | undefined;
+  localFreeze: boolean;
+  admin: AdminText;
+  gate: DependencyGate;
+  releasing: boolean;
+}
+
+export function runDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MSGHA_RUN_DIR?.trim() || DEFAULT_RUN_DIR;
+}
+
+export class ClusterNode {
+  readonly profile: LeaseProfile;
+  readonly runDir: string;
+  readonly publishMs: number;
+  private readonly claimStaggerMs: number;
+  readonly store: HelperStore;
+  /** Views and admin files: a second helper, so a view write never queues before a renewal. */
+  readonly viewStore: HelperStore;
+  readonly fence: FenceClient;
+  readonly tracker: PeerTracker;
+  readonly ctl = new Map<string, GroupCtl>();
+  private readonly clock: Clock;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private counter = 0;
+  private startedAt = 0;
+  private fenceOk = false;
+  private fenceWhy = 'the fence is not running on this node';
+  private stopped = false;
+
+  constructor(private readonly o: ClusterNodeOptions) {
+    const settings = o.cluster.settings;
+    this.profile = getProfile(settings.lease?.profile);
+    this.runDir = o.runDir ?? runDirFromEnv();
+    this.clock = o.clock ?? monotonicClock;
+    const t = this.profile.timings;
+    // Views change slowly; a few polls per lease period is enough and keeps the I/O small.
+    this.publishMs = Math.min(2000, Math.max(500, Math.round(t.pollMs * 2.5)));
+    // Long enough for the node ranked before us to see the record and win the link() race.
+    this.claimStaggerMs = Math.max(500, 3 * t.pollMs);
+    const root = leaseRootOf(o.cluster);
+    const helper = (): HelperStore => new HelperStore({ root, node: o.node, ioTimeoutMs: t.ioTimeoutMs, wedgeKillMs: t.leaseMs, directIo: this.profile.directIo, log: o.log });
+    this.store = helper();
+    this.viewStore = helper();
+    this.fence = new FenceClient({ runDir: this.runDir, node: o.node, ...fenceOptions(settings.fence, t) });
+    this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs, t.leaseMs), () => this.clock.now());
+    const incarnation = Date.now();
+    const fencePort: FencePort = this.fence;
+    for (const runner of o.runners.values()) {
+      const g = runner.name;
+      const lease = new GroupLease({
+        runner, node: o.node, store: this.store as LeaseStore, clock: this.clock, profile: this.profile, fence: fencePort,
+        runDir: this.runDir, incarnation, log: o.log,
+        refreshVip: (res, until) => refreshVip(res, until, o.log),
+        ensureVip: (res) => ensureVip(res, o.log),
+        leaseRenew: (s, ok) => o.events?.leaseRenew(g, s, ok),
+        failover: (reason) => o.events?.failover(g, reason),
+        onMoveRequested: (to) => { void this.onMoveRequested?.(g, to); },
+        changed: () => this.kick(),
+        claimDelayMs: (prev) => claimDelay(runner.group.systemList, o.node, prev, g, this.peers(), this.claimStaggerMs, this.tracker.staleMs),
+      });
+      this.ctl.set(g, { lease, want: undefined, localFreeze: runner.group.frozen, admin: { cmd: 'none' }, gate: { ok: true, waitingFor: [], stopFor: [] }, releasing: false });
+    }
+  }
+
+  /** Set by cluster-operator.ts: an operator move request read from the admin file by the holder. */
+  onMoveRequested: ((group: string, to: string) => Promise<void>) | undefined;
+
+  get node(): string { return this.o.node; }
+  get cluster(): ResolvedCluster { return this.o.cluster; }
+  group(name: string): ResolvedGroup | undefined { return this.o.runners.get(name)?.group; }
+  runner(name: string): GroupRunner | undefined { return this.o.runners.get(name); }
+
+  /**
+   * Before anything is registered with PM2: the I/O helpers, the cluster profile check (throws
+   * ProfileMismatchError) and the fence.
+   */
+  async prepare(): Promise<void> {
+    const [a, b] = await Promise.all([this.store.start(), this.viewStore.start()]);
+    if (!a.ok || !b.ok) throw new Error(`the lease I/O helper did not start (${a.ok ? '' : a.message} ${b.ok ? '' : b.message}); is ${this.o.cluster.settings.sharedDir} reachable?`);
+    await checkClusterProfile(this.store, this.profile, `${leaseRootOf(this.o.cluster)}/cluster.json`);
+    const f = await this.fence.ensureRunning();
+    this.fenceOk = f.ok;
+    if (!f.ok) this.fenceWhy = `the fence is not ready on this node: ${f.reason}`;
+    if (!f.ok) this.o.log.error(`fence not running (${f.reason}): no group contends for its lease on this node until it runs (a holder without a fence may not serve)`);
+    else this.o.log.info(`fence pid ${f.pid} ${f.started ? 'started' : 'already running'} (runtime dir ${this.runDir}); lease profile ${this.profile.name}`);
+  }
+
+  /** After the runners adopted running agents: resume armed epochs, start contending, publish. */
+  async start(): Promise<void> {
+    this.startedAt = this.clock.now();
+    const resumes = new Map<string, ResumeToken>();
+    if (this.fenceOk) {
+      const st = await this.fence.status();
+      for (const g of st.groups) {
+        if (g.armed && g.nonce && (g.remainingMs ?? 0) > 0) resumes.set(g.group, { epoch: g.epoch, nonce: g.nonce, killRemainingMs: g.remainingMs! });
+      }
+    }
+    for (const [name, c] of this.ctl) {
+      const resume = resumes.get(name);
+      if (resume) { this.o.log.info(`group ${name}: fence armed for epoch ${resume.epoch} (${Math.round(resume.killRemainingMs)} ms left): resuming`); c.lease.start(resume); }
+    }
+    await this.tick();
+    this.timer = setInterval(() => { void this.tick(); }, this.publishMs);
+  }
+
+  /** Publish soon (after an acquisition, a loss, an operator action). */
+  kick(): void {
+    if (this.stopped) return;
+    setImmediate(() => { void this.tick(); });
+  }
+
+  peers(): Map<string, PeerState> {
+    const m = new Map<string, PeerState>();
+    for (const n of this.o.cluster.settings.nodes) {
+      if (n === this.o.node) continue;
+      m.set(n, { alive: this.tracker.alive(n), view: this.tracker.view(n) });
+    }
+    return m;
+  }
+
+  /**
+   * Before refusing an operator's move because a node looks down: read the views again for up to
+   * one staleness window, so that a node which was only slow to publish (or just rejoined) counts.
+   */
+  async recheckPeers(nodes: readonly string[]): Promise<void> {
+    const deadline = this.clock.now() + this.tracker.staleMs;
+    const down = (): boolean => nodes.some((n) => n !== this.o.node && this.tracker.alive(n) === false);
+    while (down() && this.clock.now() < deadline && !this.stopped) {
+      await new Promise((r) => setTimeout(r, Math.min(250, this.publishMs / 2)));
+      await this.readPeers();
+    }
+  }
+
+  /** May this group contend for its lease here now? (and why not) */
+  contend(name: string): { ok: boolean; why: string } {
+    const c = this.ctl.get(name)!;
+    const runner = this.o.runners.get(name)!;
+    if (!this.fenceOk) return { ok: false, why: this.fenceWhy };
+    if (runner.state === 'FAULTED') return { ok: false, why: `FAULTED on this node (${runner.reason}); clear it: msgha clear ${name}` };
+    if (!(c.want ?? runner.group.autoStart)) return { ok: false, why: c.want === false ? 'taken offline by the operator' : 'autoStart is false: bring it online with msgha online' };
+    if (c.localFreeze) return { ok: false, why: 'frozen on this node' };
+    if (!c.gate.ok) return { ok: false, why: `waiting for ${c.gate.waitingFor.join(', ')}` };
+    return { ok: true, why: 'contending' };
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      await this.readPeers();
+      for (const [name, c] of this.ctl) {
+        const adm = await this.viewStore.readAdmin(name);
+        if (adm.ok) c.admin = parseAdminText(adm.value);
+        const runner = this.o.runners.get(name)!;
+        runner.frozen = c.localFreeze || (c.admin.cmd === 'freeze' && c.admin.why !== 'offline');
+        c.gate = dependencyGate(runner.group.dependsOn, (g) => this.o.runners.get(g)?.state, this.peers());
+        await this.decide(name, c, runner);
+      }
+      await this.publish();
+    } catch (err) {
+      this.o.log.error(`cluster loop: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async readPeers(): Promise<void> {
+    for (const n of this.o.cluster.settings.nodes) {
+      if (n === this.o.node) continue;
+      const r = await this.viewStore.readMeta(viewName(n));
+      if (r.ok) this.tracker.observe(n, r.value);
+    }
+  }
+
+  private async decide(name: string, c: GroupCtl, runner: GroupRunner): Promise<void> {
+    const lease = c.lease;
+    const el = lease.status();
+    if (el.state === 'holder') {
+      if (c.gate.stopFor.length && !runner.frozen && !c.releasing) {
+        c.releasing = true;
+        this.o.log.warn(`group ${name}: ${c.gate.stopFor.join(', ')} no longer online: releasing the group`);
+        await lease.release('', 'dependency', `dependency ${c.gate.stopFor.join(', ')} went away`);
+        c.releasing = false;
+      }
+      return;
+    }
+    // A group running here without the lease (a stray after a restart whose epoch could not be
+    // resumed): take it offline. Not right after start, while a resume may still be reading.
+    const settled = this.clock.now() - this.startedAt > 2 * this.profile.timings.ioTimeoutMs + this.profile.timings.pollMs;
+    if (el.state !== 'fencing' && settled && (runner.state === 'ONLINE' || runner.state === 'PARTIAL')) {
+      this.o.log.error(`group ${name}: running here without holding its lease: taking it offline`);
+      await runner.offline('running without the lease');
+      return;
+    }
+    const may = this.contend(name);
+    if (may.ok && !lease.isRunning) { this.o.log.info(`group ${name}: contending for the lease`); lease.start(); }
+    else if (!may.ok && lease.isRunning && el.state === 'follower') { this.o.log.info(`group ${name}: not contending (${may.why})`); await lease.stopFollowing(); }
+  }
+
+  /** A critical fault beyond RestartLimit took the group offline here: hand the lease on. */
+  onGroupFaulted(name: string, reason: string, choose: () => string | undefined): void {
+    const c = this.ctl.get(name);
+    if (!c || !c.lease.holding) return;
+    const to = choose() ?? '';
+    this.o.log.error(`group ${name}: FAULTED here; failing over to ${to || 'any node'}`);
+    void c.lease.release(to, 'resource-fault', reason).then(async (r) => {
+      if (!r.ok) this.o.log.error(`group ${name}: release failed: ${r.reason}`);
+      await c.lease.stopFollowing();
+      this.kick();
+    });
+    const runner = this.o.runners.get(name)!;
+    for (const parent of parentsToMove(runner.group.dependsOn, (g) => !!this.ctl.get(g)?.lease.holding)) {
+      this.o.log.warn(`group ${parent}: its online-local-hard dependant ${name} faulted here: moving it along to ${to || 'any node'}`);
+      void this.ctl.get(parent)!.lease.release(to, 'dependency', `online-local-hard dependant ${name} faulted on ${this.o.node}`).then(() => this.kick());
+    }
+  }
+
+  onPids(name: string, pids: number[]): void {
+    void this.ctl.get(name)?.lease.adoptPids(pids);
+  }
+
+  viewOf(name: string): GroupView {
+    const c = this.ctl.get(name)!;
+    const runner = this.o.runners.get(name)!;
+    const s = runner.status();
+    const el = c.lease.status();
+    const role = !c.lease.isRunning && el.state !== 'holder' && el.state !== 'fencing' ? 'stopped' : el.state === 'stopped' ? 'stopped' : el.state;
+    return {
+      name, state: s.state, reason: s.reason, role,
+      epoch: el.epoch ?? null, holder: el.holder, leaseState: el.leaseState,
+      remainingServeMs: el.remainingServeMs === undefined ? null : Math.round(el.remainingServeMs),
+      frozen: runner.frozen, frozenPersistent: c.admin.cmd === 'freeze', frozenBy: c.admin.cmd === 'freeze' ? c.admin.why ?? 'persistent' : '',
+      faulted: s.state === 'FAULTED', contending: c.lease.isRunning, waitingFor: c.gate.waitingFor,
+      ...(s.last ? { lastTransition: s.last } : {}),
+      ...(c.lease.lastFailover ? { lastFailover: c.lease.lastFailover } : {}),
+      resources: s.resources.map((r) => ({ id: r.id, name: r.name, type: r.type, state: r.state, reason: r.reason, since: r.since, restarts: r.restarts, ...(r.violation ? { violation: r.violation } : {}) })),
+    };
+  }
+
+  nodeView(): NodeView {
+    const peers: Record<string, boolean | null> = {};
+    for (const [n, p] of this.peers()) peers[n] = p.alive ?? null;
+    return {
+      version: VIEW_VERSION, cluster: this.o.cluster.settings.name, node: this.o.node, counter: this.counter,
+      monoMs: Math.round(this.clock.now()), wallTime: new Date().toISOString(), profile: this.profile.name,
+      publishMs: this.publishMs, groups: [...this.ctl.keys()].map((g) => this.viewOf(g)), peers,
+    };
+  }
+
+  private async publish(): Promise<void> {
+    this.counter += 1;
+    const r = await this.viewStore.writeMeta(viewName(this.o.node), JSON.stringify(this.nodeView()));
+    if (!r.ok) this.o.log.warn(`cannot publish this node's view: ${r.message}`);
+  }
+
+  /** Detach: timers and helpers stop; no lease is released (see the module header). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.store.close();
+    this.viewStore.close();
+  }
+}
+
+export function leaseRootOf(cluster: ResolvedCluster): string {
+  return path.join(cluster.settings.sharedDir!, '.cluster', cluster.settings.name);
+}
+
+const ipContext = (res: ResolvedResource, log: Logger, what: string): AgentContext =>
+  ({ resource: res, attrs: res.attrs, log: log.child(`${res.id} ${what}`), signal: new AbortController().signal, secret: async () => undefined });
+
+async function refreshVip(res: ResolvedResource, serveUntilMono: number, log: Logger): Promise<void> {
+  const { lifeOf, refreshLifetime } = await import('../resource-types/ip');
+  const ctx = ipContext(res, log, 'lifetime');
+  const r = await refreshLifetime(ctx, lifeOf(ctx, serveUntilMono));
+  if (!r.ok) log.warn(`${res.id}: cannot refresh the address lifetime: ${r.reason}`);
+}
+
+/** The IP agent's online, run here (idempotent: a present address only has its lifetime set). */
+async function ensureVip(res: ResolvedResource, log: Logger): Promise<void> {
+  const { ipType } = await import('../resource-types/ip');
+  const r = await ipType.online(ipContext(res, log, 'resume'));
+  if (!r.ok) log.warn(`${res.id}: could not put the address back after the coordinator restart: ${r.reason}`);
+  else if (/ added to /.test(r.reason)) log.warn(`${res.id}: the address had lapsed during the coordinator restart: ${r.reason}`);
+}

@@ -1,0 +1,79 @@
+/**
+ * Entry point of the coordinator app (`msgha` from an ecosystem file, or `pm2-messaging-ha`
+ * when installed with `pm2 install`). One code path for both.
+ *
+ * Guarantees: never crash-loops on a missing or invalid cluster file — it logs why, stays up and
+ * answers `pm2 trigger … status` with the reason (a `pm2 set …:cluster_file` restarts it with the
+ * new value). SIGINT/SIGTERM detach from PM2 without taking any group offline.
+ */
+import { loadCluster } from './config/load';
+import { formatProblem } from './model/problems';
+import { createLogger } from './core/log';
+import { registerActions, type ActionTarget } from './coordinator/actions';
+import { clusterFileFromEnv, nodeName } from './coordinator/config-source';
+import { Coordinator } from './coordinator/coordinator';
+import { Observability } from './coordinator/observability';
+
+const log = createLogger('msgha', 'coordinator', process.env.MSGHA_LOG_LEVEL === 'TRACE' ? 'TRACE' : 'INFO');
+let coordinator: Coordinator | undefined;
+let observability: Observability | undefined;
+let notRunning = 'starting';
+
+// Our own @pm2/io (the app runs with pmx:false); required, never io.init() (it wipes actions).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const io = require('@pm2/io') as {
+  action(name: string, fn: (...args: never[]) => void): void;
+  metric(opts: { name?: string; unit?: string; value?: () => number }): unknown;
+};
+registerActions(io, (): ActionTarget | { error: string } => coordinator ?? { error: notRunning }, (line) => log.info(line));
+
+function idle(reason: string): void {
+  notRunning = reason;
+  log.error(`${reason}; coordinator idle`);
+  setInterval(() => undefined, 1 << 30);
+}
+
+async function main(): Promise<void> {
+  const file = clusterFileFromEnv();
+  if (!file) {
+    const app = process.env.name ?? 'pm2-messaging-ha';
+    idle(`no cluster file configured: set MSGHA_CLUSTER_FILE, or run: pm2 set ${app}:cluster_file /path/to/cluster.config.js`);
+    return;
+  }
+  const loaded = await loadCluster(file);
+  for (const p of loaded.problems) (p.severity === 'error' ? log.error : log.warn)(formatProblem(p));
+  const errors = loaded.problems.filter((p) => p.severity === 'error');
+  if (!loaded.cluster || errors.length > 0) {
+    idle(`${errors.length} problem(s) in ${file}: fix them and restart (pm2 restart ${process.env.name ?? 'msgha'})`);
+    return;
+  }
+  const node = nodeName();
+  observability = new Observability({ cluster: loaded.cluster, node, log, lease: (g) => coordinator?.leaseSnapshot(g) });
+  coordinator = new Coordinator(loaded.cluster, node, log, observability);
+  observability.attach(coordinator);
+  observability.publishPm2(io);
+  log.info(`cluster ${loaded.cluster.settings.name} from ${file}, node ${node}, groups here: ${[...coordinator.groups.keys()].join(', ') || 'none'}`);
+  // Before start(): /metrics shows the groups coming online, and a port in use is only logged.
+  await observability.startExporter();
+  await coordinator.start();
+  log.info(coordinator.status().summary);
+}
+
+function shutdown(signal: string): void {
+  // Deliberately no offline: restarting the coordinator must never bounce the mail service.
+  // `pm2 kill` still stops everything, because every agent app runs offline on its own SIGINT.
+  log.info(`${signal}: coordinator stopping; groups are left running`);
+  coordinator?.stop();
+  // Closing the listener lets the next coordinator bind the port at once.
+  void Promise.race([observability?.close(), new Promise((r) => setTimeout(r, 500))]).finally(() => process.exit(0));
+}
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+main().catch((err: unknown) => {
+  // A lease profile mismatch is an operator's error: its message says what to change.
+  const known = err instanceof Error && err.name === 'ProfileMismatchError';
+  try { coordinator?.stop(); } catch { /* half started */ }
+  coordinator = undefined;
+  idle(`coordinator failed to start: ${err instanceof Error ? (known ? err.message : err.stack ?? err.message) : String(err)}`);
+});

@@ -1,0 +1,114 @@
+/**
+ * Attribute declarations: every configuration key of every resource type is declared exactly
+ * once, here or in its type's file. Validation, defaults and `msgha explain` are all derived
+ * from these declarations, so a key can never be documented one way and checked another.
+ */
+
+/** The value kinds an attribute can have; each kind has one checker in validate-attribute.ts. */
+export type AttrKind =
+  | 'string'
+  | 'path' // absolute file-system path
+  | 'paths' // one absolute path, or a list of them
+  | 'host' // FQDN, short host name or IPv4 address
+  | 'int'
+  | 'seconds' // integer number of seconds
+  | 'port' // integer 1–65535
+  | 'bool'
+  | 'enum'
+  | 'portMap' // { service: port }, e.g. MsgServices
+  | 'stringList'
+  | 'secret' // 'enc:v1:…' (or clear text, which is accepted with a warning)
+  | 'command'; // absolute program path followed by arguments: string or string[]
+
+export interface AttrDecl {
+  /** The key in the cluster file, spelled as the seed products spelled it. */
+  name: string;
+  kind: AttrKind;
+  /** One or two sentences for `msgha explain`: what it does, not how it is checked. */
+  doc: string;
+  required?: boolean;
+  default?: unknown;
+  /** Allowed values for kind 'enum'. */
+  values?: readonly string[];
+  /** Inclusive bounds for numeric kinds. */
+  min?: number;
+  max?: number;
+  /** Unit shown in the documentation, e.g. 's'. */
+  unit?: string;
+  /** Example value shown in the documentation. */
+  example?: unknown;
+  /**
+   * A default that follows other attributes of the same resource (applied after the plain
+   * defaults, so it sees them): `rule` is how `msgha explain` states it, `of` computes it.
+   * `default` stays the value for a resource that sets none of the attributes it follows.
+   */
+  derivedDefault?: { rule: string; of(attrs: Readonly<Record<string, unknown>>): unknown };
+}
+
+/** A resource type as validation and `msgha explain` see it. */
+export interface TypeDescriptor {
+  name: string;
+  summary: string;
+  /** Type-specific attributes followed by the generic ones. */
+  attributes: readonly AttrDecl[];
+}
+
+/** Why 0.8: the monitor must end before the next cycle is due; 10 s × 0.8 = the 8 s cap. */
+const MONITOR_TIMEOUT_SHARE = 0.8;
+const MONITOR_TIMEOUT_CAP = 8;
+
+/** MonitorTimeout when not set: 80 % of MonitorInterval (whole seconds, at least 1), at most 8 s. */
+export function defaultMonitorTimeout(monitorInterval: unknown): number {
+  const interval = typeof monitorInterval === 'number' && Number.isFinite(monitorInterval) && monitorInterval > 0 ? monitorInterval : 10;
+  return Math.min(MONITOR_TIMEOUT_CAP, Math.max(1, Math.floor(interval * MONITOR_TIMEOUT_SHARE)));
+}
+
+/** The value a declaration gives a resource that does not set it (derived, else plain default). */
+export function defaultFor(decl: AttrDecl, attrs: Readonly<Record<string, unknown>>): unknown {
+  return decl.derivedDefault ? decl.derivedDefault.of(attrs) : decl.default;
+}
+
+/**
+ * Generic attributes of every resource (SPEC §5). Our defaults are modern ones: the seed's
+ * cluster manager checked every 60 s and waited 300 s; we check every 10 s and wait 120 s.
+ */
+export const GENERIC_ATTRIBUTES: readonly AttrDecl[] = [
+  { name: 'MonitorInterval', kind: 'seconds', default: 10, min: 1, unit: 's',
+    doc: 'Seconds between two monitor cycles while the resource is online on this node.' },
+  { name: 'OfflineMonitorInterval', kind: 'seconds', default: 60, min: 0, unit: 's',
+    doc: 'Seconds between two checks, on nodes that do not hold the group, that the resource is NOT running there (0 = never).' },
+  { name: 'OnlineTimeout', kind: 'seconds', default: 120, min: 1, unit: 's',
+    doc: 'Longest time the online function may take, start command and wait for ONLINE included.' },
+  { name: 'OfflineTimeout', kind: 'seconds', default: 120, min: 1, unit: 's',
+    doc: 'Longest time the offline function may take before what is left of the instance is killed.' },
+  { name: 'MonitorTimeout', kind: 'seconds', default: MONITOR_TIMEOUT_CAP, min: 1, unit: 's',
+    derivedDefault: { rule: `${MONITOR_TIMEOUT_SHARE * 100} % of MonitorInterval (whole seconds, at least 1), at most ${MONITOR_TIMEOUT_CAP}`, of: (a) => defaultMonitorTimeout(a.MonitorInterval) },
+    doc: 'Longest time one monitor cycle may take; a cycle that overruns reports UNKNOWN. Unset, it follows MonitorInterval, so lowering MonitorInterval alone is enough.' },
+  { name: 'CleanTimeout', kind: 'seconds', default: 60, min: 1, unit: 's',
+    doc: 'Longest time the clean function may take.' },
+  { name: 'RestartLimit', kind: 'int', default: 3, min: 0,
+    doc: 'How many times a faulted critical resource is restarted in place (within ConfInterval) before the group is faulted on this node.' },
+  { name: 'OnlineRetryLimit', kind: 'int', default: 1, min: 0,
+    doc: 'How many times a failed first online (bringing the group up, not a restart in place) is cleaned and tried again before the resource counts as failed (a critical one then faults the group on this node). Not retried when the agent reports a configuration error.' },
+  { name: 'ConfInterval', kind: 'seconds', default: 600, min: 1, unit: 's',
+    doc: 'Window for RestartLimit: restarts older than this are forgotten.' },
+  { name: 'ToleranceLimit', kind: 'int', default: 0, min: 0,
+    doc: 'Consecutive monitor cycles that may report OFFLINE before the resource is declared FAULTED.' },
+  { name: 'Critical', kind: 'bool', default: true,
+    doc: 'A fault of a critical resource restarts it and, beyond RestartLimit, faults the group; a non-critical one only faults itself.' },
+  { name: 'User', kind: 'string',
+    doc: 'Run the start, stop and monitor programs as this UNIX user (default: the agent\'s user).' },
+  { name: 'EnvFile', kind: 'path',
+    doc: 'File of KEY=VALUE lines added to the environment of every program the agent runs (not a shell script: no expansion).' },
+  { name: 'ContainerName', kind: 'string',
+    doc: 'Run the programs inside this named network namespace (`ip netns`), as the seed ran them in a zone.' },
+  { name: 'ResLogLevel', kind: 'enum', default: 'INFO', values: ['ERROR', 'WARN', 'INFO', 'TRACE'],
+    doc: 'Log level of this resource\'s agent; TRACE logs every command and probe phase.' },
+  { name: 'SecondLevelMonitor', kind: 'int', default: 0, min: 0,
+    doc: 'Deep (protocol) check cadence: 0 = never, 1 = every monitor cycle, N = every N-th cycle.' },
+  { name: 'MonitorProgram', kind: 'command',
+    doc: 'Absolute path of your own check program, with arguments; run after the built-in checks pass. Exit 110 or 0 = ONLINE, 100 or 1 = OFFLINE, other = UNKNOWN.' },
+];
+
+/** Keys of a resource entry that are not attributes of its type. */
+export const RESOURCE_META_KEYS: readonly string[] = ['type', 'requires'];

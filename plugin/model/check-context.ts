@@ -1,0 +1,43 @@
+/**
+ * What the validation passes share: a problem collector and the resources as seen after the
+ * per-attribute pass (only values of the right kind, defaults applied), so multi-attribute
+ * rules can rely on types without re-checking them.
+ */
+import type { TypeDescriptor } from './attributes';
+import type { Problem } from './problems';
+
+export interface CheckedResource {
+  group: string;
+  name: string;
+  /** `group/resource`, as printed. */
+  where: string;
+  type: TypeDescriptor;
+  /** Valid attribute values plus defaults; an attribute with a wrong value is absent. */
+  attrs: Record<string, unknown>;
+  /** Attributes the user actually wrote (defaults not included). */
+  given: Set<string>;
+  /** Valid `requires` entries (names of resources of the same group). */
+  requires: string[];
+}
+
+export class Report {
+  readonly problems: Problem[] = [];
+  constructor(readonly file: string) {}
+
+  error(where: string, attribute: string, message: string, hint?: string): void {
+    this.problems.push({ severity: 'error', file: this.file, where, attribute, message, ...(hint ? { hint } : {}) });
+  }
+
+  warn(where: string, attribute: string, message: string, hint?: string): void {
+    this.problems.push({ severity: 'warning', file: this.file, where, attribute, message, ...(hint ? { hint } : {}) });
+  }
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+export const portMap = (v: unknown): Record<string, number> =>
+  (isPlainObject(v) ? (v as Record<string, number>) : {});

@@ -1,0 +1,88 @@
+/**
+ * Second-level monitoring shared by the agents: a plan of probes (registry name, port, options)
+ * run in parallel under one deadline that ends inside the monitor's budget, then folded into
+ * one level result with the resource's probe policy.
+ *
+ * Guarantees: every probe of a resource starts at once, so one hung service cannot hide
+ * another; no probe deadline outlives the monitor's budget (what is left of MonitorTimeout when
+ * the deep level starts); a secret is decrypted only here, at the moment of use, and a secret
+ * that cannot be decrypted is reported as a configuration problem, never thrown and never shown.
+ */
+import { deadlineIn } from '../core/deadline';
+import { getProbe, serviceProbe, type ProbePolicy, type ProtocolOptions } from '../../probes/registry';
+import { foldProbes, type LevelResult, type NamedProbe } from './monitor-levels';
+import type { AgentContext } from './contract';
+
+export interface PlannedProbe {
+  /** What the report calls it, e.g. 'imap:143'. */
+  check: string;
+  /** Registry name (probes/registry.ts), e.g. 'imap', 'mmp-pops', 'tls'. */
+  probe: string;
+  host: string;
+  port: number;
+  /** Options besides the deadline (user, password, recipient, servername, …). */
+  options?: Omit<ProtocolOptions, 'timeoutMs'>;
+}
+
+/** Kept back from the budget so that folding and reporting still fit in MonitorTimeout. */
+const FOLD_MARGIN_MS = 50;
+
+/** The deadline a probe gets: what is left of the budget, capped (e.g. by ProbeTimeout). */
+export function probeDeadlineMs(remainingMs: number, capMs = Number.POSITIVE_INFINITY): number {
+  return Math.max(1, Math.min(capMs, remainingMs - FOLD_MARGIN_MS));
+}
+
+export interface RunPlanOptions {
+  /** Milliseconds the deep level may take (the rest of MonitorTimeout). */
+  budgetMs: number;
+  signal: AbortSignal;
+  policy?: ProbePolicy;
+  /** Upper bound of one probe's deadline (NetscapeMsg's ProbeTimeout). */
+  capMs?: number;
+}
+
+/** Runs every planned probe in parallel and folds the results. */
+export async function runProbePlan(plan: PlannedProbe[], opts: RunPlanOptions): Promise<LevelResult> {
+  const timeoutMs = probeDeadlineMs(opts.budgetMs, opts.capMs);
+  // Services with no deep check (snmp, ens) have no probe and are left out.
+  const runnable = plan.flatMap((p) => {
+    const probe = getProbe(p.probe) ?? serviceProbe(p.probe);
+    return probe ? [{ ...p, run: probe }] : [];
+  });
+  const results = await Promise.all(runnable.map(async (p): Promise<NamedProbe> => {
+    const probe = p.run;
+    const result = await probe({ host: p.host, port: p.port }, { ...p.options, timeoutMs }, opts.signal);
+    return { check: p.check, result };
+  }));
+  return foldProbes(results, opts.policy ?? 'any');
+}
+
+export type SecretRead = { ok: true; value: string | undefined } | { ok: false; problem: LevelResult };
+
+/**
+ * Decrypts a secret attribute now (SPEC §7: at the moment of use). A key file that is missing
+ * or a value that does not decrypt is the configuration's fault: OFFLINE, recovery
+ * 'configuration' (see foldProbes for why OFFLINE rather than UNKNOWN).
+ */
+export async function readSecret(ctx: AgentContext, attribute: string): Promise<SecretRead> {
+  try {
+    return { ok: true, value: await ctx.secret(attribute) };
+  } catch (err) {
+    // SecretError messages name the key file and the cause, never the secret.
+    const why = err instanceof Error ? err.message : String(err);
+    return { ok: false, problem: { state: 'OFFLINE', recovery: 'configuration', reason: `cannot decrypt ${attribute} for the deep check: ${why}` } };
+  }
+}
+
+/** Starts the deep level's own clock: the budget left after slow steps (decryption). */
+export function budgetClock(budgetMs: number): () => number {
+  const d = deadlineIn(budgetMs);
+  return () => d.remaining();
+}
+
+/** The domain part of a host name (`mail.example.com` → `example.com`); undefined for an IP or a bare name. */
+export function domainOf(host: string): string | undefined {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':')) return undefined;
+  const i = host.replace(/\.$/, '').indexOf('.');
+  return i > 0 ? host.replace(/\.$/, '').slice(i + 1) : undefined;
+}
