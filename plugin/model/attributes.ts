@@ -112,3 +112,35 @@ export const GENERIC_ATTRIBUTES: readonly AttrDecl[] = [
 
 /** Keys of a resource entry that are not attributes of its type. */
 export const RESOURCE_META_KEYS: readonly string[] = ['type', 'requires'];
+
+/**
+ * Reading an attribute through its declaration: the resource's value when it is set and of the
+ * declared kind, else the declared (or derived) default. No caller restates a default, so a
+ * default changed here changes everywhere. An undeclared name is a bug in our code: it throws.
+ */
+export function declared(decls: readonly AttrDecl[], name: string): AttrDecl {
+  const decl = decls.find((d) => d.name === name);
+  if (!decl) throw new Error(`attribute ${name} is not declared`);
+  return decl;
+}
+
+const NUMERIC_KINDS: ReadonlySet<AttrKind> = new Set(['int', 'seconds', 'port']);
+
+export function numberAttr(attrs: Readonly<Record<string, unknown>>, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): number {
+  const decl = declared(decls, name);
+  if (!NUMERIC_KINDS.has(decl.kind)) throw new Error(`attribute ${name} is not numeric`);
+  const v = attrs[name];
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (Number.isFinite(n) && n >= (decl.min ?? -Infinity) && n <= (decl.max ?? Infinity)) return n;
+  return Number(defaultFor(decl, attrs));
+}
+
+export function boolAttr(attrs: Readonly<Record<string, unknown>>, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): boolean {
+  const decl = declared(decls, name);
+  if (decl.kind !== 'bool') throw new Error(`attribute ${name} is not a bool`);
+  const v = attrs[name];
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 1) return true;
+  if (v === 'false' || v === 0) return false;
+  return defaultFor(decl, attrs) === true;
+}

@@ -3,7 +3,7 @@
  * context its four functions receive.
  */
 import type { ResolvedResource } from '../model/cluster-types';
-import { GENERIC_ATTRIBUTES, defaultFor } from '../model/attributes';
+import { numberAttr } from '../model/attributes';
 import type { Logger } from '../core/log';
 import type { ActionResult, MonitorResult } from '../core/results';
 
@@ -47,8 +47,5 @@ export const TIMEOUT_ATTR: Record<AgentFunction, string> = {
 
 /** How long `fn` of this resource may run, in seconds: its attribute, else the declared default. */
 export function timeoutSeconds(resource: ResolvedResource, fn: AgentFunction): number {
-  const v = Number(resource.attrs[TIMEOUT_ATTR[fn]]);
-  if (Number.isFinite(v) && v > 0) return v;
-  const decl = GENERIC_ATTRIBUTES.find((d) => d.name === TIMEOUT_ATTR[fn])!;
-  return Number(defaultFor(decl, resource.attrs));
+  return numberAttr(resource.attrs, TIMEOUT_ATTR[fn]);
 }
