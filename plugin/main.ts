@@ -13,6 +13,8 @@ import { registerActions, type ActionTarget } from './coordinator/actions';
 import { clusterFileFromEnv, nodeName } from './coordinator/config-source';
 import { Coordinator } from './coordinator/coordinator';
 import { Observability } from './coordinator/observability';
+import { MultiNodeMode } from './cluster/multi-node';
+import type { ClusterModeFactory } from './coordinator/cluster-mode';
 
 const log = createLogger('msgha', 'coordinator', process.env.MSGHA_LOG_LEVEL === 'TRACE' ? 'TRACE' : 'INFO');
 let coordinator: Coordinator | undefined;
@@ -49,7 +51,13 @@ async function main(): Promise<void> {
   }
   const node = nodeName();
   observability = new Observability({ cluster: loaded.cluster, node, log, lease: (g) => coordinator?.leaseSnapshot(g) });
-  coordinator = new Coordinator(loaded.cluster, node, log, observability);
+  const cluster = loaded.cluster;
+  const obs = observability;
+  // A shared directory makes it a multi-node cluster: leases, views and the cluster's verbs.
+  const multiNode: ClusterModeFactory | undefined = cluster.settings.sharedDir
+    ? (runners) => new MultiNodeMode(cluster, node, log, runners, obs.leaseEvents())
+    : undefined;
+  coordinator = new Coordinator(cluster, node, log, observability, multiNode);
   observability.attach(coordinator);
   observability.publishPm2(io);
   log.info(`cluster ${loaded.cluster.settings.name} from ${file}, node ${node}, groups here: ${[...coordinator.groups.keys()].join(', ') || 'none'}`);

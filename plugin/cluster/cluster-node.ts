@@ -30,7 +30,7 @@ import { DEFAULT_RUN_DIR } from '../lease/guard';
 import type { ResumeToken } from '../lease/elector';
 import type { LeaseStore } from '../lease/store';
 import { FenceClient, fenceOptions } from '../fence/client';
-import type { FailoverReason } from '../metrics/snapshot';
+import type { LeaseEvents } from '../metrics/snapshot';
 import type { GroupRunner } from '../coordinator/group-runner';
 import { GroupLease, type FencePort } from './group-lease';
 import { PeerTracker, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
@@ -49,17 +49,12 @@ export function parseAdminText(text: string | null): AdminText {
   }
 }
 
-export interface ClusterNodeEvents {
-  leaseRenew(group: string, seconds: number, ok: boolean): void;
-  failover(group: string, reason: FailoverReason): void;
-}
-
 export interface ClusterNodeOptions {
   cluster: ResolvedCluster;
   node: string;
   log: Logger;
   runners: ReadonlyMap<string, GroupRunner>;
-  events?: ClusterNodeEvents;
+  events?: LeaseEvents;
   /** MSGHA_RUN_DIR (default /run/msgha): fence socket and guard files. */
   runDir?: string;
   clock?: Clock;

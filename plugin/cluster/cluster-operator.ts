@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/log';
 import type { ClusterNode, AdminText } from './cluster-node';
-import { drillGroup, realDrillEnv, type DrillEnv, type DrillResult } from './drill';
+import { drillGroup, realDrillEnv, type DrillEnv, type DrillResult } from '../coordinator/drill';
 import type { Outcome } from '../coordinator/group-runner';
 import { checkSwitchTarget, chooseHandoffTarget } from './placement';
 

@@ -14,7 +14,7 @@
  * Reply: {ok, summary: "ok: …" | "refused/failed: …", reason, …details}.
  */
 import type { Outcome } from './group-runner';
-import type { StatusReply } from './coordinator';
+import type { StatusReply } from './status-reply';
 
 export interface ActionTarget {
   status(): StatusReply;

@@ -39,7 +39,7 @@ export function agentScript(): string {
  * `extraEnv`: set by a multi-node coordinator — MSGHA_LEASE=1 and MSGHA_RUN_DIR (where the agent
  * reads its group's guard file: epoch and serve deadline).
  */
-export function agentAppOptions(resource: ResolvedResource, clusterFile: string, node: string, extraEnv: Record<string, string> = {}): AppOptions {
+export function agentAppOptions(resource: ResolvedResource, clusterFile: string, node: string, extraEnv: Readonly<Record<string, string>> = {}): AppOptions {
   const env: Record<string, string> = {};
   for (const k of PASSED_ENV) if (process.env[k]) env[k] = process.env[k] as string;
   if (!env.PATH) env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -81,7 +81,8 @@ export class AppRegistry {
   private readonly pending = new Map<number, Pending>();
   private nextReqId = 1;
 
-  constructor(private readonly log: Logger, private readonly agentEnv: Record<string, string> = {}) {}
+  /** `agentEnv`: read at each registration (multi-node mode adds its variables once it exists). */
+  constructor(private readonly log: Logger, private readonly agentEnv: () => Readonly<Record<string, string>> = () => ({})) {}
 
   /** Record what pm2.list() says; returns the rows for our names. */
   refresh(apps: AppInfo[]): void {
@@ -93,7 +94,7 @@ export class AppRegistry {
     const since = Date.now();
     const hello = this.waitHello(resource.id, since, HELLO_TIMEOUT_MS);
     try {
-      await client.start(agentAppOptions(resource, clusterFile, node, this.agentEnv));
+      await client.start(agentAppOptions(resource, clusterFile, node, this.agentEnv()));
     } catch (err) {
       this.log.error(`cannot register agent app ${resource.id}: ${err instanceof Error ? err.message : String(err)}`);
       return false;

@@ -9,10 +9,11 @@
  * timer re-reads pm2.list(), re-registers a missing app and notices stopped or errored ones.
  *
  * Two modes, chosen by the cluster file:
- * - one-node (no cluster.sharedDir): autoStart groups come online at start, as they always did;
- * - multi-node (cluster.sharedDir set): cluster-node.ts — a lease per group; a group comes online
- *   here only once this node holds its lease; agents get MSGHA_LEASE=1 and MSGHA_RUN_DIR (their
- *   guard files); operator verbs go through cluster-operator.ts.
+ * - one-node (no cluster.sharedDir): autoStart groups come online at start; operator verbs go to
+ *   a LocalOperator (operator.ts);
+ * - multi-node (cluster.sharedDir set): a ClusterMode (cluster-mode.ts; built by plugin/main.ts
+ *   from plugin/cluster/) — a lease per group, a group comes online here only once this node
+ *   holds its lease, and the operator verbs are the cluster's.
  * Stable interfaces (for operators and the cluster test harness): env MSGHA_NODE (node name),
  * MSGHA_RUN_DIR (runtime dir of the fence socket and guard files, default /run/msgha),
  * MSGHA_CLUSTER_FILE; `pm2 trigger msgha <action> [param]` with the actions of actions.ts.
@@ -20,19 +21,18 @@
 import { watchPids } from '../proc/processes';
 import type { ResolvedCluster, ResolvedResource } from '../model/cluster-types';
 import type { Logger } from '../core/log';
-import type { GroupSnapshot } from '../metrics/snapshot';
+import type { GroupSnapshot, LeaseEvents, LeaseSnapshot } from '../metrics/snapshot';
 import type { AgentReport, Observation } from '../pm2/protocol';
 import { OBSERVE_EVENT, RESULT_EVENT, STATE_EVENT } from '../pm2/protocol';
 import { timeoutSeconds, SETTLE_GRACE_MS } from '../resource-types/contract';
 import * as client from '../pm2/pm2-client';
 import type { BusPacket, ProcessEventPacket, Bus } from '../pm2/pm2-client';
 import { AppRegistry, HELLO_TIMEOUT_MS } from './app-registry';
-import { GroupRunner, type GroupEvents, type GroupStatus, type Outcome } from './group-runner';
-import type { LeaseSnapshot } from '../metrics/snapshot';
-import { ClusterNode, runDirFromEnv, type ClusterNodeEvents } from '../cluster/cluster-node';
-import { ClusterOperator } from '../cluster/cluster-operator';
-import { drillGroup, realDrillEnv, type DrillResult } from '../cluster/drill';
-import { groupIn, type NodeView } from '../cluster/node-view';
+import { GroupRunner, type GroupEvents, type Outcome } from './group-runner';
+import type { ClusterMode, ClusterModeFactory } from './cluster-mode';
+import type { DrillResult } from './drill';
+import { LocalOperator, missingGroup, type Operator } from './operator';
+import type { StatusReply } from './status-reply';
 
 /** Reconcile period: bus events are only hints, pm2.list() is the truth. */
 export const RECONCILE_MS = 5000;
@@ -44,22 +44,7 @@ export interface CoordinatorObserver {
   groupEvents(group: string): GroupEvents;
   observed(observation: Observation, resource: ResolvedResource): void;
   /** Lease renewals and failovers (multi-node mode). */
-  clusterEvents?(): ClusterNodeEvents;
-}
-
-export interface StatusReply {
-  node: string;
-  cluster: string;
-  file: string;
-  /** 'multi-node' when cluster.sharedDir is set. */
-  mode: 'one-node' | 'multi-node';
-  groups: GroupStatus[];
-  summary: string;
-  error?: string;
-  /** Multi-node: this node's published view (node-view.ts), as it would be written now. */
-  view?: NodeView;
-  /** Multi-node: the other nodes' last published views, with this node's liveness judgement. */
-  peers?: Array<{ node: string; alive: boolean | null; view?: NodeView }>;
+  leaseEvents?(): LeaseEvents;
 }
 
 export class Coordinator {
@@ -71,14 +56,14 @@ export class Coordinator {
   /** When pm2.list() last succeeded (0: never). */
   private listedAt = 0;
   /** Multi-node mode only. */
-  readonly clusterNode: ClusterNode | undefined;
-  private readonly operator: ClusterOperator | undefined;
+  readonly clusterMode: ClusterMode | undefined;
+  private readonly operator: Operator;
 
+  /** `clusterMode`: given for a cluster file with cluster.sharedDir (plugin/main.ts builds it). */
   constructor(readonly cluster: ResolvedCluster, readonly node: string, private readonly log: Logger,
-    private readonly observer?: CoordinatorObserver) {
-    const multi = !!cluster.settings.sharedDir;
-    const runDir = runDirFromEnv();
-    this.registry = new AppRegistry(log, multi ? { MSGHA_LEASE: '1', MSGHA_RUN_DIR: runDir } : {});
+    private readonly observer?: CoordinatorObserver, clusterMode?: ClusterModeFactory) {
+    let mode: ClusterMode | undefined;
+    this.registry = new AppRegistry(log, () => mode?.agentEnv ?? {});
     for (const g of cluster.groups) {
       if (!g.systemList.includes(node)) continue;
       this.groups.set(g.name, new GroupRunner(g, {
@@ -87,32 +72,19 @@ export class Coordinator {
         restartApp: (id) => this.restartApp(id),
         watchPids,
         ...(observer ? { events: observer.groupEvents(g.name) } : {}),
-        ...(multi ? {
-          cleanViolations: true,
-          onFaulted: (reason: string) => this.clusterNode?.onGroupFaulted(g.name, reason, () => this.operator?.target(g.name, node).to),
-          onPids: (_id: string, pids: number[]) => this.clusterNode?.onPids(g.name, pids),
-        } : {}),
+        cleanViolations: !!clusterMode,
+        onFaulted: (reason: string) => mode?.runnerDeps(g.name).onFaulted?.(reason),
+        onPids: (id: string, pids: number[]) => mode?.runnerDeps(g.name).onPids?.(id, pids),
       }));
     }
-    if (multi) {
-      const events = observer?.clusterEvents?.();
-      this.clusterNode = new ClusterNode({ cluster, node, log, runners: this.groups, runDir, ...(events ? { events } : {}) });
-      this.operator = new ClusterOperator(this.clusterNode, log);
-    }
+    mode = clusterMode?.(this.groups);
+    this.clusterMode = mode;
+    this.operator = mode?.operator ?? new LocalOperator(this.groups, node);
   }
 
   /** The lease as the metrics show it (multi-node mode; memory only). */
   leaseSnapshot(group: string): LeaseSnapshot | undefined {
-    const c = this.clusterNode?.ctl.get(group);
-    if (!c) return undefined;
-    const s = c.lease.status();
-    const mine = s.state === 'holder';
-    let seen = mine ? 1 : 0;
-    for (const [, p] of this.clusterNode!.peers()) if (p.alive !== false && groupIn(p.view, group)?.role === 'holder') seen += 1;
-    return {
-      holder: s.leaseState === 'HELD' && s.holder ? s.holder : undefined, holderIsMe: mine, epoch: s.epoch ?? 0,
-      remainingServeSeconds: mine ? Math.max(0, (s.remainingServeMs ?? 0) / 1000) : 0, holdersSeen: seen,
-    };
+    return this.clusterMode?.leaseSnapshot(group);
   }
 
   /** Every group of this node as the metrics see it (memory only: runs inside every scrape). */
@@ -138,7 +110,7 @@ export class Coordinator {
       this.log.warn(`node '${this.node}' is not in cluster.nodes (${this.cluster.settings.nodes.join(', ')}); set MSGHA_NODE`);
     }
     // Multi-node: the profile check and the fence come before anything is registered with PM2.
-    if (this.clusterNode) await this.clusterNode.prepare();
+    if (this.clusterMode) await this.clusterMode.prepare();
     await client.connect();
     this.bus = await client.launchBus();
     this.bus.on(STATE_EVENT, (p: BusPacket<AgentReport>) => this.onState(p));
@@ -180,9 +152,9 @@ export class Coordinator {
     for (const g of this.groups.values()) await g.adopt(reports, stopped);
 
     this.reconcileTimer = setInterval(() => { void this.reconcile(); }, RECONCILE_MS);
-    if (this.clusterNode) {
+    if (this.clusterMode) {
       // Groups come online here only when their lease is won (or resumed through the fence).
-      await this.clusterNode.start();
+      await this.clusterMode.start();
       return;
     }
     for (const g of this.groups.values()) {
@@ -243,87 +215,28 @@ export class Coordinator {
       const on = g.resources.filter((r) => r.state === 'ONLINE').length;
       return `${g.name} ${g.state} (${on}/${g.resources.length} online)`;
     });
-    const cn = this.clusterNode;
-    if (!cn) {
-      return {
-        node: this.node, cluster: this.cluster.settings.name, file: this.cluster.file, mode: 'one-node', groups,
-        summary: `node ${this.node}: ${parts.length ? parts.join(', ') : 'no group may run here'}`,
-      };
-    }
-    const view = cn.nodeView();
-    const lease = view.groups.map((g) => `${g.name} ${g.state} (${g.role}${g.epoch !== null ? ` epoch ${g.epoch}` : ''}${g.holder && g.role !== 'holder' ? `, held by ${g.holder}` : ''}${g.frozen ? ', frozen' : ''})`);
-    return {
-      node: this.node, cluster: this.cluster.settings.name, file: this.cluster.file, mode: 'multi-node', groups, view,
-      peers: [...cn.peers()].map(([node, p]) => ({ node, alive: p.alive ?? null, ...(p.view ? { view: p.view } : {}) })),
-      summary: `node ${this.node}: ${lease.length ? lease.join(', ') : 'no group may run here'}`,
+    const local: StatusReply = {
+      node: this.node, cluster: this.cluster.settings.name, file: this.cluster.file, mode: 'one-node', groups,
+      summary: `node ${this.node}: ${parts.length ? parts.join(', ') : 'no group may run here'}`,
     };
+    return this.clusterMode ? this.clusterMode.status(local) : local;
   }
 
-  private group(name: string): GroupRunner | Outcome {
-    const g = this.groups.get(name);
-    if (g) return g;
-    const known = [...this.groups.keys()].join(', ') || 'none';
-    return { ok: false, reason: `no group '${name}' on node ${this.node} (groups here: ${known})` };
-  }
-
-  async online(name: string): Promise<Outcome> {
-    if (this.operator) return this.operator.online(name);
-    const g = this.group(name);
-    return g instanceof GroupRunner ? g.online('operator request (pm2 trigger online)') : g;
-  }
-
-  async offline(name: string): Promise<Outcome> {
-    if (this.operator) return this.operator.offline(name);
-    const g = this.group(name);
-    return g instanceof GroupRunner ? g.offline('operator request (pm2 trigger offline)') : g;
-  }
+  online(name: string): Promise<Outcome> { return this.operator.online(name); }
+  offline(name: string): Promise<Outcome> { return this.operator.offline(name); }
+  switchGroup(param: string): Promise<Outcome> { return this.operator.switchGroup(param); }
+  evacuate(): Promise<Outcome> { return this.operator.evacuate(); }
+  freeze(param: string): Promise<Outcome> { return this.operator.freeze(param); }
+  unfreeze(name: string): Promise<Outcome> { return this.operator.unfreeze(name); }
+  drill(name: string): Promise<Outcome & { drill?: DrillResult }> { return this.operator.drill(name); }
 
   async clear(target: string): Promise<Outcome> {
     const found = this.resource(target);
-    const g = found ? undefined : this.group(target);
-    const out = found ? await found.group.clear(target) : g instanceof GroupRunner ? await g.clear() : g!;
+    const g = found ? undefined : this.groups.get(target);
+    const out = found ? await found.group.clear(target) : g ? await g.clear() : missingGroup(target, this.node, this.groups.keys());
     // Multi-node: a cleared group may contend for its lease here again.
-    this.clusterNode?.kick();
+    this.clusterMode?.kick();
     return out;
-  }
-
-  private oneNode(what: string): Outcome {
-    return { ok: false, reason: `${what} needs multi-node mode: this cluster file has no cluster.sharedDir, so there is no other node` };
-  }
-
-  async switchGroup(param: string): Promise<Outcome> {
-    return this.operator ? this.operator.switchGroup(param) : this.oneNode('switch');
-  }
-
-  async evacuate(): Promise<Outcome> {
-    return this.operator ? this.operator.evacuate() : this.oneNode('evacuate');
-  }
-
-  async freeze(param: string): Promise<Outcome> {
-    if (this.operator) return this.operator.freeze(param);
-    const [name = '', mode = ''] = param.split(':');
-    const g = this.group(name);
-    if (!(g instanceof GroupRunner)) return g;
-    if (mode) return mode === 'persistent' ? this.oneNode('a persistent freeze (stored in the shared directory)') : { ok: false, reason: `unknown freeze mode '${mode}'` };
-    g.frozen = true;
-    return { ok: true, reason: `group ${name} frozen on ${this.node} (until unfreeze or a coordinator restart): no automatic action` };
-  }
-
-  async unfreeze(name: string): Promise<Outcome> {
-    if (this.operator) return this.operator.unfreeze(name);
-    const g = this.group(name);
-    if (!(g instanceof GroupRunner)) return g;
-    g.frozen = false;
-    return { ok: true, reason: `group ${name} unfrozen: automatic actions resume` };
-  }
-
-  async drill(name: string): Promise<Outcome & { drill?: DrillResult }> {
-    if (this.operator) return this.operator.drill(name);
-    const g = this.group(name);
-    if (!(g instanceof GroupRunner)) return g;
-    if (g.state !== 'OFFLINE' && g.state !== 'FAULTED') return { ok: false, reason: `group ${name} is ${g.state} on ${this.node}: a drill checks a node where the group does not run` };
-    const d = await drillGroup(g.group, this.node, realDrillEnv);
-    return { ok: d.ok, reason: d.reason, drill: d };
   }
 
   async probe(id: string): Promise<Outcome & { report?: AgentReport }> {
@@ -336,7 +249,7 @@ export class Coordinator {
 
   /** Detach from PM2 without touching any group (see the module header for why). */
   stop(): void {
-    this.clusterNode?.stop();
+    this.clusterMode?.stop();
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.registry.close();
     try { this.bus?.close?.(); } catch { /* daemon may be gone */ }

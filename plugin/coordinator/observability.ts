@@ -17,7 +17,7 @@ import { createMetrics, type Metrics } from '../metrics/metrics';
 import { DEFAULT_LISTEN, startExporter, type Exporter } from '../metrics/exporter';
 import { publishCoordinatorMetrics, type Pm2IoLike } from '../metrics/pm2-io';
 import {
-  AGENT_FUNCTIONS, serviceOfCheck, type FailoverReason, type GroupSnapshot, type LeaseSnapshot, type NodeSnapshot,
+  AGENT_FUNCTIONS, serviceOfCheck, type GroupSnapshot, type LeaseEvents, type LeaseSnapshot, type NodeSnapshot,
 } from '../metrics/snapshot';
 import type { Observation } from '../pm2/protocol';
 import type { GroupEvents } from './group-runner';
@@ -131,7 +131,7 @@ export class Observability {
   }
 
   /** Lease renewals and failovers of the multi-node coordinator. */
-  clusterEvents(): { leaseRenew(group: string, seconds: number, ok: boolean): void; failover(group: string, reason: FailoverReason): void } {
+  leaseEvents(): LeaseEvents {
     return {
       leaseRenew: (group, seconds, ok) => this.metrics.leaseRenew(group, seconds, ok),
       failover: (group, reason) => this.metrics.failover(group, reason),

@@ -31,6 +31,12 @@ export type FaultReason = (typeof FAULT_REASONS)[number];
 export const FAILOVER_REASONS = ['resource-fault', 'lease-lost', 'lease-expired', 'switch', 'drill', 'dependency', 'unknown'] as const;
 export type FailoverReason = (typeof FAILOVER_REASONS)[number];
 
+/** What the lease side of a node reports for the metrics (renewals, failovers). */
+export interface LeaseEvents {
+  leaseRenew(group: string, seconds: number, ok: boolean): void;
+  failover(group: string, reason: FailoverReason): void;
+}
+
 export const AGENT_FUNCTIONS = ['online', 'offline', 'monitor', 'clean'] as const;
 export type AgentFunctionName = (typeof AGENT_FUNCTIONS)[number];
 

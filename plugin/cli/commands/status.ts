@@ -16,7 +16,8 @@
  * ONLINE from a stale view (a node that just lost power).
  * Exit 0 = answered, 1 = nothing answered, 2 = usage.
  */
-import type { StatusReply } from '../../coordinator/coordinator';
+import type { ClusterStatusReply } from '../../cluster/multi-node';
+import type { StatusReply } from '../../coordinator/status-reply';
 import type { NodeView } from '../../cluster/node-view';
 import { COORDINATOR_NAMES, parseArgs } from './action-verb';
 
@@ -44,7 +45,7 @@ async function fromSharedDir(file: string): Promise<{ status?: unknown; text?: s
   }
 }
 
-type Reply = StatusReply & { ok?: boolean; error?: string };
+type Reply = StatusReply & Partial<Pick<ClusterStatusReply, 'view' | 'peers'>> & { ok?: boolean; error?: string };
 
 /** The peers' views as the coordinator last read them, and its own. */
 function viewsOf(reply: Reply): Map<string, NodeView | undefined> {

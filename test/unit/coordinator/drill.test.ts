@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ResolvedGroup, ResolvedResource } from '../../../plugin/model/cluster-types';
-import { drillGroup, type DrillEnv, type PathInfo } from '../../../plugin/cluster/drill';
+import { drillGroup, type DrillEnv, type PathInfo } from '../../../plugin/coordinator/drill';
 
 const dir: PathInfo = { dir: true, file: false, block: false, readable: true, executable: true };
 const exe: PathInfo = { dir: false, file: true, block: false, readable: true, executable: true };
