@@ -17,7 +17,7 @@
  * MSGHA_BENCH_KA_RUNS (default 10), MSGHA_BENCH_ONLY (subset: fast,switch,keepalived,local,nfs). Needs root, `npm run build`, and Debian's keepalived for (c).
  * Ports: block 'demo', index 2 (25200…), inside the namespaces only; addresses 10.213.40.0/24.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MsgCluster } from '../test/fixtures/cluster/cluster';

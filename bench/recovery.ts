@@ -323,7 +323,7 @@ async function watchCostChild(n: number, intervalMs: number, ms: number, mode: s
   const kids: ChildProcess[] = [];
   for (let i = 0; i < n; i += 1) kids.push(spawn('sleep', ['600'], { stdio: 'ignore' }));
   await sleep(300);
-  const { watchPids } = require(path.join(PACKAGE_ROOT, 'dist', 'probes', 'processes.js')) as typeof import('../plugin/proc/processes');
+  const { watchPids } = require(path.join(PACKAGE_ROOT, 'dist', 'plugin', 'proc', 'pid-watch.js')) as typeof import('../plugin/proc/pid-watch');
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let stop: () => void;

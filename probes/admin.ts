@@ -1,19 +1,47 @@
 /**
- * Administration server probe (SPEC §2.2): with AdminUser, an authenticated GET of
+ * Administration server probe: with AdminUser, an authenticated GET of
  * `/admin-serv/tasks/configuration/getPort` (HTTPS when the target says TLS) whose answer must
  * read back `configuration.nsserverport = <port>`; without a user, a TCP connection to AdminPort
  * (plus a full TLS handshake when it speaks HTTPS).
  *
- * Guarantees: those of httpProbe (one deadline, bounded body, sockets released); a 401/403 is a
- * configuration error (wrong AdminUser/AdminPasswd); a different port in the answer is a failure.
+ * Guarantees: one deadline, a bounded body, sockets released; any status but 200 is a failure,
+ * and a 401/403 a configuration error (wrong AdminUser/AdminPasswd); a different port in the
+ * answer is a failure.
  */
-import { httpProbe } from './http';
+import { HttpSession, basicAuth } from './transport/http-request';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
-import { runProbe } from './transport/run-probe';
-import { openStream } from './transport/socket';
+import { ProbeFailure, runProbe } from './transport/run-probe';
+import { openStream, type TlsOptions } from './transport/socket';
 import type { ProbeResult } from './types';
 
 export const ADMIN_PORT_PATH = '/admin-serv/tasks/configuration/getPort';
+
+/** Why the answer does not read back `expected`, or undefined when it does. */
+function portProblem(body: string, expected: number): string | undefined {
+  const m = /configuration\.nsserverport\s*[:=]\s*(\d+)/i.exec(body);
+  if (!m) return 'the answer has no configuration.nsserverport';
+  return Number(m[1]) === expected ? undefined : `the server says its port is ${m[1]}, not ${expected}`;
+}
+
+/** The authenticated GET of the read-back path (phase login), then the check of its body. */
+function readBackPort(target: ProtocolTarget, options: ProtocolOptions, user: string, tls: boolean, tlsOptions: TlsOptions, signal?: AbortSignal): Promise<ProbeResult> {
+  return runProbe(options.timeoutMs, signal, async (ctx) => {
+    const mode = tls ? 'implicit' : 'none';
+    const socket = await openStream(ctx, target, mode, tlsOptions);
+    const session = new HttpSession(ctx, target, socket, mode, tlsOptions);
+    const path = options.path ?? ADMIN_PORT_PATH;
+    ctx.enter('login');
+    const answer = await session.request({ method: 'GET', path, headers: { Authorization: basicAuth(user, options.password ?? '') } });
+    ctx.details.status = answer.status;
+    if (answer.status !== 200) {
+      const refused = answer.status === 401 || answer.status === 403;
+      throw new ProbeFailure(`GET ${path} answered ${answer.status}, expected 200`, { configurationError: refused });
+    }
+    const bad = portProblem(answer.body, options.expectPort ?? target.port);
+    if (bad) throw new ProbeFailure(`GET ${path}: ${bad}`, { phase: 'command' });
+    return `GET ${path} answered ${answer.status}`;
+  });
+}
 
 export const probeAdmin: ProtocolProbe = (target: ProtocolTarget, options: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> => {
   const tls = (target.tls ?? 'none') === 'implicit';
@@ -25,19 +53,10 @@ export const probeAdmin: ProtocolProbe = (target: ProtocolTarget, options: Proto
       return tls ? 'TLS handshake with the administration server succeeded' : 'the administration port accepts connections';
     });
   }
-  const expected = options.expectPort ?? target.port;
-  return httpProbe(target, {
-    timeoutMs: options.timeoutMs,
-    tls,
-    path: options.path ?? ADMIN_PORT_PATH,
-    auth: { user: options.user, password: options.password ?? '' },
+  const tlsOptions: TlsOptions = {
     ...(servername ? { servername } : {}),
     ...(options.verifyCertificate !== undefined ? { verifyCertificate: options.verifyCertificate } : {}),
     ...(options.ca ? { ca: options.ca } : {}),
-    checkBody: (body) => {
-      const m = /configuration\.nsserverport\s*[:=]\s*(\d+)/i.exec(body);
-      if (!m) return 'the answer has no configuration.nsserverport';
-      return Number(m[1]) === expected ? undefined : `the server says its port is ${m[1]}, not ${expected}`;
-    },
-  }, signal);
+  };
+  return readBackPort(target, options, options.user, tls, tlsOptions, signal);
 };

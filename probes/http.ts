@@ -1,22 +1,17 @@
 /**
- * HTTP(S) probes. `probeHttp` is the webmail synthetic transaction: GET of the login page, then
- * an authenticated login of the test user (GET with Basic authentication, or POST of a form),
- * which makes the webmail daemon log in to the store — so a hung webmail or a webmail that can
- * no longer reach IMAP is noticed. `httpProbe` is one GET with optional Basic authentication,
- * an expected status and a body check (the admin server's port read-back uses it).
+ * HTTP(S) probe, the webmail synthetic transaction: GET of the login page, then an authenticated
+ * login of the test user (GET with Basic authentication, or POST of a form), which makes the
+ * webmail daemon log in to the store — so a hung webmail or a webmail that can no longer reach
+ * IMAP is noticed. Without a user, only the GET of the page.
  *
  * Guarantees: one deadline; bodies bounded (64 KiB by default); sockets always released;
  * certificates not verified unless asked; 401/403 to the test user is a configuration error.
  */
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
-import { HttpSession } from './transport/http-request';
+import { HttpSession, basicAuth } from './transport/http-request';
 import { ProbeFailure, runProbe } from './transport/run-probe';
 import { openStream } from './transport/socket';
-import type { ProbeResult, ProbeTarget } from './types';
-
-function basic(user: string, password: string): string {
-  return 'Basic ' + Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
-}
+import type { ProbeResult } from './types';
 
 export const probeHttp: ProtocolProbe = (target: ProtocolTarget, options: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> =>
   runProbe(options.timeoutMs, signal, async (ctx) => {
@@ -36,7 +31,7 @@ export const probeHttp: ProtocolProbe = (target: ProtocolTarget, options: Protoc
     const loginPath = options.loginPath ?? '/login';
     const method = options.loginMethod ?? 'GET';
     const answer = method === 'GET'
-      ? await session.request({ method, path: loginPath, headers: { Authorization: basic(options.user, options.password ?? '') } })
+      ? await session.request({ method, path: loginPath, headers: { Authorization: basicAuth(options.user, options.password ?? '') } })
       : await session.request({ method, path: loginPath, headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ user: options.user, password: options.password ?? '' }).toString() });
     ctx.details.loginStatus = answer.status;
@@ -46,37 +41,3 @@ export const probeHttp: ProtocolProbe = (target: ProtocolTarget, options: Protoc
     if (answer.status < 200 || answer.status >= 400) throw new ProbeFailure(`${method} ${loginPath} answered ${answer.status}`);
     return `GET ${page} and the login of the test user succeeded`;
   });
-
-export interface HttpProbeOptions {
-  timeoutMs: number;
-  tls?: boolean;
-  path?: string;
-  auth?: { user: string; password: string };
-  expectStatus?: number;
-  /** Returns a failure sentence, or undefined when the body is as expected. */
-  checkBody?: (body: string) => string | undefined;
-  servername?: string;
-  verifyCertificate?: boolean;
-  ca?: string | string[];
-}
-
-/** One GET; with `auth`, its phase is `login`, else `command`. */
-export function httpProbe(target: ProbeTarget, opts: HttpProbeOptions, signal?: AbortSignal): Promise<ProbeResult> {
-  return runProbe(opts.timeoutMs, signal, async (ctx) => {
-    const mode = opts.tls ? 'implicit' : 'none';
-    const socket = await openStream(ctx, target, mode, opts);
-    const session = new HttpSession(ctx, target, socket, mode, opts);
-    const path = opts.path ?? '/';
-    const expect = opts.expectStatus ?? 200;
-    ctx.enter(opts.auth ? 'login' : 'command');
-    const answer = await session.request({ method: 'GET', path, headers: opts.auth ? { Authorization: basic(opts.auth.user, opts.auth.password) } : {} });
-    ctx.details.status = answer.status;
-    if (answer.status !== expect) {
-      const refused = !!opts.auth && (answer.status === 401 || answer.status === 403);
-      throw new ProbeFailure(`GET ${path} answered ${answer.status}, expected ${expect}`, { configurationError: refused });
-    }
-    const bad = opts.checkBody?.(answer.body);
-    if (bad) throw new ProbeFailure(`GET ${path}: ${bad}`, { phase: 'command' });
-    return `GET ${path} answered ${answer.status}`;
-  });
-}

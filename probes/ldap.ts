@@ -12,7 +12,7 @@ import type * as net from 'node:net';
 import { Client, InsufficientAccessError, InvalidCredentialsError, NoSuchObjectError } from 'ldapts';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
 import { ProbeFailure, describeError, runProbe } from './transport/run-probe';
-import type { ProbeResult, ProbeTarget } from './types';
+import type { ProbeResult } from './types';
 
 interface ClientInternals { _connect(): Promise<void> | void; socket?: net.Socket }
 
@@ -77,17 +77,3 @@ export const probeLdap: ProtocolProbe = (target: ProtocolTarget, options: Protoc
     await client.unbind();
     return note;
   });
-
-export interface LdapProbeOptions {
-  timeoutMs: number;
-  /** ldaps:// instead of ldap:// (certificate not verified). */
-  tls?: boolean;
-  bindDN?: string;
-  password?: string;
-}
-
-/** The older call shape (agents): anonymous or DN bind, then the cn=monitor search. */
-export function ldapProbe(target: ProbeTarget, opts: LdapProbeOptions, signal?: AbortSignal): Promise<ProbeResult> {
-  return probeLdap({ ...target, tls: opts.tls ? 'implicit' : 'none' },
-    { timeoutMs: opts.timeoutMs, ...(opts.bindDN ? { bindDn: opts.bindDN, password: opts.password ?? '' } : {}) }, signal);
-}

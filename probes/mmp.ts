@@ -1,8 +1,8 @@
 /**
- * Multiplexor (MMP) probes: an IMAP or POP login through the proxy (SPEC §2.1). The proxy
- * speaks the protocol itself, so these are the IMAP and POP3 probes aimed at the MMP's ports;
- * without a test user they are banner-level checks, the "connection to the ports" of the spec
- * made a little stricter (the proxy must greet).
+ * Multiplexor (MMP) probes: an IMAP or POP login through the proxy. The proxy speaks the
+ * protocol itself, so these are the IMAP and POP3 probes aimed at the MMP's ports; without a
+ * test user they are banner-level checks: more than a connection to the port, since the proxy
+ * must greet.
  */
 import { probeImap } from './imap';
 import { probePop3 } from './pop3';

@@ -1,6 +1,7 @@
 /**
- * Runs the user's MonitorProgram (SPEC §3): exit 110 or 0 → ONLINE, 100 or 1 → OFFLINE,
- * anything else (another code, a signal, a timeout, a program that cannot start) → UNKNOWN.
+ * Runs the user's MonitorProgram (a generic attribute of every type): exit 110 or 0 → ONLINE,
+ * 100 or 1 → OFFLINE, anything else (another code, a signal, a timeout, a program that cannot
+ * start) → UNKNOWN.
  * Never through a shell; as the resource's User with its EnvFile; the tail of its output goes
  * into the reason.
  */

@@ -11,8 +11,8 @@
  * that cannot load gives a failed result naming the cause, never an exception.
  */
 import { nowMs } from '../plugin/core/deadline';
-import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
-import type { ProbeResult, ProbeTarget } from './types';
+import type { ProtocolProbe } from './transport/options';
+import type { ProbeResult } from './types';
 
 export type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
 
@@ -46,9 +46,9 @@ const probeLdap: ProtocolProbe = lazy(async () => (await import('./ldap')).probe
 const probeAdmin: ProtocolProbe = lazy(async () => (await import('./admin')).probeAdmin);
 const probeMmpImap: ProtocolProbe = lazy(async () => (await import('./mmp')).probeMmpImap);
 const probeMmpPop: ProtocolProbe = lazy(async () => (await import('./mmp')).probeMmpPop);
-const tcpProbe = lazy(async () => (await import('./tcp')).tcpProbe);
-const tlsProbe = lazy(async () => (await import('./tls')).tlsProbe);
-const commandProbe = lazy(async () => (await import('./command')).commandProbe);
+const probeTcp: ProtocolProbe = lazy(async () => (await import('./tcp')).probeTcp);
+const probeTls: ProtocolProbe = lazy(async () => (await import('./tls')).probeTls);
+const probeCommand: ProtocolProbe = lazy(async () => (await import('./command')).probeCommand);
 
 type Resolved = import('./transport/socket').Resolved;
 async function resolveHost(host: string, timeoutMs: number, signal?: AbortSignal): Promise<Resolved> {
@@ -62,20 +62,9 @@ async function resolveHost(host: string, timeoutMs: number, signal?: AbortSignal
 const withTls = (probe: ProtocolProbe): ProtocolProbe =>
   (target, options, signal) => probe({ ...target, tls: target.tls ?? 'implicit' }, options, signal);
 
-const probeTcp: ProtocolProbe = (target, options, signal) =>
-  (target.tls ?? 'none') === 'none'
-    ? tcpProbe({ host: target.host, port: target.port }, { timeoutMs: options.timeoutMs }, signal)
-    : tlsProbe({ host: target.host, port: target.port }, { timeoutMs: options.timeoutMs, ...(target.servername ?? options.servername ? { servername: target.servername ?? options.servername } : {}) }, signal);
-
-const probeTls: ProtocolProbe = (target, options, signal) =>
-  tlsProbe({ host: target.host, port: target.port }, { timeoutMs: options.timeoutMs, ...(target.servername ?? options.servername ? { servername: target.servername ?? options.servername } : {}) }, signal);
-
-const probeCommand: ProtocolProbe = async (_target, options, signal): Promise<ProbeResult> => {
-  if (!options.command) {
-    return { outcome: 'fail', phases: { total: 0 }, failedPhase: 'command', configurationError: true, reason: 'no command given to the command probe' };
-  }
-  return commandProbe([options.command, ...(options.args ?? [])], { timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) });
-};
+/** tcp with a TLS mode given is the tls probe (connect, then the handshake). */
+const tcpOrTls: ProtocolProbe = (target, options, signal) =>
+  ((target.tls ?? 'none') === 'none' ? probeTcp : probeTls)(target, options, signal);
 
 /**
  * Resolves the target's name before the probe runs, so libraries that take a host string
@@ -117,7 +106,7 @@ const HOST_PROBES: Readonly<Record<string, ProtocolProbe>> = {
   ldaps: withTls(probeLdap),
   admin: probeAdmin,
   admins: withTls(probeAdmin),
-  tcp: probeTcp,
+  tcp: tcpOrTls,
   tls: probeTls,
   'mmp-imap': probeMmpImap,
   'mmp-imaps': withTls(probeMmpImap),
@@ -130,21 +119,22 @@ const PROBES: Readonly<Record<string, ProtocolProbe>> = {
   command: probeCommand,
 };
 
-const resolvingTcp = resolving(probeTcp);
-
 /** Every service name `getProbe` knows. */
 export const PROBE_NAMES: readonly string[] = Object.keys(PROBES);
 
-/** The probe of a service name, or undefined for an unknown name. */
+/**
+ * The probe of a service name, or undefined for a name with no probe — services with no deep
+ * check (snmp, ens) included: callers leave those out.
+ */
 export function getProbe(service: string): ProtocolProbe | undefined {
   return Object.prototype.hasOwnProperty.call(PROBES, service) ? PROBES[service] : undefined;
 }
 
 /**
- * 'any': act on every failure; 'timeout-only': the Netscape policy (SPEC §2.4) — act only when
- * the server did not answer in time, so a merely refusing or slow-but-answering server never
- * causes a failover. Configuration errors are never acted on by restarting: the caller reports
- * them and waits for the operator (the result says so with `configurationError`).
+ * 'any': act on every failure; 'timeout-only': the NetscapeMsg policy (ProbeFailurePolicy) — act
+ * only when the server did not answer in time, so a merely refusing or slow-but-answering server
+ * never causes a failover. Configuration errors are never acted on by restarting: the caller
+ * reports them and waits for the operator (the result says so with `configurationError`).
  */
 export type ProbePolicy = 'any' | 'timeout-only';
 
@@ -153,19 +143,4 @@ export function actsOn(result: ProbeResult, policy: ProbePolicy = 'any'): boolea
   if (result.outcome === 'ok') return false;
   if (result.outcome === 'timeout') return true;
   return policy === 'any';
-}
-
-// ---- the call shape the agents use today (serviceProbe); kept so they keep working ----
-
-/** Services with no deep check at all (SPEC §2.1: snmp and ens). */
-export const UNPROBED_SERVICES: readonly string[] = ['snmp', 'ens'];
-
-export type ServiceProbeOptions = Omit<ProtocolOptions, 'timeoutMs'> & { timeoutMs: number };
-
-export type ServiceProbe = (target: ProbeTarget & Partial<Pick<ProtocolTarget, 'tls' | 'servername'>>, opts: ServiceProbeOptions, signal?: AbortSignal) => Promise<ProbeResult>;
-
-/** The deep check of a service; a plain connect for unknown names; undefined for unprobed ones. */
-export function serviceProbe(service: string): ServiceProbe | undefined {
-  if (UNPROBED_SERVICES.includes(service)) return undefined;
-  return getProbe(service) ?? resolvingTcp;
 }

@@ -10,18 +10,8 @@
 import * as net from 'node:net';
 import type { Phases } from '../plugin/core/results';
 import { nowMs, secondsSince } from '../plugin/core/deadline';
-import type { ProbeResult, ProbeTarget } from './types';
-
-export interface GreetingOptions {
-  /** Prefix the first line must start with; unset = connect only. */
-  greeting?: string;
-  /** Sent after a good greeting (e.g. "a1 LOGOUT\r\n"); the probe does not wait for the reply. */
-  bye?: string;
-}
-
-export interface TcpProbeOptions extends GreetingOptions {
-  timeoutMs: number;
-}
+import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
+import type { ProbeResult } from './types';
 
 const MAX_GREETING_BYTES = 4096;
 
@@ -74,7 +64,11 @@ export function withTimeout<T>(work: Promise<T>, ms: number, signal: AbortSignal
   });
 }
 
-export function tcpProbe(target: ProbeTarget, opts: TcpProbeOptions, signal?: AbortSignal): Promise<ProbeResult> {
+/**
+ * Connect, then the greeting when `opts.greeting` is set. `target.tls` is not read: the
+ * registry's `tcp` hands a target with a TLS mode to probeTls.
+ */
+export const probeTcp: ProtocolProbe = (target: ProtocolTarget, opts: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> => {
   const t0 = nowMs();
   const phases: Phases = {};
   let phase: keyof Phases = 'connect';
@@ -104,4 +98,4 @@ export function tcpProbe(target: ProbeTarget, opts: TcpProbeOptions, signal?: Ab
     outcome: 'timeout', phases: { ...phases, total: secondsSince(t0) }, failedPhase: phase,
     reason: `${target.host}:${target.port}: no ${phase === 'connect' ? 'connection' : 'greeting'} within ${(opts.timeoutMs / 1000).toFixed(1)} s`,
   })).finally(() => socket.destroy());
-}
+};

@@ -9,16 +9,15 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Phases } from '../plugin/core/results';
 import { nowMs, secondsSince } from '../plugin/core/deadline';
-import { readGreeting, withTimeout, type GreetingOptions } from './tcp';
-import type { ProbeResult, ProbeTarget } from './types';
+import { readGreeting, withTimeout } from './tcp';
+import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
+import type { ProbeResult } from './types';
 
-export interface TlsProbeOptions extends GreetingOptions {
-  timeoutMs: number;
-  /** SNI name; defaults to the host when it is a name (never sent for an IP address). */
-  servername?: string;
-}
-
-export function tlsProbe(target: ProbeTarget, opts: TlsProbeOptions, signal?: AbortSignal): Promise<ProbeResult> {
+/**
+ * The SNI name is target.servername, else options.servername, else the host when it is a name
+ * (never sent for an IP address). verifyCertificate and ca are not read: certificates are reported.
+ */
+export const probeTls: ProtocolProbe = (target: ProtocolTarget, opts: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> => {
   const t0 = nowMs();
   const phases: Phases = {};
   let phase: keyof Phases = 'connect';
@@ -38,7 +37,7 @@ export function tlsProbe(target: ProbeTarget, opts: TlsProbeOptions, signal?: Ab
     phases.connect = secondsSince(t0);
     phase = 'tls';
     const t1 = nowMs();
-    const servername = opts.servername ?? (net.isIP(target.host) ? undefined : target.host);
+    const servername = (target.servername ?? opts.servername) || (net.isIP(target.host) ? undefined : target.host);
     const hs = await new Promise<Error | undefined>((resolve) => {
       secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername });
       secure.once('secureConnect', () => resolve(undefined));
@@ -72,4 +71,4 @@ export function tlsProbe(target: ProbeTarget, opts: TlsProbeOptions, signal?: Ab
     outcome: 'timeout', phases: { ...phases, total: secondsSince(t0) }, failedPhase: phase,
     reason: `${where}: ${phase === 'connect' ? 'no connection' : phase === 'tls' ? 'TLS handshake not finished' : 'no greeting'} within ${(opts.timeoutMs / 1000).toFixed(1)} s`,
   })).finally(() => { secure?.destroy(); raw.destroy(); });
-}
+};

@@ -1,6 +1,6 @@
 /**
- * The one result shape of every probe (tcp, tls, command, ldap, http, and the protocol probes
- * that follow). A probe never throws: failures come back as values with their cause.
+ * The one result shape of every probe (registry.ts), and the address it is aimed at. A probe
+ * never throws: failures come back as values with their cause.
  */
 import type { Phases } from '../plugin/core/results';
 

@@ -10,15 +10,15 @@
  * Losing the PM2 daemon ('disconnect') is logged; without a lease (one-node mode) the resource
  * is left as it is. With a lease (MSGHA_LEASE=1, set by a multi-node coordinator), the agent
  * reads its group's serve deadline from the local guard file ($MSGHA_RUN_DIR/<group>.lease) and
- * cleans its resource by itself when that deadline passes without renewal (DESIGN §5 layer 3) —
- * also after 'disconnect', when it keeps serving only until the deadline, cleans, and exits
- * (the fence kills the daemons at F in any case).
+ * cleans its resource by itself when that deadline passes without renewal (docs/lease.md, "The
+ * layers that stop a holder") — also after 'disconnect', when it keeps serving only until the
+ * deadline, cleans, and exits (the fence kills the daemons at F in any case).
  */
 import { loadCluster } from '../config/load';
 import { formatProblem } from '../model/problems';
-import { getResourceType } from '../resource-types/registry';
+import { getResourceType } from '../resource-types';
 import { isDeepCycle } from '../resource-types/monitor-levels';
-import { watchPids } from '../proc/processes';
+import { watchPids } from '../proc/pid-watch';
 import { createSecretResolver } from '../secrets';
 import { createLogger, type Logger } from '../core/log';
 import { DEFAULT_RUN_DIR, readGuard } from '../lease/guard';
@@ -91,7 +91,7 @@ process.on('SIGTERM', (s) => { void onSignal(s); });
 
 process.on('disconnect', () => {
   // The PM2 daemon is gone (killed or crashed). Without a lease we keep the resource as it is.
-  // With one we serve until the deadline, clean (layer 3) and exit; the fence kills at F anyway.
+  // With one we serve until the deadline, clean (self-fence) and exit; the fence kills at F anyway.
   if (!leaseManaged) {
     log.error('PM2 daemon connection lost: keeping the resource as it is; nothing reports to a coordinator until PM2 is back');
     return;
@@ -106,7 +106,7 @@ process.on('disconnect', () => {
   log.error('PM2 daemon connection lost: serving only until the lease serve deadline, then cleaning and exiting');
 });
 
-/** Layer 3: the guard's deadline (written by the coordinator after each renewal) has passed. */
+/** Self-fence: the guard's deadline (written by the coordinator after each renewal) has passed. */
 function leaseLapsed(group: string): string | undefined {
   const g = readGuard(runDir, group);
   if (!g) return undefined;

@@ -7,12 +7,16 @@
  * Guarantees: every command gets exactly one reply; an online/offline/clean never waits behind a
  * monitor (the monitor is aborted); a monitor never runs longer than MonitorTimeout; after
  * FAULTED the agent does nothing on its own until the coordinator sends a command — except
- * layer 3 of self-fencing (DESIGN §5): with `leaseLapsed`, an agent whose group's serve deadline
- * passed without renewal cleans its resource by itself (even when the coordinator is gone) and
- * reports fn 'lapsed'. While ONLINE it reports the resource's pids (fn 'pids') whenever they
- * change, for the fence.
+ * the agents' self-fencing (docs/lease.md, "The layers that stop a holder"): with `leaseLapsed`,
+ * an agent whose group's serve deadline passed without renewal cleans its resource by itself
+ * (even when the coordinator is gone) and reports fn 'lapsed'. While ONLINE it reports the
+ * resource's pids (fn 'pids') whenever they change, for the fence. Whether a monitor result is
+ * tolerated or FAULTED is decided by plugin/recovery/policy.ts (ToleranceLimit); a monitor cut
+ * short (`cancelled`) is no verdict.
  */
 import type { CheckReport } from '../core/results';
+import { numberAttr } from '../model/attributes';
+import { decide } from '../recovery/policy';
 import type { AgentFunction } from '../resource-types/contract';
 import type { Logger } from '../core/log';
 import type { AgentMetricsView } from '../metrics/pm2-io';
@@ -23,7 +27,7 @@ import {
   type Observation, type OutgoingMessage,
 } from '../pm2/protocol';
 
-/** What probes/processes.ts `watchPids` returns (a closer function or close() also accepted). */
+/** What plugin/proc/pid-watch.ts `watchPids` returns (a closer function or close() also accepted). */
 export type PidWatch = { stop(): void } | { close(): void } | (() => void) | void;
 export type WatchPids = (pids: number[], onExit: (pid: number) => void) => PidWatch;
 
@@ -35,7 +39,7 @@ export interface AgentCoreDeps extends RunnerDeps {
   /** Called once after every function that ran to the end (for metrics; see Observation). */
   observe?(observation: Observation): void;
   /**
-   * Layer 3: a reason when the group's lease serve deadline has passed (guard file), else
+   * Self-fence: a reason when the group's lease serve deadline has passed (guard file), else
    * undefined. Checked every `leaseCheckMs` while the resource may be running here.
    */
   leaseLapsed?(): string | undefined;
@@ -43,6 +47,11 @@ export interface AgentCoreDeps extends RunnerDeps {
   leaseCheckMs?: number;
   /** Called after the agent cleaned its resource because the lease lapsed. */
   onLapsed?(ok: boolean): void;
+  /**
+   * Milliseconds in one second of MonitorInterval and OfflineMonitorInterval (1000). Those are
+   * whole seconds, at least 1: tests shorten the second to run the loops fast.
+   */
+  secondMs?: number;
 }
 
 interface Job {
@@ -86,7 +95,7 @@ export class AgentCore {
     return this.target === 'online' || this.state === 'ONLINE' || this.state === 'FAULTED' || this.running?.job.fn === 'online';
   }
 
-  /** Layer 3: the serve deadline passed without renewal → clean now, whatever the coordinator does. */
+  /** Self-fence: the serve deadline passed without renewal → clean now, whatever the coordinator does. */
   checkLease(): void {
     if (this.lapsing || this.stopping || !this.deps.leaseLapsed || !this.mayRun()) return;
     const why = this.deps.leaseLapsed();
@@ -104,10 +113,11 @@ export class AgentCore {
     }, true);
   }
 
-  private attrNumber(name: string, fallback: number): number {
-    const v = Number(this.deps.resource.attrs[name]);
-    return Number.isFinite(v) && v >= 0 ? v : fallback;
+  private attr(name: 'MonitorInterval' | 'OfflineMonitorInterval' | 'SecondLevelMonitor'): number {
+    return numberAttr(this.deps.resource.attrs, name);
   }
+
+  private get secondMs(): number { return this.deps.secondMs ?? 1000; }
 
   private get id(): string { return this.deps.resource.id; }
 
@@ -184,7 +194,7 @@ export class AgentCore {
     this.stopping = true;
     this.setTarget('none');
     const pending = this.queue.splice(0);
-    for (const job of pending) job.run({ fn: job.fn, ok: false, state: 'UNKNOWN', reason: `agent stopping on ${signal}`, durationMs: 0 });
+    for (const job of pending) job.run({ fn: job.fn, ok: false, state: 'UNKNOWN', reason: `agent stopping on ${signal}`, durationMs: 0, cancelled: 'pre-empted' });
     this.running?.abort.abort();
     await this.idle();
     this.state = 'STOPPING';
@@ -216,7 +226,7 @@ export class AgentCore {
       // A monitor must never delay an online/offline/clean: drop queued monitors, abort a running one.
       this.clearTimer();
       for (const job of this.queue.filter((j) => j.fn === 'monitor')) {
-        job.run({ fn: 'monitor', ok: false, state: 'UNKNOWN', reason: `pre-empted by ${fn}`, durationMs: 0 });
+        job.run({ fn: 'monitor', ok: false, state: 'UNKNOWN', reason: `pre-empted by ${fn}`, durationMs: 0, cancelled: 'pre-empted' });
       }
       this.queue = this.queue.filter((j) => j.fn !== 'monitor');
       if (this.running?.job.fn === 'monitor') this.running.abort.abort();
@@ -278,51 +288,56 @@ export class AgentCore {
   private scheduleOnline(delayMs?: number): void {
     this.clearTimer();
     if (this.target !== 'online' || this.faulted || this.stopping) return;
-    const ms = delayMs ?? this.attrNumber('MonitorInterval', 10) * 1000;
+    const ms = delayMs ?? this.attr('MonitorInterval') * this.secondMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.running || this.queue.length) { this.scheduleOnline(); return; }
       this.cycle += 1;
-      const deep = this.deps.isDeepCycle(this.cycle, this.attrNumber('SecondLevelMonitor', 0));
+      const deep = this.deps.isDeepCycle(this.cycle, this.attr('SecondLevelMonitor'));
       this.enqueue('monitor', deep, (o) => this.onLoopMonitor(o), false);
     }, ms);
   }
 
   private scheduleStandby(): void {
     this.clearTimer();
-    const every = this.attrNumber('OfflineMonitorInterval', 60);
+    const every = this.attr('OfflineMonitorInterval');
     if (this.target !== 'offline' || every <= 0 || this.stopping) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.running || this.queue.length) { this.scheduleStandby(); return; }
       this.enqueue('monitor', false, (o) => this.onStandbyMonitor(o), false);
-    }, every * 1000);
+    }, every * this.secondMs);
   }
 
-  /** A monitor of the online loop: count failures against ToleranceLimit, arm the pid watch. */
+  /** A monitor of the online loop: the policy counts failures against ToleranceLimit; ONLINE arms the pid watch. */
   private onLoopMonitor(o: FunctionOutcome): void {
     if (this.target !== 'online' || this.faulted) return;
-    if (o.reason.startsWith('pre-empted') || o.reason.includes('cancelled')) return;
-    if (o.state === 'ONLINE') {
-      if (this.failures > 0) this.log.info(`ONLINE again after ${this.failures} failed monitor(s)`);
-      this.failures = 0;
-      this.setState('ONLINE', o.reason, o);
-      this.armWatch(o.pids);
-      this.reportPids(o.pids);
-      this.scheduleOnline();
-      return;
+    const d = decide({ at: 'monitor', attrs: this.deps.resource.attrs, result: o, failures: this.failures });
+    switch (d.do) {
+      case 'ignore':
+        // Whoever cut it short (an online/offline/clean, a stop) decides what happens next.
+        return;
+      case 'keep':
+        if (this.failures > 0) this.log.info(`ONLINE again after ${this.failures} failed monitor(s)`);
+        this.failures = 0;
+        this.setState('ONLINE', o.reason, o);
+        this.armWatch(o.pids);
+        this.reportPids(o.pids);
+        this.scheduleOnline();
+        return;
+      case 'wait':
+        this.failures = d.failures;
+        this.log.warn(d.why);
+        this.scheduleOnline();
+        return;
+      case 'fault':
+        this.failures += 1;
+        this.faulted = true;
+        this.closeWatch();
+        this.log.error(`FAULTED: ${d.why}`);
+        this.setState('FAULTED', d.why, o);
+        return;
     }
-    this.failures += 1;
-    const limit = this.attrNumber('ToleranceLimit', 0);
-    if (this.failures <= limit) {
-      this.log.warn(`monitor ${o.state} (${o.reason}); tolerated ${this.failures}/${limit}`);
-      this.scheduleOnline();
-      return;
-    }
-    this.faulted = true;
-    this.closeWatch();
-    this.log.error(`FAULTED: ${o.reason}`);
-    this.setState('FAULTED', o.reason, o);
   }
 
   private onStandbyMonitor(o: FunctionOutcome): void {

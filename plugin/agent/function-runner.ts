@@ -8,7 +8,7 @@
  * that grace) for the aborted function to settle so that two functions do not overlap.
  */
 import type { ResolvedResource } from '../model/cluster-types';
-import type { CheckReport, RecoveryClass, ResourceState } from '../core/results';
+import type { Cancellation, CheckReport, RecoveryClass, ResourceState } from '../core/results';
 import { TIMEOUT_ATTR, SETTLE_GRACE_MS, timeoutSeconds, type AgentContext, type AgentFunction, type ResourceType } from '../resource-types/contract';
 import { createLogger, type Logger, type LogLevel, type LogSink } from '../core/log';
 
@@ -26,6 +26,8 @@ export interface FunctionOutcome {
   pids?: number[];
   level?: 'first' | 'second' | 'program';
   timedOut?: boolean;
+  /** Cut short by its caller, so no verdict on the resource (never set from the reason's words). */
+  cancelled?: Cancellation;
 }
 
 export interface RunnerDeps {
@@ -48,7 +50,7 @@ export function loggerFor(deps: Pick<RunnerDeps, 'resource' | 'level' | 'sink'>,
 
 /**
  * Run `fn` now. `outer` lets the caller cancel it early (a monitor pre-empted by an online, the
- * agent told to stop); the result then says so.
+ * agent told to stop); a failed result then says so in its reason and in `cancelled: 'aborted'`.
  */
 export async function runFunction(
   deps: RunnerDeps, fn: AgentFunction, options: { deep?: boolean; outer?: AbortSignal } = {},
@@ -90,7 +92,10 @@ export async function runFunction(
         : { fn, ok: false, reason, recovery: 'restartable', durationMs, timedOut: true };
     }
     const outcome: FunctionOutcome = { ...first, durationMs: Math.round(performance.now() - started) };
-    if (controller.signal.aborted && !timedOut && !outcome.ok) outcome.reason = `${fn} cancelled: ${outcome.reason}`;
+    if (controller.signal.aborted && !timedOut && !outcome.ok) {
+      outcome.reason = `${fn} cancelled: ${outcome.reason}`;
+      outcome.cancelled = 'aborted';
+    }
     const tail = `${outcome.durationMs} ms: ${outcome.reason}`;
     if (outcome.ok) log.trace(`${fn === 'monitor' ? outcome.state : 'ok'} in ${tail}`);
     else if (fn === 'monitor') log.trace(`${outcome.state} in ${tail}`);

@@ -18,7 +18,6 @@
  * the fence kills and another node takes over after L).
  * Operator verbs live in cluster-operator.ts.
  */
-import * as path from 'node:path';
 import type { ResolvedCluster, ResolvedGroup, ResolvedResource } from '../model/cluster-types';
 import type { AgentContext } from '../resource-types/contract';
 import type { Logger } from '../core/log';
@@ -29,25 +28,15 @@ import { monotonicClock, type Clock } from '../lease/clock';
 import { DEFAULT_RUN_DIR } from '../lease/guard';
 import type { ResumeToken } from '../lease/elector';
 import type { LeaseStore } from '../lease/store';
+import { effectiveAdmin, parseAdmin, type AdminCommand, type AdminRequest } from '../lease/admin';
+import { leaseRoot } from '../lease';
 import { FenceClient, fenceOptions } from '../fence/client';
 import type { LeaseEvents } from '../metrics/snapshot';
 import type { GroupRunner } from '../coordinator/group-runner';
+import { decide } from '../recovery/policy';
 import { GroupLease, type FencePort } from './group-lease';
 import { PeerTracker, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
 import { claimDelay, dependencyGate, parentsToMove, type PeerState, type DependencyGate } from './placement';
-
-/** The admin file as this module writes it: the elector's command plus who and why. */
-export interface AdminText { cmd: 'none' | 'freeze' | 'move'; to?: string; why?: 'persistent' | 'offline'; by?: string; id?: string }
-
-export function parseAdminText(text: string | null): AdminText {
-  if (!text) return { cmd: 'none' };
-  try {
-    const v = JSON.parse(text) as AdminText;
-    return v && (v.cmd === 'none' || v.cmd === 'freeze' || v.cmd === 'move') ? v : { cmd: 'freeze', why: 'persistent' };
-  } catch {
-    return { cmd: 'freeze', why: 'persistent' };
-  }
-}
 
 export interface ClusterNodeOptions {
   cluster: ResolvedCluster;
@@ -66,7 +55,7 @@ interface GroupCtl {
   /** Operator online (true) / offline (false); undefined = follow autoStart. */
   want: boolean | undefined;
   localFreeze: boolean;
-  admin: AdminText;
+  admin: AdminCommand & { cmd: AdminRequest['cmd'] };
   gate: DependencyGate;
   releasing: boolean;
 }
@@ -218,7 +207,7 @@ export class ClusterNode {
       await this.readPeers();
       for (const [name, c] of this.ctl) {
         const adm = await this.viewStore.readAdmin(name);
-        if (adm.ok) c.admin = parseAdminText(adm.value);
+        if (adm.ok) c.admin = effectiveAdmin(parseAdmin(adm.value));
         const runner = this.o.runners.get(name)!;
         runner.frozen = c.localFreeze || (c.admin.cmd === 'freeze' && c.admin.why !== 'offline');
         c.gate = dependencyGate(runner.group.dependsOn, (g) => this.o.runners.get(g)?.state, this.peers());
@@ -265,12 +254,14 @@ export class ClusterNode {
     else if (!may.ok && lease.isRunning && el.state === 'follower') { this.o.log.info(`group ${name}: not contending (${may.why})`); await lease.stopFollowing(); }
   }
 
-  /** A critical fault beyond RestartLimit took the group offline here: hand the lease on. */
-  onGroupFaulted(name: string, reason: string, choose: () => string | undefined): void {
+  /** A critical fault beyond RestartLimit took the group offline here: hand the lease on (recovery/policy.ts decides where). */
+  onGroupFaulted(name: string, reason: string, choose: () => { to: string | undefined; why: string }): void {
     const c = this.ctl.get(name);
-    if (!c || !c.lease.holding) return;
-    const to = choose() ?? '';
-    this.o.log.error(`group ${name}: FAULTED here; failing over to ${to || 'any node'}`);
+    if (!c) return;
+    const d = decide({ at: 'handoff', holding: c.lease.holding, target: choose() });
+    if (d.do === 'ignore') return;
+    const to = d.do === 'fail-over' ? d.to ?? '' : '';
+    this.o.log.error(`group ${name}: FAULTED here; ${d.do === 'fail-over' ? `failing over to ${to} (${d.why})` : d.why}`);
     void c.lease.release(to, 'resource-fault', reason).then(async (r) => {
       if (!r.ok) this.o.log.error(`group ${name}: release failed: ${r.reason}`);
       await c.lease.stopFollowing();
@@ -331,7 +322,7 @@ export class ClusterNode {
 }
 
 export function leaseRootOf(cluster: ResolvedCluster): string {
-  return path.join(cluster.settings.sharedDir!, '.cluster', cluster.settings.name);
+  return leaseRoot(cluster.settings.sharedDir!, cluster.settings.name);
 }
 
 const ipContext = (res: ResolvedResource, log: Logger, what: string): AgentContext =>

@@ -1,5 +1,5 @@
 /**
- * Operator verbs in multi-node mode (DESIGN §6), on top of ClusterNode:
+ * Operator verbs in multi-node mode (the Operator interface of coordinator/operator.ts), on top of ClusterNode:
  *   online <g>    contend for the group's lease here (or complete it when held here); lifts an
  *                 operator offline. Refused when FAULTED here, frozen, or running elsewhere
  *                 (→ switch).
@@ -16,14 +16,15 @@
  * Guarantees: every verb resolves with {ok, reason} — a refusal says why in one sentence and
  * what to do; nothing here writes the shared directory except through the I/O helpers.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../core/log';
-import type { ClusterNode, AdminText } from './cluster-node';
+import type { ClusterNode } from './cluster-node';
+import { effectiveAdmin, parseAdmin, writeAdmin, type AdminRequest } from '../lease/admin';
 import { drillGroup, realDrillEnv, type DrillEnv, type DrillResult } from '../coordinator/drill';
 import type { Outcome } from '../coordinator/group-runner';
+import type { Operator } from '../coordinator/operator';
 import { checkSwitchTarget, chooseHandoffTarget } from './placement';
 
-export class ClusterOperator {
+export class ClusterOperator implements Operator {
   constructor(private readonly cn: ClusterNode, private readonly log: Logger, private readonly drillEnv: DrillEnv = realDrillEnv) {
     cn.onMoveRequested = (g, to) => this.moveRequested(g, to);
   }
@@ -34,11 +35,11 @@ export class ClusterOperator {
     return { ok: false, reason: `no group '${name}' on node ${this.node} (groups here: ${[...this.cn.ctl.keys()].join(', ') || 'none'})` };
   }
 
-  private async writeAdmin(group: string, a: AdminText): Promise<string | undefined> {
-    const r = await this.cn.viewStore.writeAdmin(group, JSON.stringify({ ...a, by: this.node, id: randomBytes(6).toString('hex') }));
+  private async writeAdmin(group: string, a: AdminRequest): Promise<string | undefined> {
+    const r = await writeAdmin(this.cn.viewStore, group, a, this.node);
     if (!r.ok) return `cannot write the admin file of ${group} in the shared directory (${r.message})`;
     const c = this.cn.ctl.get(group);
-    if (c) c.admin = a;
+    if (c) c.admin = effectiveAdmin(a);
     return undefined;
   }
 
@@ -149,7 +150,7 @@ export class ClusterOperator {
     }
     // Consumed: a stale move must not move the group again under a later holder.
     const now = await this.cn.viewStore.readAdmin(name);
-    if (now.ok && now.value && JSON.parse(now.value).cmd === 'move') await this.writeAdmin(name, { cmd: 'none' });
+    if (now.ok && parseAdmin(now.value).cmd === 'move') await this.writeAdmin(name, { cmd: 'none' });
     this.cn.kick();
   }
 

@@ -25,7 +25,7 @@
 import type { ResolvedCluster } from '../model/cluster-types';
 import { decodeRecord } from '../lease/record';
 import type { LeaseStore } from '../lease/store';
-import { parseAdminText } from './cluster-node';
+import { effectiveAdmin, parseAdmin } from '../lease/admin';
 import { parseView, viewName, type FailoverRecord, type GroupView, type NodeView } from './node-view';
 
 export interface LeaseRead { epoch: number | null; holder: string; leaseState: 'HELD' | 'RELEASED' | 'UNKNOWN'; handoffTo: string }
@@ -127,7 +127,7 @@ export function buildClusterStatus(i: StatusInputs): ClusterStatus {
       else if (!seenHolder && gv?.holder && gv.leaseState === 'HELD') { seenHolder = gv.holder; seenEpoch = gv.epoch; }
     }
     const lease = i.leases?.get(g.name);
-    const admin = i.admins?.has(g.name) ? parseAdminText(i.admins.get(g.name) ?? null) : undefined;
+    const admin = i.admins?.has(g.name) ? effectiveAdmin(parseAdmin(i.admins.get(g.name) ?? null)) : undefined;
     const viewFrozen = g.systemList.map((n) => i.views.get(n)?.groups.find((x) => x.name === g.name)).find((x) => x?.frozenPersistent);
     const frozenBy = admin ? (admin.cmd === 'freeze' ? admin.why ?? 'persistent' : '') : viewFrozen?.frozenBy ?? '';
     const holder = lease ? (lease.leaseState === 'HELD' ? lease.holder : null) : seenHolder || null;

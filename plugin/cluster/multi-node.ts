@@ -36,7 +36,7 @@ export class MultiNodeMode implements ClusterMode {
   runnerDeps(group: string): ReturnType<ClusterMode['runnerDeps']> {
     return {
       cleanViolations: true,
-      onFaulted: (reason: string) => this.node.onGroupFaulted(group, reason, () => this.operator.target(group, this.node.node).to),
+      onFaulted: (reason: string) => this.node.onGroupFaulted(group, reason, () => this.operator.target(group, this.node.node)),
       onPids: (_id: string, pids: number[]) => this.node.onPids(group, pids),
     };
   }

@@ -18,7 +18,7 @@
  * MSGHA_RUN_DIR (runtime dir of the fence socket and guard files, default /run/msgha),
  * MSGHA_CLUSTER_FILE; `pm2 trigger msgha <action> [param]` with the actions of actions.ts.
  */
-import { watchPids } from '../proc/processes';
+import { watchPids } from '../proc/pid-watch';
 import type { ResolvedCluster, ResolvedResource } from '../model/cluster-types';
 import type { Logger } from '../core/log';
 import type { GroupSnapshot, LeaseEvents, LeaseSnapshot } from '../metrics/snapshot';

@@ -1,7 +1,8 @@
 /**
  * Why a resource faulted, as the closed vocabulary of the metrics (FaultReason), decided from the
  * agent's report alone — its monitor level, its checks and whether it timed out — never from
- * the reason sentence.
+ * the reason sentence. For the metrics only: what is done about a fault is decided by
+ * plugin/recovery/policy.ts.
  */
 import type { FaultReason } from '../metrics/snapshot';
 import type { AgentReport } from '../pm2/protocol';

@@ -1,6 +1,7 @@
 /**
- * Line logger. Every line names the resource and the function (SPEC §6), so `pm2 logs mail.imap`
- * reads on its own. Secrets never reach here: callers log attribute names, never values.
+ * Line logger. Every line names the resource and the function (online, monitor, …), so
+ * `pm2 logs mail.imap` reads on its own. Secrets never reach here: callers log attribute names,
+ * never values.
  */
 
 export type LogLevel = 'ERROR' | 'WARN' | 'INFO' | 'TRACE';

@@ -2,20 +2,29 @@
  * The contract between resource types, the agent runner and the coordinator.
  *
  * Results are values, never exceptions: every non-success carries one human sentence and a
- * recovery class, and the coordinator picks restart-here / move / wait-for-operator from the
- * class alone (never by matching the sentence).
+ * recovery class; plugin/recovery/policy.ts picks restart here / fail over / wait for the
+ * operator from the class and the typed fields alone, never by matching the sentence.
  */
 import type { Logger } from './log';
 
 export type ResourceState = 'ONLINE' | 'OFFLINE' | 'UNKNOWN';
 
 /**
- * restartable — a soft failure: clean and restart in place;
- * move        — this node cannot run it (missing binary, permission): fail the group over;
- * configuration — the configuration is wrong: stop and wait for the operator.
+ * restartable   — a soft failure: clean and restart in place (within RestartLimit);
+ * move          — this node cannot run it (missing binary, permission): no restart here;
+ * configuration — the configuration is wrong: no restart here and no retry of a first online.
+ * Past that, a critical resource fails its group over and a non-critical one waits for the
+ * operator (plugin/recovery/policy.ts).
  */
 export type RecoveryClass = 'restartable' | 'move' | 'configuration';
 
+/**
+ * A run that ended without a verdict on the resource, set where the cancellation happens:
+ * pre-empted — dropped from the agent's queue before it ran (an online/offline/clean came first,
+ * or the agent is stopping); aborted — stopped while running by its caller. A run that fails on
+ * its own is never marked, whatever its reason says (a server reply may well say "cancelled").
+ */
+export type Cancellation = 'pre-empted' | 'aborted';
 
 /** Timing of one phase of a check, in seconds (probes report these). */
 export type Phases = Partial<Record<'connect' | 'tls' | 'greeting' | 'login' | 'command' | 'logout' | 'total', number>>;

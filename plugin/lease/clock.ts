@@ -27,16 +27,3 @@ function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export const monotonicClock: Clock = { now: monotonicMs, sleep: realSleep };
-
-/**
- * A clock that runs `rate` times as fast as CLOCK_MONOTONIC (for clock-rate-error tests, row 13
- * of the checklist: libfaketime does not change process.hrtime rates). rate 1 = monotonicClock.
- */
-export function scaledClock(rate: number): Clock {
-  if (rate === 1) return monotonicClock;
-  const base = monotonicMs();
-  return {
-    now: () => base + (monotonicMs() - base) * rate,
-    sleep: (ms, signal) => realSleep(ms / rate, signal),
-  };
-}

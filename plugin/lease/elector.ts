@@ -1,12 +1,14 @@
 /**
- * The lease elector of one group on one node (research/lease.md §4): observe, claim, renew,
- * release with handoff_to, freeze, self-fence.
+ * The lease elector of one group on one node (docs/lease.md, "The protocol"): observe, claim,
+ * renew, release with handoff_to, obey the admin file (freeze, move), self-fence. The claim rule
+ * is observation.ts; the store calls, each bounded by T_io, are group-files.ts.
  *
  * Guarantees, given the store contract (store.ts), T1–T4 (profiles.ts) and clock rate errors
  * within rho:
  * - it claims epoch N+1 only after a read it issued at least L after it first received the
  *   current bytes of epoch.N returned the same bytes, or after a valid RELEASED record (at once
- *   when handoff_to is empty or names this node, after L otherwise or when it released itself);
+ *   when handoff_to names this node, after the placement wait when it names nobody, after L
+ *   otherwise or when it released itself);
  * - a renewal counts only when it started before FS − T_io after the previous one and took at
  *   most T_io, measured from before the write; the serve deadline is w_last + FS;
  * - at the serve deadline, when superseded, or on fence(), the leadership signal aborts and
@@ -16,97 +18,16 @@
  * Not guaranteed: that services stop — the fence process (plugin/fence) kills them at F even
  * when this loop is paused; that a frozen group moves (freeze stops claims, never self-fencing).
  */
-import type { Logger } from '../core/log';
-import type { Clock } from './clock';
-import { decodeRecord, encodeRecord, type LeaseRecord } from './record';
-import { fenceMs, renewDeadlineMs, timingsDigest, type LeaseProfile } from './profiles';
-import { ioFail, type IoResult, type LeaseStore } from './store';
-import { parseAdmin, type AdminCommand } from './admin';
+import type { AcquireInfo, ElectorEvent, ElectorOptions, ElectorState, ElectorStatus, LostReason, RenewInfo, ResumeToken } from './elector-types';
+import { GroupFiles } from './group-files';
+import { Observation, type ClaimRules } from './observation';
+import { decodeRecord, type LeaseRecord } from './record';
+import { fenceMs, renewDeadlineMs, timingsDigest } from './profiles';
+import type { IoResult } from './store';
 
-export type ElectorState = 'stopped' | 'follower' | 'holder' | 'fencing';
-export type LostReason = 'renew-deadline' | 'superseded' | 'released' | 'fenced' | 'stopped';
+export type { AcquireInfo, ElectorEvent, ElectorOptions, ElectorState, ElectorStatus, LostReason, RenewInfo, ResumeToken } from './elector-types';
 
-export interface RenewInfo {
-  epoch: number;
-  /** ms left, on this node's clock, until services must start stopping (w_last + FS). */
-  serveRemainingMs: number;
-  /** ms left until the fence process must SIGKILL (w_last + F). */
-  killRemainingMs: number;
-  /** How long the renewal write took. */
-  renewMs: number;
-}
-
-export interface AcquireInfo extends RenewInfo {
-  /** True when an agent restart resumed an epoch whose fence was still armed (services may be running). */
-  resumed: boolean;
-}
-
-export interface ElectorEvent {
-  type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'frozen' | 'move-requested' | 'state' | 'resume-failed';
-  epoch?: number;
-  detail?: string;
-}
-
-export interface ElectorOptions {
-  group: string;
-  node: string;
-  store: LeaseStore;
-  clock: Clock;
-  profile: LeaseProfile;
-  /** Distinguishes restarts of the same node (e.g. the coordinator's start time). */
-  incarnation?: number;
-  log?: Logger;
-  /** Random claim id, ≤ 16 chars. */
-  nonce?: () => string;
-  /**
-   * Called once per won epoch (and once on resume, with info.resumed); not awaited. `signal`
-   * aborts when leadership ends.
-   */
-  onAcquired?: (epoch: number, signal: AbortSignal, info: AcquireInfo) => void;
-  /** Called after every successful renewal (refresh fence deadline, VIP lifetime, guard file). */
-  onRenewed?: (info: RenewInfo) => void;
-  /** Called when leadership ends; must resolve once this node's services of the group are stopped. */
-  onLost?: (reason: LostReason, epoch: number) => void | Promise<void>;
-  /**
-   * An operator asked (admin file) to move the group to `to`. Default: release(to) at once
-   * (onLost stops the services first). A coordinator may instead check the target, run its
-   * offline and call release(to) itself.
-   */
-  onMoveRequested?: (to: string, epoch: number) => void;
-  onEvent?: (e: ElectorEvent) => void;
-  /**
-   * Extra wait (ms) before claiming a group nobody hands to this node — RELEASED to anyone, or
-   * HELD by `previousHolder` and silent for L — asked again at every poll. Placement uses it to
-   * let nodes earlier in the systemList claim first. Only ever delays a claim, so never unsafe.
-   */
-  claimDelayMs?: (previousHolder: string) => number;
-}
-
-export interface ResumeToken {
-  epoch: number;
-  nonce: string;
-  /** ms left until the fence's kill deadline, as the fence reports it. */
-  killRemainingMs: number;
-}
-
-export interface ElectorStatus {
-  group: string;
-  node: string;
-  state: ElectorState;
-  epoch: number | undefined;
-  /** Holder named by the last valid record read or written ('' when released or unknown). */
-  holder: string;
-  leaseState: 'HELD' | 'RELEASED' | 'UNKNOWN';
-  /** ms until this node must stop serving (holder only). */
-  remainingServeMs: number | undefined;
-  lastRenewMs: number | undefined;
-  renewFailures: number;
-  renewals: number;
-  frozen: boolean;
-  profile: string;
-}
-
-/** Renewal cycles between checks of the admin file and of epoch E+1 (lease.md §4.5: ~5). */
+/** Renewal cycles between checks of the admin file and of epoch E+1 (docs/lease.md, Checks). */
 const CHECK_EVERY = 5;
 /** Follower polls between directory listings (to move up when a newer epoch appeared). */
 const LIST_EVERY = 5;
@@ -125,16 +46,11 @@ export class Elector {
   private wake = new AbortController();
   private stopping = false;
 
-  // follower observation of epoch N (lease.md §4.2)
-  private n: number | undefined;
-  private lastRaw: Buffer | undefined;
-  private tChange = 0;
-  private relSeen: number | undefined;
-  private ownReleased: number | undefined;
-  private pending: { epoch: number; nonce: string } | undefined;
+  // follower: the epoch watched and when it may be claimed
+  private readonly obs = new Observation();
   private polls = 0;
 
-  // holder state (§4.4–4.6)
+  // holder
   private record: LeaseRecord | undefined;
   private wLast = 0;
   private renewals = 0;
@@ -155,11 +71,15 @@ export class Elector {
   private readonly nonceFn: () => string;
   private readonly F: number;
   private readonly Dr: number;
+  private readonly files: GroupFiles;
+  private readonly rules: ClaimRules;
 
   constructor(private readonly o: ElectorOptions) {
     this.nonceFn = o.nonce ?? defaultNonce;
     this.F = fenceMs(o.profile.timings);
     this.Dr = renewDeadlineMs(o.profile.timings);
+    this.files = new GroupFiles(o.store, o.group, o.node, o.clock, o.profile.timings.ioTimeoutMs);
+    this.rules = { node: o.node, leaseMs: o.profile.timings.leaseMs, claimDelay: (prev) => this.claimDelay(prev) };
   }
 
   private get t() { return this.o.profile.timings; }
@@ -169,10 +89,10 @@ export class Elector {
     if (s === this.state) return;
     this.o.log?.info(`lease ${this.o.group}: ${this.state} → ${s} (${why})`);
     this.state = s;
-    this.emit({ type: 'state', detail: `${s}: ${why}`, epoch: this.n });
+    this.emit({ type: 'state', detail: `${s}: ${why}`, epoch: this.obs.n });
   }
 
-  /** Starts as a follower (or resumes holding after an agent restart, lease.md §4.9). */
+  /** Starts as a follower (or resumes holding after a coordinator restart: docs/lease.md, Coordinator restart). */
   start(opts: { resume?: ResumeToken } = {}): void {
     if (this.loop) return;
     this.stopping = false;
@@ -192,37 +112,24 @@ export class Elector {
     this.setState('stopped', 'stopped');
   }
 
-  /** Writes the admin file: followers stop claiming (the holder keeps renewing and self-fencing). */
-  async freeze(): Promise<IoResult<void>> { return this.writeAdmin({ cmd: 'freeze' }); }
-  async unfreeze(): Promise<IoResult<void>> { return this.writeAdmin({ cmd: 'none' }); }
-  /** Asks the current holder (any node) to hand the group over to `to`. */
-  async requestMove(to: string): Promise<IoResult<void>> { return this.writeAdmin({ cmd: 'move', to }); }
-
-  private writeAdmin(cmd: AdminCommand): Promise<IoResult<void>> {
-    return this.o.store.writeAdmin(this.o.group, JSON.stringify({ ...cmd, id: this.nonceFn() }));
-  }
-
   /** Self-fence now (e.g. the data volume's .cluster-epoch is newer, or the fence process fired). */
   fence(reason: LostReason = 'fenced'): void {
     if (this.state === 'holder') void this.selfFence(reason);
   }
 
-  /** Current serve deadline on this node's clock (w_last + FS), or undefined when not holding. */
-  serveDeadline(): number | undefined { return this.state === 'holder' ? this.wLast + this.t.fenceStartMs : undefined; }
-  /** The fence process's kill deadline (w_last + F), or undefined when not holding. */
-  killDeadline(): number | undefined { return this.state === 'holder' ? this.wLast + this.F : undefined; }
-  /** The current nonce and epoch (for the fence's resume check after an agent restart). */
+  /** The current nonce and epoch (for the fence's resume check after a coordinator restart). */
   tenure(): { epoch: number; nonce: string } | undefined {
     return this.state === 'holder' && this.record ? { epoch: this.record.epoch, nonce: this.record.nonce } : undefined;
   }
 
   status(): ElectorStatus {
-    const sd = this.serveDeadline();
+    // The serve deadline on this node's clock: w_last + FS.
+    const sd = this.state === 'holder' ? this.wLast + this.t.fenceStartMs : undefined;
     return {
       group: this.o.group,
       node: this.o.node,
       state: this.state,
-      epoch: this.state === 'holder' ? this.record?.epoch : this.n,
+      epoch: this.state === 'holder' ? this.record?.epoch : this.obs.n,
       holder: this.lastHolder,
       leaseState: this.lastLeaseState,
       remainingServeMs: sd === undefined ? undefined : Math.max(0, sd - this.o.clock.now()),
@@ -252,7 +159,7 @@ export class Elector {
     const r = await this.writeReleased(epoch, handoffTo);
     this.releasing = false;
     this.becomeFollower(epoch, 'released' + (handoffTo ? ` to ${handoffTo}` : ''));
-    this.ownReleased = epoch;
+    this.obs.ownReleased = epoch;
     this.emit({ type: 'released', epoch, detail: handoffTo });
     return r.ok ? { ok: true, reason: `released epoch ${epoch}${handoffTo ? ` to ${handoffTo}` : ''}` }
       : { ok: false, reason: `services stopped, but RELEASED could not be written (${r.message}); others take over after L` };
@@ -279,98 +186,52 @@ export class Elector {
     }
   }
 
-  private resetObservation(n: number | undefined): void {
-    this.n = n;
-    this.lastRaw = undefined;
-    this.relSeen = undefined;
-  }
-
   private becomeFollower(n: number, why: string): void {
-    this.resetObservation(n);
+    this.obs.reset(n);
     this.setState('follower', why);
   }
 
-  /** Bounds any store call by T_io on our own clock, whatever the store does. */
-  private async bounded<T>(p: Promise<IoResult<T>>): Promise<IoResult<T>> {
-    const stop = new AbortController();
-    const timeout = this.o.clock.sleep(this.t.ioTimeoutMs, stop.signal).then(() =>
-      ioFail<T>('TIMEOUT', `lease I/O took longer than T_io=${this.t.ioTimeoutMs} ms`));
-    const r = await Promise.race([p, timeout]);
-    stop.abort();
-    return r;
-  }
-
   private async discover(missing = false): Promise<boolean> {
-    const l = await this.bounded(this.o.store.listEpochs(this.o.group));
+    const l = await this.files.listEpochs();
     if (!l.ok) return false;
-    const max = l.value.length ? Math.max(...l.value) : undefined;
-    if (max === undefined) {
+    if (l.value.length === 0) {
       // An empty group gets epoch.0 = RELEASED, so the first claim needs no L wait and still
       // goes through link(): exactly one node wins epoch 1.
-      const rec = this.makeRecord(0, 'RELEASED', '');
-      const c = await this.bounded(this.o.store.createEpoch(this.o.group, 0, encodeRecord(rec), `.tmp.${this.o.node}.${rec.nonce}`));
+      const c = await this.files.createEpoch(0, this.makeRecord(0, 'RELEASED', ''));
       if (!c.ok) return false;
-      this.resetObservation(0);
+      this.obs.reset(0);
       return true;
     }
-    if (this.n === undefined || max > this.n) this.resetObservation(max);
-    // Following an epoch that does not exist (our claim failed with an error and left nothing):
-    // go back to the newest one, or nobody would ever claim again. `pending` stays, so a link
-    // that lands late is still found and released (a new claim of that epoch then sees EEXIST).
-    else if (missing && max < this.n) this.resetObservation(max);
+    this.obs.follow(Math.max(...l.value), missing);
     return true;
   }
 
-  /** §4.2 observe, then §4.3 claim when due. */
+  /** Observe (a fresh read of the followed epoch), then claim when due. */
   private async followStep(): Promise<void> {
-    if (this.n === undefined) { if (!(await this.discover())) return; }
+    if (this.obs.n === undefined) { if (!(await this.discover())) return; }
     if (++this.polls % LIST_EVERY === 0) await this.discover();
-    const n = this.n!;
-    // 1. t_issue before the read; an error or timeout is no observation and moves no timer.
+    const n = this.obs.n!;
+    // t_issue before the read; an error or timeout is no observation and moves no timer.
     const tIssue = this.o.clock.now();
-    const r = await this.bounded(this.o.store.readEpoch(this.o.group, n));
-    if (this.state !== 'follower' || this.n !== n) return;
+    const r = await this.files.readEpoch(n);
+    if (this.state !== 'follower' || this.obs.n !== n) return;
     if (!r.ok) {
-      if (r.code === 'ENOENT') await this.discover(true); // 5. rediscover
+      if (r.code === 'ENOENT') await this.discover(true);
       return;
     }
     const tDone = this.o.clock.now();
-    const raw = r.value;
-    const dec = decodeRecord(raw, n);
+    const dec = decodeRecord(r.value, n);
     if (dec.valid) {
       this.lastHolder = dec.record.state === 'HELD' ? dec.record.holder : '';
       this.lastLeaseState = dec.record.state;
-      // A claim whose outcome we never learned turned out to be ours: nothing started, release it.
-      if (this.pending && this.pending.epoch === n && dec.record.nonce === this.pending.nonce && dec.record.state === 'HELD') {
-        this.pending = undefined;
-        await this.writeReleased(n, '', dec.record);
-        return;
-      }
     } else {
       this.lastLeaseState = 'UNKNOWN';
     }
-    // 2. Any change of the raw bytes, even to garbage, is life.
-    if (!this.lastRaw || !raw.equals(this.lastRaw)) {
-      const first = this.lastRaw === undefined;
-      this.lastRaw = raw;
-      this.tChange = tDone;
-      this.relSeen = dec.valid && dec.record.state === 'RELEASED' ? tDone : undefined;
-      if (!first) this.emit({ type: 'observed-change', epoch: n });
-      if (!(dec.valid && dec.record.state === 'RELEASED')) return;
-    }
-    // 3. RELEASED: at once when this node is named, when nobody is (and we did not release it)
-    // after the placement delay, else after L.
-    if (dec.valid && dec.record.state === 'RELEASED') {
-      const to = dec.record.handoffTo;
-      const mine = this.ownReleased === n;
-      const seen = this.relSeen ?? tDone;
-      // epoch.0 is written RELEASED by whichever node came first: nobody held it before.
-      const now = to === this.o.node || (to === '' && !mine && tIssue >= seen + this.claimDelay(n === 0 ? '' : dec.record.holder));
-      if (now || tIssue >= seen + this.t.leaseMs) await this.claim(n);
-      return;
-    }
-    // 4. Same bytes (HELD, torn, corrupt, short, wrong epoch) for a whole L, timed from receipt.
-    if (tIssue >= this.tChange + this.t.leaseMs + this.claimDelay(dec.valid ? dec.record.holder : '')) await this.claim(n);
+    const { verdict, changed } = this.obs.observe(n, r.value, dec, tIssue, tDone, this.rules);
+    if (changed) this.emit({ type: 'observed-change', epoch: n });
+    // A claim whose outcome we never learned turned out to be ours: nothing started, release it.
+    if (verdict === 'release-pending' && dec.valid) await this.writeReleased(n, '', dec.record);
+    else if (verdict === 'claim') await this.claim(n);
   }
 
   private claimDelay(previousHolder: string): number {
@@ -389,12 +250,12 @@ export class Elector {
     };
   }
 
-  /** §4.3: claim epoch n+1. */
+  /** Claims epoch n+1 (docs/lease.md, Claim). */
   private async claim(n: number): Promise<void> {
     // 1. Frozen, or the admin file unreadable: do nothing.
-    const adm = await this.bounded(this.o.store.readAdmin(this.o.group));
+    const adm = await this.files.readAdmin();
     if (!adm.ok) return;
-    const cmd = parseAdmin(adm.value);
+    const cmd = adm.value;
     const wasFrozen = this.frozen;
     this.frozen = cmd.cmd === 'freeze';
     if (this.frozen) { if (!wasFrozen) this.emit({ type: 'frozen', epoch: n }); return; }
@@ -403,34 +264,34 @@ export class Elector {
     const next = n + 1;
     const rec = this.makeRecord(next, 'HELD', '');
     const t0 = this.o.clock.now();
-    const r = await this.bounded(this.o.store.createEpoch(this.o.group, next, encodeRecord(rec), `.tmp.${this.o.node}.${rec.nonce}`));
+    const r = await this.files.createEpoch(next, rec);
     const t1 = this.o.clock.now();
     if (this.stopping) return;
     let won = r.ok && r.value === 'created';
     let unknown = !r.ok;
     if (r.ok && r.value === 'exists') {
       // 4. EEXIST: ours only if the file carries our nonce (a retransmitted link after a lost reply).
-      const back = await this.bounded(this.o.store.readEpoch(this.o.group, next));
+      const back = await this.files.readEpoch(next);
       const d = back.ok ? decodeRecord(back.value, next) : undefined;
       won = !!d?.valid && d.record.nonce === rec.nonce;
       unknown = !back.ok;
     }
     if (unknown) {
       // Outcome unknown: follow n+1; if it turns out to carry our nonce, release it.
-      this.pending = { epoch: next, nonce: rec.nonce };
-      this.resetObservation(next);
+      this.obs.pending = { epoch: next, nonce: rec.nonce };
+      this.obs.reset(next);
       return;
     }
     if (!won) {
       this.emit({ type: 'claim-lost', epoch: next });
-      this.resetObservation(next); // restart observation from nothing: a full L
+      this.obs.reset(next); // restart observation from nothing: a full L
       return;
     }
     // 5. Won, but too slowly: nothing has started, so give it back.
     if (t1 - t0 > this.t.ioTimeoutMs) {
       await this.writeReleased(next, '', rec);
-      this.resetObservation(next);
-      this.ownReleased = next;
+      this.obs.reset(next);
+      this.obs.ownReleased = next;
       return;
     }
     this.becomeHolder(rec, t0);
@@ -439,9 +300,9 @@ export class Elector {
   private becomeHolder(rec: LeaseRecord, wLast: number, resumed = false): void {
     this.record = rec;
     this.wLast = wLast;
-    this.n = rec.epoch;
-    this.ownReleased = undefined;
-    this.pending = undefined;
+    this.obs.n = rec.epoch;
+    this.obs.ownReleased = undefined;
+    this.obs.pending = undefined;
     this.lastHolder = this.o.node;
     this.lastLeaseState = 'HELD';
     this.noRenew = false;
@@ -455,7 +316,7 @@ export class Elector {
     try { this.o.onAcquired?.(rec.epoch, this.leadership.signal, info); } catch (err) {
       this.o.log?.error(`lease ${this.o.group}: onAcquired threw: ${String(err)}`);
     }
-    void this.bounded(this.o.store.gc(this.o.group, rec.epoch - GC_KEEP, TMP_MAX_AGE_MS));
+    void this.files.gc(rec.epoch - GC_KEEP, TMP_MAX_AGE_MS);
   }
 
   private renewInfo(renewMs: number): RenewInfo {
@@ -485,7 +346,7 @@ export class Elector {
     this.deadlineWatch = undefined;
   }
 
-  /** §4.5 renew. */
+  /** Renews (docs/lease.md, Renew), and every CHECK_EVERY cycles runs the holder's checks. */
   private async renewStep(): Promise<void> {
     const rec = this.record!;
     // A release is writing RELEASED (services already stopped): nothing may overwrite it.
@@ -495,7 +356,7 @@ export class Elector {
     if (now < this.wLast + this.Dr) {
       const next: LeaseRecord = { ...rec, counter: rec.counter + 1, wallMs: Date.now() };
       const t = this.o.clock.now();
-      const p = this.bounded(this.o.store.writeEpoch(this.o.group, rec.epoch, encodeRecord(next)));
+      const p = this.files.writeEpoch(rec.epoch, next);
       this.renewing = p;
       const r = await p;
       const d = this.o.clock.now();
@@ -522,12 +383,12 @@ export class Elector {
 
   /** Every few renewals: superseded (epoch.E+1 exists)? operator command? */
   private async holderChecks(epoch: number): Promise<void> {
-    const sup = await this.bounded(this.o.store.readEpoch(this.o.group, epoch + 1));
+    const sup = await this.files.readEpoch(epoch + 1);
     if (this.state !== 'holder') return;
     if (sup.ok) { await this.selfFence('superseded'); return; }
-    const adm = await this.bounded(this.o.store.readAdmin(this.o.group));
+    const adm = await this.files.readAdmin();
     if (!adm.ok || this.state !== 'holder') return;
-    const cmd = parseAdmin(adm.value);
+    const cmd = adm.value;
     this.frozen = cmd.cmd === 'freeze';
     if (cmd.cmd === 'move' && cmd.to && cmd.to !== this.o.node && !this.releasing) {
       const key = `${cmd.id ?? ''}/${cmd.to}/${epoch}`;
@@ -539,7 +400,7 @@ export class Elector {
     }
   }
 
-  /** §4.6: stop serving; RELEASED after the services are stopped, unless superseded. */
+  /** Self-fence (docs/lease.md): stop serving; RELEASED after the services are stopped, unless superseded. */
   private async selfFence(reason: LostReason): Promise<void> {
     // During the last phase of a release the services are already stopped and RELEASED (with its
     // handoff_to) is being written; a second, empty RELEASED would send the group to anyone.
@@ -555,7 +416,7 @@ export class Elector {
       await this.writeReleased(epoch, '');
     }
     this.releasing = false;
-    this.ownReleased = epoch;
+    this.obs.ownReleased = epoch;
     this.becomeFollower(reason === 'superseded' ? epoch + 1 : epoch, `self-fenced: ${reason}`);
   }
 
@@ -568,16 +429,16 @@ export class Elector {
   private async writeReleased(epoch: number, handoffTo: string, base?: LeaseRecord): Promise<IoResult<void>> {
     const from = base ?? this.record ?? this.makeRecord(epoch, 'HELD', '');
     const rec: LeaseRecord = { ...from, state: 'RELEASED', handoffTo, counter: from.counter + 1, wallMs: Date.now() };
-    const r = await this.bounded(this.o.store.writeEpoch(this.o.group, epoch, encodeRecord(rec)));
+    const r = await this.files.writeEpoch(epoch, rec);
     if (r.ok) { this.lastHolder = ''; this.lastLeaseState = 'RELEASED'; }
     return r;
   }
 
-  /** §4.9: the fence is still armed for our epoch and nonce (agent restarted): resume renewing. */
+  /** The fence is still armed for our epoch and nonce (coordinator restarted): resume renewing. */
   private async tryResume(tok: ResumeToken): Promise<void> {
     const refused = (why: string): void => this.emit({ type: 'resume-failed', epoch: tok.epoch, detail: why });
     if (tok.killRemainingMs <= this.t.ioTimeoutMs) return refused('the fence deadline is too close');
-    const r = await this.bounded(this.o.store.readEpoch(this.o.group, tok.epoch));
+    const r = await this.files.readEpoch(tok.epoch);
     if (!r.ok) return refused(`cannot read epoch ${tok.epoch}`);
     const d = decodeRecord(r.value, tok.epoch);
     if (!d.valid || d.record.state !== 'HELD' || d.record.nonce !== tok.nonce || d.record.holder !== this.o.node) return refused(`epoch ${tok.epoch} is no longer ours`);

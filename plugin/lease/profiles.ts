@@ -140,12 +140,6 @@ export function checkWatchdogMs(t: LeaseTimings, ms: number): string[] {
   return errors;
 }
 
-/** Throws with every broken rule when a profile is invalid (configuration errors throw at startup). */
-export function assertValidProfile(p: LeaseProfile): void {
-  const errors = validateTimings(p.timings);
-  if (errors.length) throw new Error(`lease profile '${p.name}' is invalid:\n  ${errors.join('\n  ')}`);
-}
-
 /** Outage bounds derived from the timings (ms, excluding service start/stop). */
 export interface FailoverBounds {
   /** Holder crash, worst case: 2P + L + T_io. */

@@ -1,6 +1,6 @@
 /**
  * The lease record: exactly 512 bytes (one sector, one O_DIRECT I/O), little endian, CRC-32
- * over bytes 0..507 stored at 508. Layout (research/lease.md §3, plus a profile digest):
+ * over bytes 0..507 stored at 508. Layout (docs/lease.md, The record):
  *
  *   0 magic u32 'MHLS' | 4 version u16 | 6 state u16 (HELD=1, RELEASED=2)
  *   8 epoch u64 | 16 counter u64 | 24 holder char[32] | 56 nonce char[16] | 72 incarnation u64

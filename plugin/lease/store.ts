@@ -39,9 +39,3 @@ export interface LeaseStore {
 
 export const ioOk = <T>(value: T): IoResult<T> => ({ ok: true, value });
 export const ioFail = <T = never>(code: IoCode, message: string): IoResult<T> => ({ ok: false, code, message });
-
-/** Maps a Node errno code to an IoCode. */
-export function ioCodeOf(err: unknown): IoCode {
-  const c = (err as NodeJS.ErrnoException | undefined)?.code;
-  return c === 'ENOENT' || c === 'EEXIST' || c === 'EIO' || c === 'EROFS' || c === 'EACCES' ? c : 'OTHER';
-}

@@ -4,17 +4,16 @@
  * Guarantees: only the pids handed in (found by pid file, matcher, instance root or the agent's
  * memory) and the process groups led by one of them are signalled — never by a broad name;
  * never a thread id (kill(tid) would signal the whole process it belongs to); never one of our
- * own processes (probes/processes.ts `ownProcess`: this agent and its ancestors, other agents,
+ * own processes (own.ts `ownProcess`: this agent and its ancestors, other agents,
  * the coordinator, the fence, PM2) nor their process groups; every pid is tied to its start
  * time when first seen (or to the one the caller remembered) and re-checked before each signal,
  * so a pid reused meanwhile by another process is never signalled; a zombie counts as gone.
  * Returns the pids that survived SIGKILL (normally none) and the ones it refused to touch.
  */
 import type { Logger } from '../core/log';
-import {
-  invalidateSnapshot, listInstanceProcesses, ownProcess, protectedPids, readPidFile, readStat, sameProcess, startTimeOf, stillRunning, threadGroupOf,
-} from './processes';
 import { sleep } from '../core/deadline';
+import { ownProcess } from './own';
+import { invalidateSnapshot, protectedPids, readStat, sameProcess, startTimeOf, stillRunning, threadGroupOf } from './table';
 
 export interface KillOptions {
   /** Time between SIGTERM and SIGKILL. */
@@ -112,21 +111,4 @@ export async function killPids(pids: number[], opts: KillOptions): Promise<KillR
   }
   invalidateSnapshot();
   return { signalled: alive, survivors: left, forced, spared };
-}
-
-/**
- * Kills every process of the instance under `root` (command line or cwd under it, and their
- * descendants) plus the processes named by `pidFiles` (checked: see readPidFile) and `extraPids`.
- */
-export async function killInstance(
-  root: string | readonly string[] | undefined,
-  opts: KillOptions & { pidFiles?: string[]; extraPids?: number[] },
-): Promise<KillReport> {
-  const extra = [...(opts.extraPids ?? [])];
-  for (const f of opts.pidFiles ?? []) {
-    const pid = await readPidFile(f);
-    if (pid !== undefined) extra.push(pid);
-  }
-  const pids = root ? await listInstanceProcesses(root, extra) : extra;
-  return killPids(pids, opts);
 }

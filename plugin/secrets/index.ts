@@ -1,17 +1,16 @@
 /**
- * Secrets of the cluster file: decrypted only by the agent, at the moment of use. Errors name
- * the key file and the cause, never the secret. The key is read on each call (it is small and
- * this keeps a rotated key file effective without a restart).
+ * Secrets of the cluster file: encryption with the cluster key (cipher.ts, format.ts) and the key
+ * file (key-file.ts). Decrypted only by the agent, at the moment of use. Errors name the key file
+ * and the cause, never the secret. The key is read on each call (it is small and this keeps a
+ * rotated key file effective without a restart). Checking a value's form needs no key: format.ts.
  */
 import type { ResolvedCluster } from '../model/cluster-types';
 import { decryptWithKey, encryptWithKey } from './cipher';
 import { looksEncrypted } from './format';
 import { keyFilePath, readKey, type ReadKeyOptions } from './key-file';
 
-export { SecretError, type SecretErrorCode } from './errors';
-export { SECRET_PREFIX, looksEncrypted, secretFormatProblem } from './format';
-export { DEFAULT_KEY_FILE, keyFilePath, readKey, writeNewKey } from './key-file';
-export { decryptWithKey, encryptWithKey } from './cipher';
+export { SecretError } from './errors';
+export { keyFilePath, writeNewKey } from './key-file';
 
 export function encryptSecret(clear: string, keyFile: string, options?: ReadKeyOptions): string {
   return encryptWithKey(clear, readKey(keyFile, options));

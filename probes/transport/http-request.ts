@@ -25,6 +25,11 @@ export interface HttpRequest {
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** The Basic Authorization header value (credentials travel only in this header). */
+export function basicAuth(user: string, password: string): string {
+  return 'Basic ' + Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
+}
+
 /**
  * The Host header: the name the caller asked for (the servername, kept when the registry resolved
  * the name to an address), not the address we connected to — a virtual-hosted webmail answers

@@ -31,7 +31,7 @@ export class LineReader {
   private readonly onEnd = (): void => this.fail(new ProbeFailure('the server closed the connection'));
   private readonly onError = (err: Error): void => this.fail(new ProbeFailure(`connection error: ${describeError(err)}`));
 
-  constructor(socket: Socket, limits: LineLimits = {}, private readonly signal?: AbortSignal) {
+  constructor(socket: Socket, limits: LineLimits = {}, signal?: AbortSignal) {
     this.limits = { ...LINE_DEFAULTS, ...limits };
     this.attach(socket);
     signal?.addEventListener('abort', () => this.fail(new ProbeFailure('aborted', { timeout: true })), { once: true });

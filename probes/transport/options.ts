@@ -38,6 +38,10 @@ export interface ProtocolOptions extends TlsOptions, LineLimits {
   attributes?: string[];
   /** admin: path that reads back the port, and the port expected in the answer (default target.port). */
   expectPort?: number;
+  /** tcp/tls: prefix the first line must start with (unset = connect or handshake only). */
+  greeting?: string;
+  /** tcp/tls: sent after a good greeting (e.g. "a1 LOGOUT\r\n"); the probe does not wait for the reply. */
+  bye?: string;
   /** command: program and its arguments (no shell). */
   command?: string;
   args?: string[];

@@ -10,7 +10,7 @@
  * Exit: 0 ok, 1 refused or failed, 2 usage, 3 no coordinator answered (and no shared-directory fallback).
  * Not a module of `msgha` itself: main.ts loads only the names in VERBS.
  */
-import { randomBytes } from 'node:crypto';
+import type { AdminRequest } from '../../lease/admin';
 
 /** App names the coordinator runs under: ecosystem app, or PM2 module. */
 export const COORDINATOR_NAMES = ['msgha', 'pm2-messaging-ha'];
@@ -64,7 +64,7 @@ export async function askCoordinator(action: string, param: string | undefined, 
 }
 
 /** Writes a request into a group's admin file (shared directory), for a node without a local coordinator. */
-export async function writeAdminRequest(clusterFile: string, group: string, request: Record<string, unknown>): Promise<{ ok: boolean; reason: string }> {
+export async function writeAdminRequest(clusterFile: string, group: string, request: AdminRequest): Promise<{ ok: boolean; reason: string }> {
   const { loadCluster } = await import('../../config/load');
   const loaded = await loadCluster(clusterFile);
   const cluster = loaded.cluster;
@@ -72,14 +72,15 @@ export async function writeAdminRequest(clusterFile: string, group: string, requ
   if (!cluster.settings.sharedDir) return { ok: false, reason: `${clusterFile} has no cluster.sharedDir: there is no shared directory to write a request to` };
   const g = cluster.groups.find((x) => x.name === group);
   if (!g) return { ok: false, reason: `no group '${group}' in ${clusterFile}` };
-  if (typeof request.to === 'string' && !g.systemList.includes(request.to)) return { ok: false, reason: `node ${request.to} is not in the systemList of ${group} (${g.systemList.join(', ')})` };
+  if (request.to !== undefined && !g.systemList.includes(request.to)) return { ok: false, reason: `node ${request.to} is not in the systemList of ${group} (${g.systemList.join(', ')})` };
   const { HelperStore, getProfile, leaseRoot } = await import('../../lease');
+  const { writeAdmin } = await import('../../lease/admin');
   const profile = getProfile(cluster.settings.lease?.profile);
   const store = new HelperStore({ root: leaseRoot(cluster.settings.sharedDir, cluster.settings.name), node: 'cli', ioTimeoutMs: profile.timings.ioTimeoutMs, wedgeKillMs: profile.timings.leaseMs, directIo: profile.directIo });
   try {
     const up = await store.start();
     if (!up.ok) return { ok: false, reason: `the I/O helper did not start: ${up.message}` };
-    const w = await store.writeAdmin(group, JSON.stringify({ ...request, by: 'cli', id: randomBytes(6).toString('hex') }));
+    const w = await writeAdmin(store, group, request, 'cli');
     return w.ok ? { ok: true, reason: 'written' } : { ok: false, reason: `cannot write the admin file of ${group}: ${w.message}` };
   } finally {
     store.close();

@@ -2,7 +2,7 @@
  * `msgha explain [Type | cluster | group | lease | --markdown]`: the reference of the cluster
  * file, generated from the declarations. Exit 0, 1 for an unknown topic, 2 for a usage error.
  */
-import { TYPE_NAMES } from '../../resource-types/catalog';
+import { TYPE_NAMES } from '../../resource-types';
 import { suggestion } from '../../config/did-you-mean';
 import {
   explainKeys, explainMarkdown, explainType, explainTypeList, findType,

@@ -7,7 +7,7 @@
  */
 import { loadCluster } from '../../config/load';
 import { formatProblem } from '../../model/problems';
-import { getResourceType } from '../../resource-types/registry';
+import { getResourceType } from '../../resource-types';
 import type { AgentFunction } from '../../resource-types/contract';
 import { createSecretResolver } from '../../secrets';
 import { logLevelOf, runFunction } from '../../agent/function-runner';

@@ -1,7 +1,7 @@
 /**
- * AgentCore, layer 3 of self-fencing (DESIGN §5): when the group's serve deadline passes
- * without renewal, the agent cleans its resource by itself and reports 'lapsed'; it reports the
- * resource's pids (for the fence) when they change.
+ * AgentCore's self-fencing (docs/lease.md, "The layers that stop a holder"): when the group's
+ * serve deadline passes without renewal, the agent cleans its resource by itself and reports
+ * 'lapsed'; it reports the resource's pids (for the fence) when they change.
  */
 import { describe, expect, it } from 'vitest';
 import type { ActionResult, MonitorResult } from '../../../plugin/core/results';
@@ -10,9 +10,12 @@ import type { ResolvedResource } from '../../../plugin/model/cluster-types';
 import { AgentCore } from '../../../plugin/agent/agent-core';
 import type { OutgoingMessage } from '../../../plugin/pm2/protocol';
 
+/** One second of MonitorInterval lasts 50 ms here: MonitorInterval 1 is a 50 ms loop. */
+const SECOND_MS = 50;
+
 const resource: ResolvedResource = {
   id: 'g.r', group: 'g', name: 'r', type: 'Fake', requires: [],
-  attrs: { MonitorInterval: 0.05, OfflineMonitorInterval: 0, OnlineTimeout: 2, OfflineTimeout: 2, MonitorTimeout: 0.3, CleanTimeout: 2, ToleranceLimit: 0, SecondLevelMonitor: 0, ResLogLevel: 'ERROR' },
+  attrs: { MonitorInterval: 1, OfflineMonitorInterval: 0, OnlineTimeout: 2, OfflineTimeout: 2, MonitorTimeout: 0.3, CleanTimeout: 2, ToleranceLimit: 0, SecondLevelMonitor: 0, ResLogLevel: 'ERROR' },
 };
 
 function setup() {
@@ -29,7 +32,7 @@ function setup() {
   let lapsed: string | undefined;
   let onLapsed: boolean | undefined;
   const core = new AgentCore({
-    resource, type, resolveSecret: async () => undefined, send: (m) => { sent.push(m); }, isDeepCycle: () => false,
+    resource, type, resolveSecret: async () => undefined, send: (m) => { sent.push(m); }, isDeepCycle: () => false, secondMs: SECOND_MS,
     leaseLapsed: () => lapsed, leaseCheckMs: 10, onLapsed: (ok) => { onLapsed = ok; },
   });
   const until = async (what: () => boolean, ms = 3000): Promise<void> => {

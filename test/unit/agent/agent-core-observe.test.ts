@@ -10,10 +10,13 @@ import type { ResolvedResource } from '../../../plugin/model/cluster-types';
 import { AgentCore } from '../../../plugin/agent/agent-core';
 import type { AgentReport, Observation, OutgoingMessage } from '../../../plugin/pm2/protocol';
 
+/** One second of MonitorInterval lasts 50 ms here: MonitorInterval 1 is a 50 ms loop. */
+const SECOND_MS = 50;
+
 function resource(attrs: Record<string, unknown> = {}): ResolvedResource {
   return {
     id: 'g.r', group: 'g', name: 'r', type: 'Fake', requires: [],
-    attrs: { MonitorInterval: 0.05, OfflineMonitorInterval: 0, OnlineTimeout: 2, OfflineTimeout: 2, MonitorTimeout: 0.5, CleanTimeout: 2, ToleranceLimit: 0, SecondLevelMonitor: 1, ResLogLevel: 'ERROR', ...attrs },
+    attrs: { MonitorInterval: 1, OfflineMonitorInterval: 0, OnlineTimeout: 2, OfflineTimeout: 2, MonitorTimeout: 0.5, CleanTimeout: 2, ToleranceLimit: 0, SecondLevelMonitor: 1, ResLogLevel: 'ERROR', ...attrs },
   };
 }
 
@@ -39,7 +42,7 @@ function harness() {
   const sent: OutgoingMessage[] = [];
   const observed: Observation[] = [];
   const core = new AgentCore({
-    resource: resource(), type, resolveSecret: async () => undefined, send: (m) => { sent.push(m); },
+    resource: resource(), type, resolveSecret: async () => undefined, send: (m) => { sent.push(m); }, secondMs: SECOND_MS,
     isDeepCycle: (c, n) => n > 0 && c % n === 0, observe: (o) => { observed.push(o); },
   });
   const until = async (what: () => boolean, ms = 3000): Promise<void> => {

@@ -9,18 +9,21 @@ import type { ResolvedResource } from '../../../plugin/model/cluster-types';
 import { AgentCore } from '../../../plugin/agent/agent-core';
 import type { AgentReport, OutgoingMessage } from '../../../plugin/pm2/protocol';
 
+/** One second of MonitorInterval lasts 50 ms here: MonitorInterval 1 is a 50 ms loop. */
+const SECOND_MS = 50;
+
 function resource(attrs: Record<string, unknown> = {}): ResolvedResource {
   return {
     id: 'g.r', group: 'g', name: 'r', type: 'Fake', requires: [],
-    attrs: { MonitorInterval: 0.05, OfflineMonitorInterval: 0, OnlineTimeout: 2, OfflineTimeout: 2, MonitorTimeout: 0.3, CleanTimeout: 2, ToleranceLimit: 0, SecondLevelMonitor: 0, ResLogLevel: 'ERROR', ...attrs },
+    attrs: { MonitorInterval: 1, OfflineMonitorInterval: 0, OnlineTimeout: 2, OfflineTimeout: 2, MonitorTimeout: 0.3, CleanTimeout: 2, ToleranceLimit: 0, SecondLevelMonitor: 0, ResLogLevel: 'ERROR', ...attrs },
   };
 }
 
-interface Fake extends ResourceType { up: boolean; hang: boolean; calls: string[] }
+interface Fake extends ResourceType { up: boolean; hang: boolean; calls: string[]; downReason: string }
 
 function fakeType(): Fake {
   const t: Fake = {
-    name: 'Fake', up: false, hang: false, calls: [],
+    name: 'Fake', up: false, hang: false, calls: [], downReason: 'down',
     async online(): Promise<ActionResult> { t.calls.push('online'); t.up = true; return { ok: true, reason: 'started' }; },
     async offline(): Promise<ActionResult> { t.calls.push('offline'); t.up = false; return { ok: true, reason: 'stopped' }; },
     async clean(): Promise<ActionResult> { t.calls.push('clean'); t.up = false; return { ok: true, reason: 'cleaned' }; },
@@ -29,7 +32,7 @@ function fakeType(): Fake {
       if (t.hang) {
         return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ state: 'UNKNOWN', reason: 'aborted' })));
       }
-      return Promise.resolve(t.up ? { state: 'ONLINE', reason: 'up', pids: [4242] } : { state: 'OFFLINE', reason: 'down', recovery: 'restartable' });
+      return Promise.resolve(t.up ? { state: 'ONLINE', reason: 'up', pids: [4242] } : { state: 'OFFLINE', reason: t.downReason, recovery: 'restartable' });
     },
   };
   return t;
@@ -40,7 +43,7 @@ function harness(attrs: Record<string, unknown> = {}) {
   const sent: OutgoingMessage[] = [];
   let exitCb: ((pid: number) => void) | undefined;
   const core = new AgentCore({
-    resource: resource(attrs), type, resolveSecret: async () => undefined,
+    resource: resource(attrs), type, resolveSecret: async () => undefined, secondMs: SECOND_MS,
     send: (m) => { sent.push(m); }, isDeepCycle: (c, n) => n > 0 && c % n === 0,
     watchPids: (_pids, onExit) => { exitCb = onExit; return { stop: () => { exitCb = undefined; } }; },
   });
@@ -55,7 +58,7 @@ function harness(attrs: Record<string, unknown> = {}) {
 
 describe('AgentCore', () => {
   it('online → ONLINE, then a crash seen by the pid watch is FAULTED at once (ToleranceLimit 0)', async () => {
-    const h = harness({ MonitorInterval: 60 });
+    const h = harness({ MonitorInterval: 1200 });
     h.core.handle({ cmd: 'online', reqId: 1 });
     await h.until(() => h.results().length === 1);
     expect(h.results()[0]).toMatchObject({ reqId: 1, ok: true, state: 'ONLINE' });
@@ -72,7 +75,7 @@ describe('AgentCore', () => {
   });
 
   it('the coordinator\'s exit watch ("exited") has the same effect as its own; state replies carry the pids', async () => {
-    const h = harness({ MonitorInterval: 60 });
+    const h = harness({ MonitorInterval: 1200 });
     h.core.handle({ cmd: 'online', reqId: 1 });
     await h.until(() => h.type.calls.filter((c) => c === 'monitor').length === 1);
     await h.until(() => h.states().some((s) => s.fn === 'pids'));
@@ -94,6 +97,17 @@ describe('AgentCore', () => {
     await h.until(() => h.states().some((s) => s.state === 'FAULTED'));
     const failed = h.type.calls.filter((c) => c === 'monitor').length;
     expect(failed).toBeGreaterThanOrEqual(3);
+    h.core.dispose();
+  });
+
+  it('a failed monitor whose reason quotes a server saying "cancelled" still counts as a failure', async () => {
+    const h = harness();
+    h.type.downReason = 'NO [UNAVAILABLE] cancelled by server';
+    h.core.handle({ cmd: 'online', reqId: 1 });
+    await h.until(() => h.results().length === 1);
+    h.type.up = false;
+    await h.until(() => h.states().some((s) => s.state === 'FAULTED'));
+    expect(h.states().find((s) => s.state === 'FAULTED')).toMatchObject({ reason: 'NO [UNAVAILABLE] cancelled by server' });
     h.core.dispose();
   });
 

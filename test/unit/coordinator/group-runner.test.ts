@@ -7,7 +7,6 @@ import type { ResolvedGroup, ResolvedResource } from '../../../plugin/model/clus
 import { createLogger } from '../../../plugin/core/log';
 import type { AgentPort } from '../../../plugin/coordinator/app-registry';
 import { GroupRunner } from '../../../plugin/coordinator/group-runner';
-import { RestartBudget } from '../../../plugin/coordinator/restart-budget';
 import type { AgentReport } from '../../../plugin/pm2/protocol';
 
 function res(name: string, requires: string[] = [], attrs: Record<string, unknown> = {}): ResolvedResource {
@@ -138,16 +137,7 @@ describe('GroupRunner', () => {
   });
 });
 
-describe('RestartBudget', () => {
-  it('allows RestartLimit restarts within ConfInterval and forgets older ones', () => {
-    let now = 0;
-    const b = new RestartBudget(2, 1000, () => now);
-    expect([b.take(), b.take(), b.take()]).toEqual([true, true, false]);
-    now = 1001;
-    expect(b.take()).toBe(true);
-    expect(b.used()).toBe(1);
-  });
-
+describe('GroupRunner: freeze, early resources', () => {
   it('frozen: a fault is recorded, nothing is done about it', async () => {
     const { port, calls } = fakePort();
     const g = new GroupRunner(group([res('ldap'), res('imap', ['ldap'])]), { agents: port, log: quiet, restartApp: async () => true });

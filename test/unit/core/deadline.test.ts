@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { timeoutSignal } from '../../../plugin/core/deadline';
 
-const compiled = path.resolve(__dirname, '../../../dist/probes/deadline.js');
+const compiled = path.resolve(__dirname, '../../../dist/plugin/core/deadline.js');
 
 describe('timeoutSignal', () => {
   it('fires at its deadline even under garbage collection (200/200)', () => {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execProgram, lookupUser, parseEnvFile } from '../../../plugin/core/exec';
 import { toArgv } from '../../../plugin/core/argv';
-import { isAlive } from '../../../plugin/proc/processes';
+import { isAlive } from '../../../plugin/proc/table';
 import { waitFor } from '../../helpers/pm2';
 
 let dir: string;

@@ -1,5 +1,5 @@
-// The elector on a fake clock and fake store: every row of the failure table in
-// research/lease.md §6 (plus clock-rate error, checklist row 13), with the invariant "never two
+// The elector on a fake clock and fake store: every row of the failure table in docs/lease.md
+// ("What happens when something fails", plus clock-rate error), with the invariant "never two
 // nodes serving at one instant" checked in global time and "one acquire per epoch".
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeRecord, encodeRecord, RECORD_SIZE } from '../../../plugin/lease/record';
@@ -144,7 +144,7 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'whole node frozen > L (fence frozen too): on thaw the old holder stops at once — the documented §7 limit (overlap until thaw)',
+    name: 'whole node frozen > L (fence frozen too): on thaw the old holder stops at once — the documented limit (docs/lease.md, After a thaw: overlap until thaw)',
     async run() {
       const { sim, holder } = await cluster(['a', 'b']);
       await sim.run(1000);
@@ -155,7 +155,7 @@ const rows: Row[] = [
       await sim.run(50);
       const old = sim.intervals.find((i) => i.node === holder.name)!;
       expect(old.end).toBe(thaw); // killed at thaw, never later
-      expect(sim.overlaps().length).toBe(1); // only storage-side fencing or the guard close this (§7)
+      expect(sim.overlaps().length).toBe(1); // only storage-side fencing or the guard close this (docs/lease.md, After a thaw)
       expect(sim.doubleAcquires()).toEqual([]);
       await stopAll(sim);
     },
@@ -338,7 +338,7 @@ const rows: Row[] = [
       const target = sim.nodes.find((n) => n !== holder && n.name === 'c') ?? sim.nodes.find((n) => n !== holder)!;
       const bystander = sim.nodes.find((n) => n !== holder && n !== target)!;
       await sim.run(300);
-      await bystander.elector.requestMove(target.name);
+      await bystander.admin({ cmd: 'move', to: target.name });
       const t = await sim.until(() => target.holding(), 3000);
       expect(t).toBeGreaterThanOrEqual(0);
       expect(t).toBeLessThanOrEqual(5 * T.renewMs + 2 * TIO + P + 100);
@@ -371,14 +371,14 @@ const rows: Row[] = [
     async run() {
       const { sim, holder } = await cluster(['a', 'b']);
       const other = sim.nodes.find((n) => n !== holder)!;
-      expect((await other.elector.freeze()).ok).toBe(true);
+      expect((await other.admin({ cmd: 'freeze' })).ok).toBe(true);
       await sim.run(500);
       expect(holder.holding()).toBe(true); // the holder keeps renewing while frozen
       holder.crash();
       await sim.run(3 * L);
       expect(sim.acquires).toHaveLength(1);
       expect(other.elector.status().frozen).toBe(true);
-      await other.elector.unfreeze();
+      await other.admin({ cmd: 'none' });
       const t = await sim.until(() => other.holding(), 2 * CRASH_BOUND);
       expect(t).toBeGreaterThanOrEqual(0);
       expect(t).toBeLessThanOrEqual(L + 2 * P + TIO);
@@ -491,7 +491,7 @@ const rows: Row[] = [
   },
 ];
 
-describe('elector failure table (research/lease.md §6)', () => {
+describe('elector failure table (docs/lease.md, What happens when something fails)', () => {
   it.each(rows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
     await row.run();
   });

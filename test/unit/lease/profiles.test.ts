@@ -31,7 +31,7 @@ describe('T1–T4', () => {
     expect(validateTimings({ ...fast, renewMs: 300, pollMs: 300, leaseMs: 2000 })).toHaveLength(3);
   });
 
-  it('worst-case failover per profile matches research/lease.md §5', () => {
+  it('worst-case failover per profile matches docs/lease.md (Timing profiles and their rules)', () => {
     expect(failoverBounds(PROFILES.nfs.timings).holderCrashMs).toBe(49_000);
     expect(failoverBounds(PROFILES.local.timings).holderCrashMs).toBe(24_000);
     expect(failoverBounds(PROFILES.fast.timings).holderCrashMs).toBe(3_200);

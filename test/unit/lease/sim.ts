@@ -9,6 +9,8 @@ import { Elector, type ElectorEvent, type LostReason, type ResumeToken } from '.
 import { FakeClock } from '../../../plugin/lease/fake-clock';
 import { MemoryDirectory, MemoryStoreView } from '../../../plugin/lease/memory-store';
 import { PROFILES, type LeaseProfile } from '../../../plugin/lease/profiles';
+import type { IoResult } from '../../../plugin/lease/store';
+import { writeAdmin, type AdminRequest } from '../../../plugin/lease/admin';
 
 export class NodeClock implements Clock {
   paused = false;
@@ -98,6 +100,14 @@ export class SimNode {
   crash(): void { this.clock.paused = true; }
 
   start(resume?: ResumeToken): void { this.elector.start({ resume }); }
+
+  /**
+   * Writes the group's admin file from this node through the one writer (lease/admin.ts), as
+   * the operator does: freeze, none (unfreeze) or move, each with a fresh id.
+   */
+  admin(cmd: AdminRequest): Promise<IoResult<void>> {
+    return writeAdmin(this.view, 'g', cmd, this.name);
+  }
   holding(): boolean { return this.elector.status().state === 'holder'; }
 }
 

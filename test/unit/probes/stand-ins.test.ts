@@ -1,9 +1,9 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpProbe } from '../../../probes/http';
-import { tcpProbe } from '../../../probes/tcp';
-import { tlsProbe } from '../../../probes/tls';
+import { probeAdmin } from '../../../probes/admin';
+import { probeTcp } from '../../../probes/tcp';
+import { probeTls } from '../../../probes/tls';
 import { portBlock } from '../../helpers/ports';
 
 const BASE = portBlock('contract', 5);
@@ -36,26 +36,26 @@ afterAll(async () => {
 
 describe('tcp probe', () => {
   it('ok with the expected greeting, phases timed', async () => {
-    const r = await tcpProbe({ host, port: BASE }, { timeoutMs: 2000, greeting: '* OK', bye: 'a1 LOGOUT\r\n' });
+    const r = await probeTcp({ host, port: BASE }, { timeoutMs: 2000, greeting: '* OK', bye: 'a1 LOGOUT\r\n' });
     expect(r.outcome, r.reason).toBe('ok');
     expect(r.phases.connect).toBeGreaterThanOrEqual(0);
     expect(r.phases.total).toBeGreaterThanOrEqual(r.phases.connect!);
   });
   it('times out in the greeting phase when the server accepts but never speaks', async () => {
     const t0 = Date.now();
-    const r = await tcpProbe({ host, port: BASE + 1 }, { timeoutMs: 300, greeting: '* OK' });
+    const r = await probeTcp({ host, port: BASE + 1 }, { timeoutMs: 300, greeting: '* OK' });
     expect(r).toMatchObject({ outcome: 'timeout', failedPhase: 'greeting' });
     expect(Date.now() - t0).toBeLessThan(800);
   });
   it('fails on a wrong greeting and on a refused connection', async () => {
-    expect(await tcpProbe({ host, port: BASE + 2 }, { timeoutMs: 1000, greeting: '+OK' })).toMatchObject({ outcome: 'fail', failedPhase: 'greeting' });
-    expect(await tcpProbe({ host, port: BASE + 9 }, { timeoutMs: 1000 })).toMatchObject({ outcome: 'fail', failedPhase: 'connect' });
+    expect(await probeTcp({ host, port: BASE + 2 }, { timeoutMs: 1000, greeting: '+OK' })).toMatchObject({ outcome: 'fail', failedPhase: 'greeting' });
+    expect(await probeTcp({ host, port: BASE + 9 }, { timeoutMs: 1000 })).toMatchObject({ outcome: 'fail', failedPhase: 'connect' });
   });
   it('ends at once when the caller aborts', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     const t0 = Date.now();
-    const r = await tcpProbe({ host, port: BASE + 1 }, { timeoutMs: 5000, greeting: '* OK' }, ac.signal);
+    const r = await probeTcp({ host, port: BASE + 1 }, { timeoutMs: 5000, greeting: '* OK' }, ac.signal);
     expect(r.outcome).toBe('timeout');
     expect(Date.now() - t0).toBeLessThan(1000);
   });
@@ -63,24 +63,23 @@ describe('tcp probe', () => {
 
 describe('tls probe', () => {
   it('times out in the handshake against a silent server', async () => {
-    const r = await tlsProbe({ host, port: BASE + 1 }, { timeoutMs: 300 });
+    const r = await probeTls({ host, port: BASE + 1 }, { timeoutMs: 300 });
     expect(r).toMatchObject({ outcome: 'timeout', failedPhase: 'tls' });
   });
   it('fails the handshake against a plain-text server', async () => {
-    const r = await tlsProbe({ host, port: BASE }, { timeoutMs: 1000 });
+    const r = await probeTls({ host, port: BASE }, { timeoutMs: 1000 });
     expect(r).toMatchObject({ outcome: 'fail', failedPhase: 'tls' });
   });
 });
 
-describe('http probe', () => {
+describe('admin probe (the port read-back over HTTP)', () => {
   it('checks status and body with Basic auth; a 401 is a configuration error', async () => {
-    const check = (body: string) => (/nsserverport = 390/.test(body) ? undefined : 'wrong port');
-    const ok = await httpProbe({ host, port: BASE + 3 }, { timeoutMs: 1000, path: '/port', auth: { user: 'admin', password: 'pw' }, checkBody: check });
+    const ok = await probeAdmin({ host, port: BASE + 3 }, { timeoutMs: 1000, path: '/port', user: 'admin', password: 'pw', expectPort: 390 });
     expect(ok.outcome, ok.reason).toBe('ok');
-    const denied = await httpProbe({ host, port: BASE + 3 }, { timeoutMs: 1000, path: '/port', auth: { user: 'admin', password: 'bad' } });
+    const denied = await probeAdmin({ host, port: BASE + 3 }, { timeoutMs: 1000, path: '/port', user: 'admin', password: 'bad', expectPort: 390 });
     expect(denied).toMatchObject({ outcome: 'fail', configurationError: true });
     expect(denied.reason).not.toContain('bad');
-    const err = await httpProbe({ host, port: BASE + 3 }, { timeoutMs: 1000, path: '/' });
+    const err = await probeAdmin({ host, port: BASE + 3 }, { timeoutMs: 1000, path: '/', user: 'admin', password: 'pw' });
     expect(err).toMatchObject({ outcome: 'fail' });
   });
 });

@@ -11,11 +11,12 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getResourceType } from '../../../plugin/resource-types/registry';
-import { killInstance, killPids } from '../../../plugin/proc/kill';
-import { APPLICATION_ATTRIBUTES } from '../../../plugin/resource-types/application.attrs';
+import { getResourceType } from '../../../plugin/resource-types';
+import { killPids } from '../../../plugin/proc/kill';
 import { checkAttribute } from '../../../plugin/config/validate-attribute';
-import { isAlive, listInstanceProcesses, ownProcess, startTimeOf, threadGroupOf } from '../../../plugin/proc/processes';
+import { isAlive, startTimeOf, threadGroupOf } from '../../../plugin/proc/table';
+import { ownProcess } from '../../../plugin/proc/own';
+import { listInstanceProcesses } from '../../../plugin/proc/matching';
 import { agentContext, resolvedResource } from '../../contract/agent-context';
 import { fakeDaemonRoot, writeScript } from '../../helpers/fake-daemon';
 import { waitFor } from '../../helpers/pm2';
@@ -74,7 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of children) { try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ } }
-  await killInstance(root, { graceMs: 200 });
+  await killPids(await listInstanceProcesses(root), { graceMs: 200 });
   await fs.rm(root, { recursive: true, force: true });
 });
 
@@ -255,7 +256,7 @@ describe('the agent remembers the processes it saw', () => {
 
 describe('ProcessRoot lists several directories', () => {
   it('is declared as one path or a list, and every listed root is an instance root', async () => {
-    const decl = APPLICATION_ATTRIBUTES.find((a) => a.name === 'ProcessRoot')!;
+    const decl = app.attributes.find((a) => a.name === 'ProcessRoot')!;
     expect(checkAttribute(decl, '/srv/mail/dovecot')).toEqual([]);
     expect(checkAttribute(decl, ['/srv/mail/dovecot', '/run/dovecot-mail'])).toEqual([]);
     expect(checkAttribute(decl, ['/srv/mail/dovecot', 'relative'])[0]?.message).toMatch(/\[1\]: must be an absolute path/);

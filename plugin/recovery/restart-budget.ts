@@ -3,6 +3,8 @@
  * more restart in place is allowed now and, if so, records it. The clock is injected so tests
  * step it instead of sleeping.
  */
+import { numberAttr } from '../model/attributes';
+
 export class RestartBudget {
   private times: number[] = [];
 
@@ -33,4 +35,9 @@ export class RestartBudget {
     const oldest = this.now() - this.windowMs;
     this.times = this.times.filter((t) => t > oldest);
   }
+}
+
+/** The budget of one resource: its RestartLimit within its ConfInterval (declared defaults 3 and 600 s). */
+export function restartBudgetOf(attrs: Readonly<Record<string, unknown>>, now?: () => number): RestartBudget {
+  return new RestartBudget(numberAttr(attrs, 'RestartLimit'), numberAttr(attrs, 'ConfInterval') * 1000, now);
 }

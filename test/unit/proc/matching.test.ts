@@ -1,50 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+// /proc matching (matching.ts, pid-files.ts, tree.ts, table.ts): daemons of an instance root and
+// not of its lookalike, pid files checked against the kernel, zombies counted as dead.
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../helpers/pm2';
-import {
-  checkPidFile, containsPath, isInstanceRoot, findProcesses, isAlive, listInstanceProcesses, nameMatches, readPidFile, readStat, snapshot,
-  treeOf, watchPids,
-} from '../../../plugin/proc/processes';
+import { findProcesses, isInstanceRoot, listInstanceProcesses, nameMatches } from '../../../plugin/proc/matching';
+import { containsPath } from '../../../plugin/proc/paths';
+import { checkPidFile } from '../../../plugin/proc/pid-files';
+import { watchPids } from '../../../plugin/proc/pid-watch';
+import { isAlive, readStat, snapshot } from '../../../plugin/proc/table';
+import { treeOf } from '../../../plugin/proc/tree';
+import { childrenOf, makeProcDir, removeProcDir, start, until } from './fixture';
 
 let dir: string;
-const children: ChildProcess[] = [];
 
-function start(argv0: string, args: string[], cwd = '/'): ChildProcess {
-  const c = spawn(argv0, args, { stdio: 'ignore', cwd, detached: true });
-  children.push(c);
-  return c;
-}
-
-async function childrenOf(ppid: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const e of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const st = await readStat(Number(e));
-    if (st?.ppid === ppid) out.push(st.pid);
-  }
-  return out;
-}
-
-const until = async (check: () => Promise<boolean>, ms = 3000): Promise<void> => {
-  await waitFor('condition', check, { timeoutMs: ms, intervalMs: 20 });
-};
-
-beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mh-proc-'));
-  await fs.mkdir(path.join(dir, 'r1', 'bin'), { recursive: true });
-  await fs.mkdir(path.join(dir, 'r12', 'bin'), { recursive: true });
-  await fs.symlink('/bin/sleep', path.join(dir, 'r1', 'bin', 'fakedaemon'));
-  await fs.symlink('/bin/sleep', path.join(dir, 'r12', 'bin', 'fakedaemon'));
-  await fs.writeFile(path.join(dir, 'r1', 'bin', 'parent.sh'), '#!/bin/sh\ncd /\n/bin/sleep 302 &\nwait\n', { mode: 0o755 });
-});
-
-afterAll(async () => {
-  for (const c of children) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } }
-  await fs.rm(dir, { recursive: true, force: true });
-});
+beforeAll(async () => { dir = await makeProcDir(); });
+afterAll(removeProcDir);
 
 describe('name and path matching', () => {
   it.each([
@@ -90,12 +60,12 @@ describe('findProcesses', () => {
     const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['303']);
     const pidFile = path.join(dir, 'good.pid');
     await fs.writeFile(pidFile, `${a.pid}\n`);
-    expect(await readPidFile(pidFile)).toBe(a.pid);
+    expect(await checkPidFile(pidFile)).toMatchObject({ ok: true, pid: a.pid });
     const found = await findProcesses([{ name: 'fakedaemon', root: path.join(dir, 'r1'), pidFile }]);
     expect(found.get('fakedaemon')).toContain(a.pid);
     await fs.writeFile(path.join(dir, 'stale.pid'), '999999999\n');
-    expect(await readPidFile(path.join(dir, 'stale.pid'))).toBeUndefined();
-    expect(await readPidFile(path.join(dir, 'missing.pid'))).toBeUndefined();
+    expect((await checkPidFile(path.join(dir, 'stale.pid'))).ok).toBe(false);
+    expect((await checkPidFile(path.join(dir, 'missing.pid'))).ok).toBe(false);
   });
 
   it('never trusts a thread id, a symlinked pid file, a kernel thread, a lookalike of another root, nor ourselves', async () => {
@@ -103,7 +73,7 @@ describe('findProcesses', () => {
     await fs.writeFile(path.join(dir, 'thread.pid'), `${tid}\n`);
     expect(await checkPidFile(path.join(dir, 'thread.pid'))).toMatchObject({ ok: false, stale: true, why: `names pid ${tid}, a thread of process ${process.pid}, not a process` });
     await fs.writeFile(path.join(dir, 'self.pid'), `${process.pid}\n`);
-    expect(await readPidFile(path.join(dir, 'self.pid'))).toBeUndefined();
+    expect((await checkPidFile(path.join(dir, 'self.pid'))).ok).toBe(false);
     await fs.writeFile(path.join(dir, 'kthreadd.pid'), '2\n');
     if ((await readStat(2))?.ppid === 0) expect((await checkPidFile(path.join(dir, 'kthreadd.pid'))).why).toMatch(/kernel thread/);
     const a = start(path.join(dir, 'r12', 'bin', 'fakedaemon'), ['306']);
@@ -142,70 +112,12 @@ describe('zombies', () => {
     });
     expect(await isAlive(zombie)).toBe(false);
     await fs.writeFile(path.join(dir, 'zombie.pid'), String(zombie));
-    expect(await readPidFile(path.join(dir, 'zombie.pid'))).toBeUndefined();
+    expect((await checkPidFile(path.join(dir, 'zombie.pid'))).ok).toBe(false);
     const exited: number[] = [];
     const w = watchPids([zombie], (pid) => exited.push(pid));
     await until(async () => exited.length === 1, 500);
     w.stop();
     expect(exited).toEqual([zombie]);
-  });
-});
-
-describe('watchPids', () => {
-  it('notices the exit of a known pid within 300 ms', async () => {
-    const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['306']);
-    const b = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['307']);
-    await until(async () => isAlive(b.pid!));
-    const exits: { pid: number; at: number }[] = [];
-    const w = watchPids([a.pid!, b.pid!], (pid) => exits.push({ pid, at: Date.now() }));
-    await new Promise((r) => setTimeout(r, 400));
-    expect(exits).toEqual([]);
-    const killedAt = Date.now();
-    process.kill(a.pid!, 'SIGKILL');
-    await until(async () => exits.length === 1, 1000);
-    expect(exits[0]!.pid).toBe(a.pid);
-    expect(exits[0]!.at - killedAt).toBeLessThan(300);
-    w.stop();
-  });
-});
-
-describe('watchPids (shared timer)', () => {
-  it('serves several watches with their own intervals; stop() inside a callback ends that watch only', async () => {
-    const a = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['310']);
-    const b = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['311']);
-    const c = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['312']);
-    await until(async () => (await isAlive(a.pid!)) && (await isAlive(b.pid!)) && (await isAlive(c.pid!)));
-    const seen: string[] = [];
-    const w1 = watchPids([a.pid!, b.pid!], (pid) => { seen.push(`w1:${pid}`); w1.stop(); }, 50);
-    const w2 = watchPids([c.pid!], (pid) => seen.push(`w2:${pid}`), 200);
-    process.kill(a.pid!, 'SIGKILL');
-    process.kill(b.pid!, 'SIGKILL');
-    await until(async () => seen.length >= 1, 1000);
-    await new Promise((r) => setTimeout(r, 150));
-    // Both exited in the same sweep, but w1 was stopped by its first callback.
-    expect(seen).toHaveLength(1);
-    expect([`w1:${a.pid}`, `w1:${b.pid}`]).toContain(seen[0]);
-    const killedAt = Date.now();
-    process.kill(c.pid!, 'SIGKILL');
-    await until(async () => seen.length === 2, 1000);
-    expect(seen[1]).toBe(`w2:${c.pid}`);
-    expect(Date.now() - killedAt).toBeLessThan(450);
-    w2.stop();
-  });
-
-  it('reports a pid that is already gone at once, and nothing after stop()', async () => {
-    const exits: number[] = [];
-    const w = watchPids([2 ** 22 + 12345], (pid) => exits.push(pid));
-    await until(async () => exits.length === 1, 500);
-    w.stop();
-    const d = start(path.join(dir, 'r1', 'bin', 'fakedaemon'), ['313']);
-    await until(async () => isAlive(d.pid!));
-    const late: number[] = [];
-    const w2 = watchPids([d.pid!], (pid) => late.push(pid), 20);
-    w2.stop();
-    process.kill(d.pid!, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 150));
-    expect(late).toEqual([]);
   });
 });
 
