@@ -8,9 +8,10 @@
 import * as path from 'node:path';
 import { checkWatchdogMs, defaultWatchdogMs, getProfile, MIN_WATCHDOG_MS } from '../lease/profiles';
 import { isPlainObject, portMap, str, type CheckedResource, type Report } from '../model/check-context';
-import { LEASE_PROFILES } from './keys';
+import { CLUSTER_KEYS, LEASE_PROFILES, keyDefault } from './keys';
 import { reachable } from './graph';
-import { listOf, parseIPv4Cidr } from '../model/values';
+import { listOf } from '../model/values';
+import { parseIPv4Cidr } from '../core/net';
 
 interface Listener { host: string; port: number; label: string; r: CheckedResource }
 
@@ -190,7 +191,7 @@ function checkFence(report: Report, cluster: unknown, all: readonly CheckedResou
     }
     const w = fence.watchdogTimeout;
     if (w !== undefined && fence.watchdog === undefined) report.warn(where, 'fence.watchdogTimeout', 'has no effect without fence.watchdog');
-    const profileName = isPlainObject(cluster.lease) && typeof cluster.lease.profile === 'string' ? cluster.lease.profile : 'nfs';
+    const profileName = isPlainObject(cluster.lease) && typeof cluster.lease.profile === 'string' ? cluster.lease.profile : keyDefault<string>(CLUSTER_KEYS, 'lease.profile');
     if (watchdog && (LEASE_PROFILES as readonly string[]).includes(profileName)) {
       const t = getProfile(profileName).timings;
       const k = `${t.stopBudgetMs / 1000} s`;

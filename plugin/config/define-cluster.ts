@@ -4,7 +4,6 @@
  * for loadCluster. When PM2 loads the file, an invalid definition throws with every problem;
  * while loadCluster loads it, it never throws (loadCluster reports the problems itself).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../core/package-root';

@@ -1,9 +1,9 @@
 /**
- * Documentation generated from the declarations (catalog + generic attributes + cluster and
- * group keys): the text of `msgha explain` and the Markdown reference. Nothing here is written
+ * Documentation generated from the declarations (the resource types' list + generic attributes
+ * + cluster and group keys): the text of `msgha explain` and the Markdown reference. Nothing here is written
  * by hand per attribute, so the reference cannot drift from what validation checks.
  */
-import { TYPE_CATALOG, TYPE_NAMES } from '../resource-types/catalog';
+import { getResourceType, RESOURCE_TYPES, TYPE_NAMES } from '../resource-types';
 import type { TypeDescriptor } from '../model/attributes';
 import { GENERIC_ATTRIBUTES, type AttrDecl } from '../model/attributes';
 import { CLUSTER_KEYS, GROUP_KEYS, RESOURCE_KEYS, type KeyDecl } from './keys';
@@ -53,12 +53,12 @@ function describeDecl(d: Decl): string {
 }
 
 export function findType(name: string): TypeDescriptor | undefined {
-  return TYPE_CATALOG[name] ?? Object.values(TYPE_CATALOG).find((t) => t.name.toLowerCase() === name.toLowerCase());
+  return getResourceType(name) ?? RESOURCE_TYPES.find((t) => t.name.toLowerCase() === name.toLowerCase());
 }
 
 export function explainTypeList(): string {
   const width = Math.max(...TYPE_NAMES.map((n) => n.length));
-  const lines = Object.values(TYPE_CATALOG).map((t) => `  ${t.name.padEnd(width)}  ${t.summary}`);
+  const lines = RESOURCE_TYPES.map((t) => `  ${t.name.padEnd(width)}  ${t.summary}`);
   return ['Resource types (msgha explain <Type> for its attributes):', ...lines, '',
     'Also: msgha explain cluster | group | lease, msgha explain --markdown'].join('\n');
 }
@@ -100,7 +100,7 @@ export function explainMarkdown(): string {
     '## Group keys', '', ...markdownTable(GROUP_KEYS), '',
     '## Resource keys', '', ...markdownTable(RESOURCE_KEYS), '',
   ];
-  for (const t of Object.values(TYPE_CATALOG)) {
+  for (const t of RESOURCE_TYPES) {
     out.push(`## ${t.name}`, '', t.summary, '', ...markdownTable(t.attributes.filter((a) => !generic.has(a.name))), '');
   }
   out.push('## Generic attributes (every resource type)', '', ...markdownTable(GENERIC_ATTRIBUTES), '');

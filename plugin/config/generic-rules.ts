@@ -1,5 +1,5 @@
 /**
- * Rules on the generic attributes of every resource (SPEC §5) that involve more than one value
+ * Rules on the generic attributes of every resource that involve more than one value
  * or the local file system: timings that do not fit together, and the MonitorProgram file.
  * MonitorProgram is the only file looked at during validation (other roots may live on a disk
  * mounted on another node), and a missing one is only a warning for the same reason.
@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { CheckedResource, Report } from '../model/check-context';
 import { num } from '../model/check-context';
-import { splitCommand } from '../model/values';
+import { toArgv } from '../core/argv';
 
 /** Why an hour: beyond it a deep check or a group start is rarer or slower than anyone expects. */
 const ONE_HOUR = 3600;
@@ -52,8 +52,7 @@ export function checkGroupTimings(report: Report, group: string, resources: read
 }
 
 export function checkMonitorProgram(report: Report, r: CheckedResource): void {
-  const argv = splitCommand(r.attrs.MonitorProgram);
-  const program = argv?.[0];
+  const program = toArgv(r.attrs.MonitorProgram)?.[0];
   if (!program) return;
   let st: fs.Stats;
   try {

@@ -1,6 +1,6 @@
 /**
  * Declarations of the cluster-level and group-level keys of a cluster file (resource
- * attributes are declared in attributes.ts and the agents' *.attrs.ts). Validation takes the
+ * attributes are declared in model/attributes.ts and by each resource type). Validation takes the
  * set of known keys from here and `msgha explain cluster|group` prints these tables.
  */
 import type { GroupDependencyKind } from '../model/cluster-types';
@@ -75,6 +75,13 @@ export const RESOURCE_KEYS: readonly KeyDecl[] = [
   { name: 'requires', kind: 'stringList', default: [],
     doc: 'Resources of the same group that must be ONLINE before this one starts (and go offline after it).' },
 ];
+
+/** The declared default of a key: readers take it from here, so no one restates it. */
+export function keyDefault<T>(keys: readonly KeyDecl[], name: string): T {
+  const decl = keys.find((k) => k.name === name);
+  if (!decl || decl.default === undefined) throw new Error(`key ${name} declares no default`);
+  return decl.default as T;
+}
 
 /** Top-level names of a declaration list ('lease.profile' → 'lease'). */
 export function topNames(keys: readonly KeyDecl[]): string[] {

@@ -4,10 +4,17 @@
  * resources in online order. Call it only on a definition that validated without errors.
  */
 import * as path from 'node:path';
-import { TYPE_CATALOG } from '../resource-types/catalog';
+import { getResourceType } from '../resource-types';
 import { defaultFor, type AttrDecl } from '../model/attributes';
 import type { ClusterDefinition, ResolvedCluster, ResolvedGroup, ResolvedResource, ResourceConfig } from '../model/cluster-types';
 import { stableOrder } from './graph';
+import { CLUSTER_KEYS, GROUP_KEYS, keyDefault } from './keys';
+
+type LeaseProfile = NonNullable<NonNullable<ClusterDefinition['cluster']['lease']>['profile']>;
+const DEFAULT_PROFILE = keyDefault<LeaseProfile>(CLUSTER_KEYS, 'lease.profile');
+const DEFAULT_LISTEN = keyDefault<string>(CLUSTER_KEYS, 'metrics.listen');
+const DEFAULT_AUTO_START = keyDefault<boolean>(GROUP_KEYS, 'autoStart');
+const DEFAULT_FROZEN = keyDefault<boolean>(GROUP_KEYS, 'frozen');
 
 function cloneDefault(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? structuredClone(value) : value;
@@ -39,7 +46,7 @@ export function resolveCluster(def: ClusterDefinition, file: string): ResolvedCl
   const groups: ResolvedGroup[] = Object.entries(def.groups).map(([name, g]) => {
     const resources: ResolvedResource[] = onlineOrder(g.resources).map((rname) => {
       const raw = g.resources[rname]!;
-      const type = TYPE_CATALOG[raw.type]!;
+      const type = getResourceType(raw.type)!;
       return {
         id: `${name}.${rname}`,
         group: name,
@@ -52,9 +59,9 @@ export function resolveCluster(def: ClusterDefinition, file: string): ResolvedCl
     return {
       name,
       systemList: [...(g.systemList ?? def.cluster.nodes)],
-      autoStart: g.autoStart ?? true,
+      autoStart: g.autoStart ?? DEFAULT_AUTO_START,
       dependsOn: (g.dependsOn ?? []).map((d) => ({ ...d })),
-      frozen: g.frozen ?? false,
+      frozen: g.frozen ?? DEFAULT_FROZEN,
       resources,
     };
   });
@@ -63,8 +70,8 @@ export function resolveCluster(def: ClusterDefinition, file: string): ResolvedCl
     settings: {
       ...def.cluster,
       nodes: [...def.cluster.nodes],
-      lease: { profile: def.cluster.lease?.profile ?? 'nfs' },
-      metrics: { listen: def.cluster.metrics?.listen ?? '127.0.0.1:9464' },
+      lease: { profile: def.cluster.lease?.profile ?? DEFAULT_PROFILE },
+      metrics: { listen: def.cluster.metrics?.listen ?? DEFAULT_LISTEN },
     },
     groups,
   };

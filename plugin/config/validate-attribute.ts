@@ -1,12 +1,13 @@
 /**
  * One checker per attribute kind (attributes.ts `AttrKind`). A checker looks at one value only;
- * rules that tie several attributes or resources together live in type-rules.ts and
- * cluster-rules.ts. Messages never quote a secret's value.
+ * rules that tie several attributes together are the types' own (plugin/resource-types, run
+ * by type-rules.ts), those across resources live in cluster-rules.ts. Messages never quote a secret's value.
  */
 import * as path from 'node:path';
 import type { AttrDecl } from '../model/attributes';
 import { suggestion } from './did-you-mean';
-import { isHost, splitCommand } from '../model/values';
+import { isHost } from '../model/values';
+import { parseArgv } from '../core/argv';
 import { looksEncrypted, secretFormatProblem } from '../secrets/format';
 
 export interface Issue {
@@ -49,10 +50,11 @@ function checkPath(value: unknown): Issue[] {
 }
 
 function checkCommand(value: unknown): Issue[] {
-  const argv = splitCommand(value);
-  if (!argv) {
-    return error(typeof value === 'string' ? 'has an unclosed quote' : `must be a command line (string) or an argv list, got ${describe(value)}`);
+  const parsed = parseArgv(value);
+  if (!parsed.ok) {
+    return error(parsed.why === 'unclosed quote' ? 'has an unclosed quote' : `must be a command line (string) or an argv list, got ${describe(value)}`);
   }
+  const argv = parsed.argv;
   if (argv.length === 0 || argv[0] === '') return error('is empty');
   if (!path.isAbsolute(argv[0]!)) return error(`program "${argv[0]}" must be an absolute path`, 'commands run without a shell and without PATH lookup');
   if (typeof value === 'string' && /[|;&$`<>]/.test(value)) {

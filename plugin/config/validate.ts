@@ -4,7 +4,7 @@
  * throws, whatever the input; never decrypts a secret; looks at the file system only for
  * MonitorProgram (see generic-rules.ts).
  */
-import { TYPE_CATALOG, TYPE_NAMES } from '../resource-types/catalog';
+import { getResourceType, TYPE_NAMES } from '../resource-types';
 import { RESOURCE_META_KEYS } from '../model/attributes';
 import { isPlainObject, Report, type CheckedResource } from '../model/check-context';
 import { checkCrossResource } from './cluster-rules';
@@ -61,7 +61,7 @@ function checkResource(report: Report, group: string, name: string, raw: unknown
     report.error(where, 'type', 'is required', `one of ${TYPE_NAMES.join(', ')}`);
     return undefined;
   }
-  const type = typeof raw.type === 'string' ? TYPE_CATALOG[raw.type] : undefined;
+  const type = typeof raw.type === 'string' ? getResourceType(raw.type) : undefined;
   if (!type) {
     report.error(where, 'type', `unknown resource type ${JSON.stringify(raw.type)}`,
       (typeof raw.type === 'string' && suggestion(raw.type, TYPE_NAMES)) || `one of ${TYPE_NAMES.join(', ')}`);

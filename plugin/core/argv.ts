@@ -1,31 +1,43 @@
 /**
- * Turns a `command` attribute (string or string[]) into an argv array without a shell: words
- * split on whitespace, single or double quotes group words, nothing is expanded.
+ * The one command-line splitter: a `command` attribute (string or string[]) becomes an argv
+ * array without a shell. Words split on white space, '…' and "…" group words, nothing else is
+ * interpreted or expanded. An unclosed quote is rejected, never guessed at: validation reports
+ * it, and the agents never run such a command.
  */
-export function toArgv(value: unknown): string[] | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (Array.isArray(value)) return value.map(String);
-  if (typeof value !== 'string') return undefined;
+
+export type ParsedArgv = { ok: true; argv: string[] } | { ok: false; why: 'not a command' | 'unclosed quote' };
+
+/** Splits `value`; an empty string (or list) gives an empty argv, which is the caller's to judge. */
+export function parseArgv(value: unknown): ParsedArgv {
+  if (Array.isArray(value)) return value.every((v) => typeof v === 'string') ? { ok: true, argv: [...value] } : { ok: false, why: 'not a command' };
+  if (typeof value !== 'string') return { ok: false, why: 'not a command' };
   const argv: string[] = [];
-  let cur = '';
-  let quote: string | undefined;
+  let word = '';
   let inWord = false;
+  let quote: '"' | "'" | undefined;
   for (const ch of value) {
     if (quote) {
       if (ch === quote) quote = undefined;
-      else cur += ch;
+      else word += ch;
     } else if (ch === '"' || ch === "'") {
       quote = ch;
       inWord = true;
     } else if (/\s/.test(ch)) {
-      if (inWord) argv.push(cur);
-      cur = '';
+      if (inWord) argv.push(word);
+      word = '';
       inWord = false;
     } else {
-      cur += ch;
+      word += ch;
       inWord = true;
     }
   }
-  if (inWord) argv.push(cur);
-  return argv.length > 0 ? argv : undefined;
+  if (quote) return { ok: false, why: 'unclosed quote' };
+  if (inWord) argv.push(word);
+  return { ok: true, argv };
+}
+
+/** The argv of a command to run: undefined when unset, empty, not a command, or a quote is not closed. */
+export function toArgv(value: unknown): string[] | undefined {
+  const parsed = parseArgv(value);
+  return parsed.ok && parsed.argv.length > 0 ? parsed.argv : undefined;
 }

@@ -3,6 +3,7 @@
  * once, here or in its type's file. Validation, defaults and `msgha explain` are all derived
  * from these declarations, so a key can never be documented one way and checked another.
  */
+import { toArgv } from '../core/argv';
 
 /** The value kinds an attribute can have; each kind has one checker in validate-attribute.ts. */
 export type AttrKind =
@@ -69,10 +70,10 @@ export function defaultFor(decl: AttrDecl, attrs: Readonly<Record<string, unknow
 }
 
 /**
- * Generic attributes of every resource (SPEC §5). Our defaults are modern ones: the seed's
+ * Generic attributes of every resource. Our defaults are modern ones: the seed's
  * cluster manager checked every 60 s and waited 300 s; we check every 10 s and wait 120 s.
  */
-export const GENERIC_ATTRIBUTES: readonly AttrDecl[] = [
+const GENERIC = [
   { name: 'MonitorInterval', kind: 'seconds', default: 10, min: 1, unit: 's',
     doc: 'Seconds between two monitor cycles while the resource is online on this node.' },
   { name: 'OfflineMonitorInterval', kind: 'seconds', default: 60, min: 0, unit: 's',
@@ -108,39 +109,91 @@ export const GENERIC_ATTRIBUTES: readonly AttrDecl[] = [
     doc: 'Deep (protocol) check cadence: 0 = never, 1 = every monitor cycle, N = every N-th cycle.' },
   { name: 'MonitorProgram', kind: 'command',
     doc: 'Absolute path of your own check program, with arguments; run after the built-in checks pass. Exit 110 or 0 = ONLINE, 100 or 1 = OFFLINE, other = UNKNOWN.' },
-];
+] as const satisfies readonly AttrDecl[];
+
+export const GENERIC_ATTRIBUTES: readonly AttrDecl[] = GENERIC;
+/** The generic declarations with their literal names and kinds (for typed readers). */
+export type GenericAttributes = typeof GENERIC;
+
+/** Names among declarations `D` (of kind `K`): a literal union when `D` is declared `as const`. */
+export type AttrName<D extends readonly AttrDecl[], K extends AttrKind = AttrKind> = Extract<D[number], { kind: K }>['name'];
 
 /** Keys of a resource entry that are not attributes of its type. */
 export const RESOURCE_META_KEYS: readonly string[] = ['type', 'requires'];
 
 /**
  * Reading an attribute through its declaration: the resource's value when it is set and of the
- * declared kind, else the declared (or derived) default. No caller restates a default, so a
- * default changed here changes everywhere. An undeclared name is a bug in our code: it throws.
+ * declared kind (within min/max, among the enum values), else the declared (or derived)
+ * default. No caller restates a default, so a default changed here changes everywhere. An
+ * undeclared name, or a reader of the wrong kind, is a bug in our code: it throws.
  */
-export function declared(decls: readonly AttrDecl[], name: string): AttrDecl {
+export function declared(decls: readonly AttrDecl[], name: string, kinds?: ReadonlySet<AttrKind>): AttrDecl {
   const decl = decls.find((d) => d.name === name);
   if (!decl) throw new Error(`attribute ${name} is not declared`);
+  if (kinds && !kinds.has(decl.kind)) throw new Error(`attribute ${name} is of kind ${decl.kind}, not ${[...kinds].join(' or ')}`);
   return decl;
 }
 
-const NUMERIC_KINDS: ReadonlySet<AttrKind> = new Set(['int', 'seconds', 'port']);
+const NUMBER_KINDS = new Set(['int', 'seconds', 'port'] as const);
+const BOOL_KINDS = new Set(['bool'] as const);
+const TEXT_KINDS = new Set(['string', 'path', 'host', 'enum'] as const);
+const LIST_KINDS = new Set(['stringList', 'paths'] as const);
+const PORT_MAP_KINDS = new Set(['portMap'] as const);
+const COMMAND_KINDS = new Set(['command'] as const);
 
-export function numberAttr(attrs: Readonly<Record<string, unknown>>, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): number {
-  const decl = declared(decls, name);
-  if (!NUMERIC_KINDS.has(decl.kind)) throw new Error(`attribute ${name} is not numeric`);
+type Attrs = Readonly<Record<string, unknown>>;
+
+export function numberAttr(attrs: Attrs, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): number {
+  const decl = declared(decls, name, NUMBER_KINDS);
   const v = attrs[name];
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   if (Number.isFinite(n) && n >= (decl.min ?? -Infinity) && n <= (decl.max ?? Infinity)) return n;
   return Number(defaultFor(decl, attrs));
 }
 
-export function boolAttr(attrs: Readonly<Record<string, unknown>>, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): boolean {
-  const decl = declared(decls, name);
-  if (decl.kind !== 'bool') throw new Error(`attribute ${name} is not a bool`);
+export function boolAttr(attrs: Attrs, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): boolean {
+  const decl = declared(decls, name, BOOL_KINDS);
   const v = attrs[name];
   if (typeof v === 'boolean') return v;
   if (v === 'true' || v === 1) return true;
   if (v === 'false' || v === 0) return false;
   return defaultFor(decl, attrs) === true;
+}
+
+/** A non-empty string (a number is taken as its decimal text); undefined when unset and without a default. */
+export function textAttr(attrs: Attrs, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): string | undefined {
+  const decl = declared(decls, name, TEXT_KINDS);
+  const v = attrs[name];
+  const s = typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
+  if (s !== undefined && (decl.kind !== 'enum' || (decl.values ?? []).includes(s))) return s;
+  const d = defaultFor(decl, attrs);
+  return typeof d === 'string' ? d : undefined;
+}
+
+/** One value or a list of them: the non-empty strings; the declared default (or none) when unset. */
+export function listAttr(attrs: Attrs, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): string[] {
+  const decl = declared(decls, name, LIST_KINDS);
+  const v = attrs[name] ?? defaultFor(decl, attrs);
+  if (Array.isArray(v)) return v.map(String).filter(Boolean);
+  return typeof v === 'string' && v ? [v] : [];
+}
+
+/** { service: port } with the entries whose port is an integer; the declared default (or {}) when unset. */
+export function portMapAttr(attrs: Attrs, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): Record<string, number> {
+  const decl = declared(decls, name, PORT_MAP_KINDS);
+  const v = attrs[name] ?? defaultFor(decl, attrs);
+  const out: Record<string, number> = {};
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, p] of Object.entries(v as Record<string, unknown>)) {
+      const n = Number(p);
+      if (Number.isInteger(n)) out[k] = n;
+    }
+  }
+  return out;
+}
+
+/** A command as argv (core/argv.ts); undefined when unset, empty or unparsable. */
+export function commandAttr(attrs: Attrs, name: string, decls: readonly AttrDecl[] = GENERIC_ATTRIBUTES): string[] | undefined {
+  const decl = declared(decls, name, COMMAND_KINDS);
+  return toArgv(attrs[name] ?? defaultFor(decl, attrs));
 }

@@ -1,5 +1,5 @@
 /**
- * The shape of a cluster file (DESIGN §2). The same object is accepted from a `.js` ecosystem
+ * The shape of a cluster file. The same object is accepted from a `.js` ecosystem
  * file (through `defineCluster`) and from a `.json` file.
  */
 
@@ -33,7 +33,7 @@ export interface FenceSettings {
   watchdogTimeout?: number;
 }
 
-/** Prometheus exporter of the coordinator (DESIGN §6). */
+/** Prometheus exporter of the coordinator. */
 export interface MetricsSettings {
   /** HOST:PORT of /metrics and /healthz (default 127.0.0.1:9464). */
   listen?: string;

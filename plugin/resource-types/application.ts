@@ -12,21 +12,52 @@
  * pid-file processes, matching processes, everything under every ProcessRoot, their
  * descendants, and every process the agent saw of the resource (lifecycle.ts).
  */
-import {
-  checkPidFile, containsPath, cwdOf, findProcesses, isInstanceRoot, isUnder, listInstanceProcesses, removeStalePidFiles, snapshot,
-  withDescendants, type ProcessInfo,
-} from '../proc/processes';
-import { attrList, attrPortMap, attrString } from './attr-access';
-import { toArgv } from '../core/argv';
-import { cleanFlow, monitorRemembering, offlineFlow, onlineFlow, type LifecycleSpec, type ProgramSpec } from './lifecycle';
-import { budgetClock, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
-import { runMonitor, type LevelResult } from './monitor-levels';
+import * as path from 'node:path';
+import { cwdOf, snapshot, type ProcessInfo } from '../proc/table';
+import { containsPath, isUnder } from '../proc/paths';
+import { checkPidFile, removeStalePidFiles } from '../proc/pid-files';
+import { findProcesses, isInstanceRoot, listInstanceProcesses } from '../proc/matching';
+import { withDescendants } from '../proc/tree';
+import type { AttrDecl } from '../model/attributes';
+import { portMap } from '../model/check-context';
+import { attrReader } from './attr-access';
+import type { LifecycleSpec, ProgramSpec } from './lifecycle';
+import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
+import type { LevelResult } from './monitor-levels';
+import { commandDriven } from './command-driven-type';
+import { checkServiceNames, checkTestAccount } from './rule-helpers';
 import type { ProcessMatcher } from '../core/results';
-import type { AgentContext, ResourceType } from './contract';
+import { defineType, rule, type AgentContext } from './contract';
+
+/** Services the Application type can probe (probes/ registry names). */
+export const APPLICATION_PROBE_SERVICES = ['imap', 'imaps', 'pop', 'pops', 'smtp', 'lmtp', 'http', 'https', 'ldap', 'ldaps', 'tcp'] as const;
+
+const ATTRIBUTES = [
+  { name: 'StartProgram', kind: 'command', required: true, example: '/usr/sbin/dovecot -c /srv/mail/dovecot.conf',
+    doc: 'Program (absolute path) and arguments that start the daemon; it may fork into the background.' },
+  { name: 'StopProgram', kind: 'command', example: '/usr/sbin/dovecot -c /srv/mail/dovecot.conf stop',
+    doc: 'Program and arguments that stop the daemon gracefully (default: SIGTERM to the daemon\'s processes).' },
+  { name: 'CleanProgram', kind: 'command', doc: 'Program run by clean before leftovers are killed (optional).' },
+  { name: 'PidFiles', kind: 'stringList', example: ['/srv/mail/run/master.pid'],
+    doc: 'Absolute pid files of the daemon; checked first by the monitor.' },
+  { name: 'MonitorProcesses', kind: 'stringList', example: ['/usr/sbin/dovecot -c /srv/mail/dovecot.conf'],
+    doc: 'Strings a process command line must contain to count as the daemon; every one must be present.' },
+  { name: 'ProcessRoot', kind: 'paths', example: ['/srv/mail/dovecot', '/srv/mail/dovecot-run'],
+    doc: 'Instance directory, or a list of them: a process whose command line names one or whose working directory is under one belongs to the daemon (a pid file naming anything else is ignored); its leftovers are killed by offline and clean.' },
+  { name: 'ProbeHost', kind: 'host', default: '127.0.0.1', doc: 'Host probed by second-level monitoring.' },
+  { name: 'ProbeServices', kind: 'portMap', example: { imap: 143, smtp: 25 },
+    doc: 'Services probed by second-level monitoring and their ports (imap imaps pop pops smtp lmtp http https ldap ldaps tcp).' },
+  { name: 'ProbeUser', kind: 'string', doc: 'Test account for synthetic logins (optional).' },
+  { name: 'ProbePasswd', kind: 'secret', doc: 'Password of ProbeUser, encrypted with `msgha encrypt`.' },
+  { name: 'StartInputSecret', kind: 'secret',
+    doc: 'A secret given to StartProgram on its standard input (e.g. a key passphrase).' },
+] as const satisfies readonly AttrDecl[];
+
+const attr = attrReader(ATTRIBUTES);
 
 /** ProcessRoot: one directory or a list of them. */
 function roots(ctx: AgentContext): string[] {
-  return attrList(ctx, 'ProcessRoot');
+  return attr.list(ctx, 'ProcessRoot');
 }
 
 /**
@@ -34,7 +65,7 @@ function roots(ctx: AgentContext): string[] {
  * (neither MonitorProcesses nor a usable ProcessRoot): then only the generic checks apply.
  */
 function belongs(ctx: AgentContext): ((p: ProcessInfo) => boolean) | undefined {
-  const patterns = attrList(ctx, 'MonitorProcesses');
+  const patterns = attr.list(ctx, 'MonitorProcesses');
   const dirs = roots(ctx).filter(isInstanceRoot);
   if (patterns.length === 0 && dirs.length === 0) return undefined;
   return (p) => {
@@ -44,14 +75,13 @@ function belongs(ctx: AgentContext): ((p: ProcessInfo) => boolean) | undefined {
   };
 }
 
-function program(value: unknown, stdinSecret?: string): ProgramSpec | undefined {
-  const argv = toArgv(value);
+function program(argv: string[] | undefined, stdinSecret?: string): ProgramSpec | undefined {
   return argv ? { argv, stdinSecret } : undefined;
 }
 
 async function first(ctx: AgentContext): Promise<LevelResult> {
-  const pidFiles = attrList(ctx, 'PidFiles');
-  const patterns = attrList(ctx, 'MonitorProcesses');
+  const pidFiles = attr.list(ctx, 'PidFiles');
+  const patterns = attr.list(ctx, 'MonitorProcesses');
   const dirs = roots(ctx);
   const test = belongs(ctx);
   const missing: string[] = [];
@@ -83,11 +113,11 @@ async function first(ctx: AgentContext): Promise<LevelResult> {
 async function leftovers(ctx: AgentContext): Promise<number[]> {
   const pids = new Set<number>();
   const test = belongs(ctx);
-  for (const f of attrList(ctx, 'PidFiles')) {
+  for (const f of attr.list(ctx, 'PidFiles')) {
     const v = await checkPidFile(f, test);
     if (v.ok) pids.add(v.pid!);
   }
-  const patterns = attrList(ctx, 'MonitorProcesses');
+  const patterns = attr.list(ctx, 'MonitorProcesses');
   if (patterns.length > 0) {
     const found = await findProcesses(patterns.map((name) => ({ name, match: 'substring' as const })), { fresh: true });
     for (const list of found.values()) for (const p of list) pids.add(p);
@@ -102,9 +132,9 @@ function spec(ctx: AgentContext): LifecycleSpec {
   return {
     first: () => first(ctx),
     leftovers: () => leftovers(ctx),
-    start: program(ctx.attrs.StartProgram, 'StartInputSecret'),
-    stop: program(ctx.attrs.StopProgram),
-    clean: program(ctx.attrs.CleanProgram) ?? program(ctx.attrs.StopProgram),
+    start: program(attr.command(ctx, 'StartProgram'), 'StartInputSecret'),
+    stop: program(attr.command(ctx, 'StopProgram')),
+    clean: program(attr.command(ctx, 'CleanProgram') ?? attr.command(ctx, 'StopProgram')),
     deep: (budget, signal) => deep(ctx, budget, signal),
     removeStalePidFiles: () => removeStale(ctx),
   };
@@ -112,7 +142,7 @@ function spec(ctx: AgentContext): LifecycleSpec {
 
 async function removeStale(ctx: AgentContext): Promise<string[]> {
   const test = belongs(ctx);
-  const verdicts = await Promise.all(attrList(ctx, 'PidFiles').map((f) => checkPidFile(f, test)));
+  const verdicts = await Promise.all(attr.list(ctx, 'PidFiles').map((f) => checkPidFile(f, test)));
   return removeStalePidFiles(verdicts, () => test);
 }
 
@@ -121,32 +151,40 @@ const LOGIN_PROBES = new Set(['imap', 'imaps', 'pop', 'pops', 'http', 'https']);
 
 async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
   const remaining = budgetClock(budgetMs);
-  const host = attrString(ctx, 'ProbeHost') ?? '127.0.0.1';
-  const services = attrPortMap(ctx, 'ProbeServices');
-  const user = attrString(ctx, 'ProbeUser');
-  let password: string | undefined;
-  if (user !== undefined) {
-    const secret = await readSecret(ctx, 'ProbePasswd');
-    if (!secret.ok) return secret.problem;
-    password = secret.value;
-  }
-  const login = user !== undefined && password !== undefined;
-  const plan: PlannedProbe[] = Object.entries(services).map(([service, port]) => {
-    const options: PlannedProbe['options'] = {};
-    if (login && (LOGIN_PROBES.has(service) || ((service === 'ldap' || service === 'ldaps') && user.includes('=')))) {
-      Object.assign(options, { user, password });
-    }
-    // smtp/lmtp: RCPT TO the test address when ProbeUser is one (no domain to derive it from).
-    if (login && (service === 'smtp' || service === 'lmtp') && user.includes('@')) options.recipient = user;
-    return { check: `${service}:${port}`, probe: service, host, port, options };
+  const host = attr.text(ctx, 'ProbeHost');
+  const services = attr.portMap(ctx, 'ProbeServices');
+  return withTestAccount(ctx, attr.text(ctx, 'ProbeUser'), 'ProbePasswd', (account) => {
+    const login = account?.password !== undefined ? { user: account.user, password: account.password } : undefined;
+    const plan: PlannedProbe[] = Object.entries(services).map(([service, port]) => {
+      const options: PlannedProbe['options'] = {};
+      if (login && (LOGIN_PROBES.has(service) || ((service === 'ldap' || service === 'ldaps') && login.user.includes('=')))) {
+        Object.assign(options, login);
+      }
+      // smtp/lmtp: RCPT TO the test address when ProbeUser is one (no domain to derive it from).
+      if (login && (service === 'smtp' || service === 'lmtp') && login.user.includes('@')) options.recipient = login.user;
+      return { check: `${service}:${port}`, probe: service, host, port, options };
+    });
+    return runProbePlan(plan, { budgetMs: remaining(), signal });
   });
-  return runProbePlan(plan, { budgetMs: remaining(), signal });
 }
 
-export const Application: ResourceType = {
+export const Application = defineType({
   name: 'Application',
-  online: (ctx) => onlineFlow(ctx, spec(ctx)),
-  offline: (ctx) => offlineFlow(ctx, spec(ctx)),
-  clean: (ctx) => cleanFlow(ctx, spec(ctx)),
-  monitor: (ctx, options) => monitorRemembering(ctx, () => runMonitor(ctx, options, { first: () => first(ctx), second: (b, s) => deep(ctx, b, s) })),
-};
+  summary: 'Any daemon given by start/stop programs, pid files and process patterns (e.g. slapd, Dovecot, Postfix).',
+  attributes: ATTRIBUTES,
+  rules: [
+    rule(['ProbeServices'], (r) => checkServiceNames(r, 'ProbeServices', Object.keys(portMap(r.attrs.ProbeServices)), APPLICATION_PROBE_SERVICES, '')),
+    rule(['PidFiles', 'MonitorProcesses'], (r) => {
+      const pidFiles = Array.isArray(r.attrs.PidFiles) ? (r.attrs.PidFiles as string[]) : [];
+      for (const f of pidFiles) {
+        if (!path.isAbsolute(f)) r.error('PidFiles', `"${f}" must be an absolute path`);
+      }
+      if (!r.given.has('PidFiles') && !r.given.has('MonitorProcesses')) {
+        r.warn('MonitorProcesses', 'neither PidFiles nor MonitorProcesses is set: the monitor cannot recognise a daemon that forks into the background',
+          'list the daemon\'s pid file or a string of its command line');
+      }
+    }),
+    rule(['ProbeUser', 'ProbePasswd'], (r) => checkTestAccount(r, 'ProbeUser', 'ProbePasswd')),
+  ],
+  ...commandDriven(attr, spec),
+});

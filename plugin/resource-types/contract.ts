@@ -1,9 +1,11 @@
 /**
- * The contract every resource type implements (one file per type in this folder) and the
- * context its four functions receive.
+ * The contract every resource type implements, and the context its four functions receive.
+ * One file per type in this folder declares the whole type with defineType(): its name and
+ * summary (what `msgha explain` lists), its attributes, the validation rules that tie them
+ * together, and online/offline/monitor/clean. index.ts is the list of types.
  */
 import type { ResolvedResource } from '../model/cluster-types';
-import { numberAttr } from '../model/attributes';
+import { GENERIC_ATTRIBUTES, numberAttr, type AttrDecl, type AttrName, type GenericAttributes, type TypeDescriptor } from '../model/attributes';
 import type { Logger } from '../core/log';
 import type { ActionResult, MonitorResult } from '../core/results';
 
@@ -25,17 +27,58 @@ export interface MonitorOptions {
   deep: boolean;
 }
 
-/**
- * What a resource type implements (one file per type in plugin/agents/). Its attributes are
- * declared in `<type>.attrs.ts` and listed in catalog.ts, so validation never loads agent code;
- * rules that tie several attributes together live in config/type-rules.ts.
- */
+/** The four functions of a resource type, as the agent runs them. */
 export interface ResourceType {
   name: string;
   online(ctx: AgentContext): Promise<ActionResult>;
   offline(ctx: AgentContext): Promise<ActionResult>;
   monitor(ctx: AgentContext, options: MonitorOptions): Promise<MonitorResult>;
   clean(ctx: AgentContext): Promise<ActionResult>;
+}
+
+/**
+ * What a validation rule sees of one resource (config/type-rules.ts runs the rules). Only the
+ * attributes the rule names: values that passed their kind check, defaults applied, so a wrong
+ * value is reported once, by its kind checker, and not again by a rule.
+ */
+export interface RuleInput<N extends string = string> {
+  attrs: Readonly<Record<N, unknown>>;
+  /** Which of them the user wrote (defaults not included). */
+  given: { has(attribute: N): boolean };
+  error(attribute: N, message: string, hint?: string): void;
+  warn(attribute: N, message: string, hint?: string): void;
+  /** "did you mean X?" for a misspelt name; with `list`, else the known names; else ''. */
+  suggest(name: string, known: readonly string[], list?: boolean): string;
+}
+
+/** A rule that ties several attributes of one resource together. */
+export interface TypeRule<N extends string = string> {
+  /** Every attribute the rule reads or reports on: declared by the type or generic. */
+  attributes: readonly N[];
+  check(r: RuleInput<N>): void;
+}
+
+/** A rule over `attributes`: it can read and report on those only (checked when it compiles). */
+export function rule<const N extends string>(attributes: readonly N[], check: (r: RuleInput<N>) => void): TypeRule<N> {
+  return { attributes, check };
+}
+
+/** A resource type, whole: what validation, `msgha explain` and the agent all read. */
+export interface ResourceTypeDefinition extends ResourceType, TypeDescriptor {
+  rules: readonly TypeRule[];
+}
+
+type OwnNames<D extends readonly AttrDecl[]> = AttrName<[...D, ...GenericAttributes]>;
+
+/**
+ * Declares a type. `attributes` are the type's own (the generic ones are added here); with
+ * them written `as const`, a rule naming an attribute that is not declared does not compile.
+ */
+export function defineType<const D extends readonly AttrDecl[]>(def: Omit<ResourceTypeDefinition, 'attributes' | 'rules'> & {
+  attributes: D;
+  rules?: readonly TypeRule<OwnNames<D>>[];
+}): ResourceTypeDefinition {
+  return { ...def, attributes: [...def.attributes, ...GENERIC_ATTRIBUTES], rules: def.rules ?? [] };
 }
 
 /** A well-behaved function returns within a few ms of its abort; this bounds a badly behaved one. */

@@ -9,7 +9,7 @@
  * that cannot be decrypted is reported as a configuration problem, never thrown and never shown.
  */
 import { deadlineIn } from '../core/deadline';
-import { getProbe, serviceProbe, type ProbePolicy, type ProtocolOptions } from '../../probes/registry';
+import { getProbe, type ProbePolicy, type ProtocolOptions } from '../../probes/registry';
 import { foldProbes, type LevelResult, type NamedProbe } from './monitor-levels';
 import type { AgentContext } from './contract';
 
@@ -46,7 +46,7 @@ export async function runProbePlan(plan: PlannedProbe[], opts: RunPlanOptions): 
   const timeoutMs = probeDeadlineMs(opts.budgetMs, opts.capMs);
   // Services with no deep check (snmp, ens) have no probe and are left out.
   const runnable = plan.flatMap((p) => {
-    const probe = getProbe(p.probe) ?? serviceProbe(p.probe);
+    const probe = getProbe(p.probe);
     return probe ? [{ ...p, run: probe }] : [];
   });
   const results = await Promise.all(runnable.map(async (p): Promise<NamedProbe> => {
@@ -54,15 +54,15 @@ export async function runProbePlan(plan: PlannedProbe[], opts: RunPlanOptions): 
     const result = await probe({ host: p.host, port: p.port }, { ...p.options, timeoutMs }, opts.signal);
     return { check: p.check, result };
   }));
-  return foldProbes(results, opts.policy ?? 'any');
+  return foldProbes(results, opts.policy);
 }
 
 export type SecretRead = { ok: true; value: string | undefined } | { ok: false; problem: LevelResult };
 
 /**
- * Decrypts a secret attribute now (SPEC §7: at the moment of use). A key file that is missing
- * or a value that does not decrypt is the configuration's fault: OFFLINE, recovery
- * 'configuration' (see foldProbes for why OFFLINE rather than UNKNOWN).
+ * Decrypts a secret attribute now, at the moment of use. A key file that is missing or a value
+ * that does not decrypt is the configuration's fault: OFFLINE, recovery 'configuration' (see
+ * foldProbes for why OFFLINE rather than UNKNOWN).
  */
 export async function readSecret(ctx: AgentContext, attribute: string): Promise<SecretRead> {
   try {
@@ -74,15 +74,23 @@ export async function readSecret(ctx: AgentContext, attribute: string): Promise<
   }
 }
 
+/** The account a deep check logs in with; `password` is undefined when its attribute is unset. */
+export interface TestAccount { user: string; password: string | undefined }
+
+/**
+ * Runs a deep check with the test account — `user` (the type's test user attribute) and the
+ * secret `passwordAttr` decrypted now — or without one when `user` is unset. A secret that
+ * cannot be decrypted is the result (a configuration problem) and the check does not run.
+ */
+export async function withTestAccount(ctx: AgentContext, user: string | undefined, passwordAttr: string,
+  check: (account: TestAccount | undefined) => Promise<LevelResult>): Promise<LevelResult> {
+  if (user === undefined) return check(undefined);
+  const secret = await readSecret(ctx, passwordAttr);
+  return secret.ok ? check({ user, password: secret.value }) : secret.problem;
+}
+
 /** Starts the deep level's own clock: the budget left after slow steps (decryption). */
 export function budgetClock(budgetMs: number): () => number {
   const d = deadlineIn(budgetMs);
   return () => d.remaining();
-}
-
-/** The domain part of a host name (`mail.example.com` → `example.com`); undefined for an IP or a bare name. */
-export function domainOf(host: string): string | undefined {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':')) return undefined;
-  const i = host.replace(/\.$/, '').indexOf('.');
-  return i > 0 ? host.replace(/\.$/, '').slice(i + 1) : undefined;
 }

@@ -3,7 +3,10 @@
  * (pid file first, then the shared /proc snapshot). The sentence names what is missing.
  */
 import { promises as fs } from 'node:fs';
-import { checkPidFile, findProcesses, matcherBelongs, removeStalePidFiles, withDescendants, type ProcessInfo } from '../proc/processes';
+import type { ProcessInfo } from '../proc/table';
+import { checkPidFile, removeStalePidFiles } from '../proc/pid-files';
+import { findProcesses, matcherBelongs } from '../proc/matching';
+import { withDescendants } from '../proc/tree';
 import type { LevelResult } from './monitor-levels';
 import type { ProcessMatcher } from '../core/results';
 

@@ -1,10 +1,11 @@
 /**
- * IP: a virtual IPv4 address that moves with its group (DESIGN §5 layer 4).
+ * IP: a virtual IPv4 address that moves with its group; its kernel lifetime follows the lease
+ * (docs/lease.md).
  * online: refuse if another host answers for the address (`arping -D`, recovery 'move'), then
  * add it with valid_lft = preferred_lft = the whole seconds left of the serve deadline (the
  * kernel removes the address by itself if nobody refreshes it — e.g. the node died), then
  * gratuitous ARP (best effort, not awaited). monitor: the address is on the device (`ip -j addr
- * show`); when the serve deadline has passed, the agent removes it itself (layer 3).
+ * show`); when the serve deadline has passed, the agent removes it itself.
  * offline/clean: `ip addr del` (absent = success). refreshLifetime() is called on every lease
  * renewal and only ever extends an address that is there.
  * With a lease, every add and refresh runs through vip-guard.ts: the kernel ends the call if it
@@ -17,11 +18,28 @@
  */
 import { monotonicMs } from '../lease/clock';
 import { leaseHooks } from '../lease/hooks';
-import { attrBool, attrNumber, attrString, execBase } from './attr-access';
+import { parseIPv4Cidr } from '../core/net';
+import type { AttrDecl } from '../model/attributes';
+import { str } from '../model/check-context';
+import { attrReader, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecOptions } from '../core/exec';
 import type { ActionResult, MonitorResult } from '../core/results';
-import type { AgentContext, ResourceType } from './contract';
+import { defineType, rule, type AgentContext } from './contract';
 import { GUARD_ABSENT, GUARD_TOO_LATE, SLACK_MS, guardSeconds, guardedIpArgv } from './vip-guard';
+
+const ATTRIBUTES = [
+  { name: 'Address', kind: 'string', required: true, example: '192.0.2.25/24',
+    doc: 'Virtual IPv4 address with its prefix length (ADDR/PREFIX).' },
+  { name: 'Device', kind: 'string', required: true, example: 'eth0', doc: 'Network interface that carries the address.' },
+  { name: 'ArpCheck', kind: 'bool', default: true,
+    doc: 'Refuse to add the address when another host already answers for it (duplicate address detection).' },
+  { name: 'ArpCheckMs', kind: 'int', default: 400, min: 50, max: 5000,
+    doc: 'How long the duplicate address check waits for an answer, in milliseconds. A host on the same LAN answers within a few ms; every millisecond here is added to each failover.' },
+  { name: 'Lifetime', kind: 'string', default: 'lease', example: 'forever',
+    doc: "Kernel lifetime of the address: 'lease' (whole seconds left of this node's serve deadline, refreshed on every renewal, so the address vanishes by itself if the node dies; permanent when the group has no lease), 'forever', or a number of seconds." },
+] as const satisfies readonly AttrDecl[];
+
+const attr = attrReader(ATTRIBUTES);
 
 const ARP_TIMEOUT_MS = 4000;
 /**
@@ -39,12 +57,12 @@ export interface VipSpec {
 }
 
 export function parseVip(ctx: AgentContext): VipSpec | string {
-  const addr = attrString(ctx, 'Address');
-  const device = attrString(ctx, 'Device');
-  if (!addr || !device) return 'Address and Device are required';
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(addr);
-  if (!m || m[1]!.split('.').some((o) => Number(o) > 255) || Number(m[2]) > 32) return `Address '${addr}' is not IPv4 ADDR/PREFIX`;
-  return { address: m[1]!, prefix: Number(m[2]), device, containerName: attrString(ctx, 'ContainerName') };
+  const missing = attr.missing(ctx);
+  if (missing) return missing;
+  const addr = attr.required(ctx, 'Address');
+  const cidr = parseIPv4Cidr(addr);
+  if (!cidr) return `Address '${addr}' is not IPv4 ADDR/PREFIX`;
+  return { ...cidr, device: attr.required(ctx, 'Device'), containerName: attr.text(ctx, 'ContainerName') };
 }
 
 /**
@@ -54,8 +72,8 @@ export function parseVip(ctx: AgentContext): VipSpec | string {
 export type Life = { lease: number } | { fixed: number | 'forever' };
 
 export function lifeOf(ctx: AgentContext, until = leaseHooks().serveUntilMono(ctx.resource.group)): Life {
-  const fixed = attrString(ctx, 'Lifetime');
-  if (fixed && fixed !== 'lease') return { fixed: fixed === 'forever' ? 'forever' : Math.max(0, Math.floor(Number(fixed))) };
+  const fixed = attr.text(ctx, 'Lifetime');
+  if (fixed !== 'lease') return { fixed: fixed === 'forever' ? 'forever' : Math.max(0, Math.floor(Number(fixed))) };
   return until === 'forever' ? { fixed: 'forever' } : { lease: until };
 }
 
@@ -156,10 +174,10 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
   const cur = await show(ctx, spec);
   if (cur.deviceMissing) return { ok: false, recovery: 'move', reason: `device ${spec.device} does not exist on this node` };
   if (cur.present) return refreshLifetime(ctx, life);
-  if (attrBool(ctx, 'ArpCheck', true)) {
+  if (attr.bool(ctx, 'ArpCheck')) {
     // Duplicate address detection: arping -D probes at once and exits 1 on the first answer. It
     // only takes whole seconds, so we stop it ourselves after ArpCheckMs: no answer by then = free.
-    const waitMs = attrNumber(ctx, 'ArpCheckMs', 400);
+    const waitMs = attr.number(ctx, 'ArpCheckMs');
     const d = await execProgram(['arping', '-D', '-c', '2', '-w', '2', '-I', spec.device, spec.address], execOpts(ctx, spec, waitMs));
     if (d.code === 1) return { ok: false, recovery: 'move', reason: `another host already answers for ${spec.address} on ${spec.device} (arping -D): refusing to add it` };
     if (d.spawnError || (d.code !== 0 && !d.timedOut) || ctx.signal?.aborted) return { ok: false, recovery: 'restartable', reason: `duplicate address check failed: arping ${describeExit(d)}: ${outputTail(d)}` };
@@ -211,10 +229,26 @@ async function offline(ctx: AgentContext): Promise<ActionResult> {
   return removeAddress(ctx, spec, 'offline');
 }
 
-export const ipType: ResourceType = {
+export const ipType = defineType({
   name: 'IP',
+  summary: 'Virtual IPv4 address that moves with its group; its kernel lifetime follows the lease.',
+  attributes: ATTRIBUTES,
+  rules: [
+    rule(['Address'], (r) => {
+      const address = str(r.attrs.Address);
+      if (address !== undefined && !parseIPv4Cidr(address)) {
+        r.error('Address', `must be an IPv4 address with its prefix length, got "${address}"`, 'e.g. 192.0.2.25/24');
+      }
+    }),
+    rule(['Device'], (r) => {
+      const device = str(r.attrs.Device);
+      if (device !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(device)) {
+        r.error('Device', `"${device}" is not a network interface name`, 'e.g. eth0 (at most 15 characters)');
+      }
+    }),
+  ],
   online,
   offline,
   monitor,
   clean: offline,
-};
+});

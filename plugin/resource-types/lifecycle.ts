@@ -23,8 +23,9 @@
  * unusable User or EnvFile → 'configuration'.
  */
 import { deadlineIn, pollUntil, timeoutSignal } from '../core/deadline';
-import { invalidateSnapshot, readStat, sameProcess, startTimeOf, stillRunning, treeOf } from '../proc/processes';
-import { attrMs, attrNumber, execBase } from './attr-access';
+import { invalidateSnapshot, readStat, sameProcess, startTimeOf, stillRunning } from '../proc/table';
+import { treeOf } from '../proc/tree';
+import { execBase, genericAttr } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecResult } from '../core/exec';
 import { killPids } from '../proc/kill';
 import type { LevelResult } from './monitor-levels';
@@ -180,7 +181,7 @@ async function gone(spec: LifecycleSpec, deadlineMs: number, signal: AbortSignal
 
 export async function onlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
   const log = ctx.log.child('online');
-  const timeout = attrMs(ctx, 'OnlineTimeout', 120);
+  const timeout = genericAttr.ms(ctx, 'OnlineTimeout');
   const deadline = deadlineIn(timeout);
   const signal = timeoutSignal(timeout, ctx.signal);
   invalidateSnapshot();
@@ -207,8 +208,8 @@ export async function onlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promis
     return last.state === 'ONLINE' ? true : undefined;
   }, deadline, POLL_MS, signal);
   if (ok) rememberProcesses(ctx.resource.id, last.pids);
-  if (ok && spec.deep && attrNumber(ctx, 'SecondLevelMonitor', 0) > 0) {
-    const monitorMs = attrMs(ctx, 'MonitorTimeout', 8);
+  if (ok && spec.deep && genericAttr.number(ctx, 'SecondLevelMonitor') > 0) {
+    const monitorMs = genericAttr.ms(ctx, 'MonitorTimeout');
     let deep: LevelResult | undefined;
     const answered = await pollUntil(async () => {
       deep = await spec.deep!(Math.max(200, Math.min(monitorMs, deadline.remaining())), signal);
@@ -240,7 +241,7 @@ async function killLeft(ctx: AgentContext, fn: string, pids: number[], graceMs: 
 
 export async function offlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
   const log = ctx.log.child('offline');
-  const timeout = attrMs(ctx, 'OfflineTimeout', 120);
+  const timeout = genericAttr.ms(ctx, 'OfflineTimeout');
   const deadline = deadlineIn(timeout);
   const signal = timeoutSignal(timeout, ctx.signal);
   invalidateSnapshot();
@@ -300,7 +301,7 @@ async function stoppedAmong(pids: number[]): Promise<number[]> {
 
 export async function cleanFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
   const log = ctx.log.child('clean');
-  const timeout = attrMs(ctx, 'CleanTimeout', 60);
+  const timeout = genericAttr.ms(ctx, 'CleanTimeout');
   const deadline = deadlineIn(timeout);
   const signal = timeoutSignal(timeout, ctx.signal);
   const program = spec.clean ?? spec.stop;

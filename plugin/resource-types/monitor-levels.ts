@@ -1,5 +1,5 @@
 /**
- * The monitor flow every resource type shares (SPEC §3): first level (processes) → second
+ * The monitor flow every resource type shares: first level (processes) → second
  * level (protocol checks) when the caller says this cycle is deep → the user's MonitorProgram
  * when everything before said ONLINE.
  *
@@ -11,7 +11,7 @@ import { actsOn, type ProbePolicy } from '../../probes/registry';
 import type { ProbeResult } from '../../probes/types';
 import { deadlineIn, timeoutSignal } from '../core/deadline';
 import { runMonitorProgram } from '../../probes/monitor-program';
-import { attrMs, execBase } from './attr-access';
+import { execBase, genericAttr } from './attr-access';
 import type { CheckReport, MonitorResult, RecoveryClass, ResourceState } from '../core/results';
 import type { AgentContext, MonitorOptions } from './contract';
 
@@ -44,7 +44,7 @@ const MARGIN_MS = 250;
 
 export async function runMonitor(ctx: AgentContext, options: MonitorOptions, spec: MonitorSpec): Promise<MonitorResult> {
   const log = ctx.log.child('monitor');
-  const budget = Math.max(500, attrMs(ctx, 'MonitorTimeout', 8) - MARGIN_MS);
+  const budget = Math.max(500, genericAttr.ms(ctx, 'MonitorTimeout') - MARGIN_MS);
   const deadline = deadlineIn(budget);
   const signal = timeoutSignal(budget, ctx.signal);
   const cutShort = (level: MonitorResult['level'], pids?: number[], checks?: CheckReport[]): MonitorResult => ({

@@ -17,12 +17,29 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { leaseHooks } from '../lease/hooks';
-import { attrBool, attrMs, attrString, execBase } from './attr-access';
+import type { AttrDecl } from '../model/attributes';
+import { str } from '../model/check-context';
+import { attrReader, execBase } from './attr-access';
+import { parseArgv } from '../core/argv';
 import { describeExit, execProgram, outputTail, type ExecOptions } from '../core/exec';
-import { ownProcess } from '../proc/processes';
+import { ownProcess } from '../proc/own';
 import { killPids } from '../proc/kill';
 import type { ActionResult, MonitorResult } from '../core/results';
-import type { AgentContext, ResourceType } from './contract';
+import { defineType, rule, type AgentContext } from './contract';
+
+const ATTRIBUTES = [
+  { name: 'BlockDevice', kind: 'path', required: true, example: '/dev/mapper/mailvg-mail', doc: 'Device (or disk image) to mount.' },
+  { name: 'MountPoint', kind: 'path', required: true, example: '/sunone', doc: 'Directory to mount it on.' },
+  { name: 'FSType', kind: 'string', required: true, example: 'ext4', doc: 'File-system type.' },
+  { name: 'MountOpt', kind: 'string', example: 'noatime', doc: 'Mount options (comma-separated).' },
+  { name: 'FsckOpt', kind: 'string', example: '-p', doc: 'Run fsck with these options before mounting (unset = no fsck).' },
+  { name: 'StatusFile', kind: 'bool', default: false,
+    doc: 'Monitor also writes and reads back a status file on the mounted disk.' },
+  { name: 'EpochMarker', kind: 'bool', default: true,
+    doc: 'Check and write the fencing marker .cluster-epoch on the volume: a newer epoch there means another node took the group over, so mounting is refused.' },
+] as const satisfies readonly AttrDecl[];
+
+const attr = attrReader(ATTRIBUTES);
 
 export const EPOCH_MARKER = '.cluster-epoch';
 const STATUS_FILE = '.msgha-status';
@@ -71,12 +88,12 @@ function deviceIds(device: string): { ids: Set<string>; isFile: boolean; missing
 interface Spec { device: string; mountPoint: string; fsType: string; options?: string; fsck?: string }
 
 function spec(ctx: AgentContext): Spec | string {
-  const device = attrString(ctx, 'BlockDevice');
-  const mp = attrString(ctx, 'MountPoint');
-  const fsType = attrString(ctx, 'FSType');
-  if (!device || !mp || !fsType) return 'BlockDevice, MountPoint and FSType are required';
+  const missing = attr.missing(ctx);
+  if (missing) return missing;
+  const device = attr.required(ctx, 'BlockDevice');
+  const mp = attr.required(ctx, 'MountPoint');
   if (!path.isAbsolute(device) || !path.isAbsolute(mp)) return 'BlockDevice and MountPoint must be absolute paths';
-  return { device, mountPoint: path.resolve(mp), fsType, options: attrString(ctx, 'MountOpt'), fsck: attrString(ctx, 'FsckOpt') };
+  return { device, mountPoint: path.resolve(mp), fsType: attr.required(ctx, 'FSType'), options: attr.text(ctx, 'MountOpt'), fsck: attr.text(ctx, 'FsckOpt') };
 }
 
 interface View { ours: MountEntry | undefined; elsewhere: MountEntry[]; onMountPoint: MountEntry | undefined; isFile: boolean; missing: boolean }
@@ -130,15 +147,17 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
     if (v.onMountPoint) return { ok: false, recovery: 'configuration', reason: `mount point ${s.mountPoint} is busy: ${v.onMountPoint.source} (${v.onMountPoint.fsType}) is mounted there` };
     fs.mkdirSync(s.mountPoint, { recursive: true });
     if (s.fsck) {
-      const f = await execProgram(['fsck', '-t', s.fsType, ...s.fsck.split(/\s+/).filter(Boolean), s.device], opts(ctx, attrMs(ctx, 'OnlineTimeout', 120)));
+      const args = parseArgv(s.fsck);
+      if (!args.ok) return { ok: false, recovery: 'configuration', reason: 'FsckOpt has an unclosed quote' };
+      const f = await execProgram(['fsck', '-t', s.fsType, ...args.argv, s.device], opts(ctx, attr.ms(ctx, 'OnlineTimeout')));
       // fsck: 0 = clean, 1 = errors corrected; anything else needs the operator
       if (f.code !== 0 && f.code !== 1) return { ok: false, recovery: 'configuration', reason: `fsck of ${s.device} ${describeExit(f)}: ${outputTail(f)}` };
     }
     const o = [...(s.options ? [s.options] : []), ...(v.isFile ? ['loop'] : [])].join(',');
-    const m = await execProgram(['mount', '-t', s.fsType, ...(o ? ['-o', o] : []), s.device, s.mountPoint], opts(ctx, attrMs(ctx, 'OnlineTimeout', 120)));
+    const m = await execProgram(['mount', '-t', s.fsType, ...(o ? ['-o', o] : []), s.device, s.mountPoint], opts(ctx, attr.ms(ctx, 'OnlineTimeout')));
     if (m.code !== 0) return { ok: false, recovery: 'restartable', reason: `mount ${describeExit(m)}: ${outputTail(m)}` };
   }
-  if (!attrBool(ctx, 'EpochMarker', true)) return { ok: true, reason: `${s.device} mounted on ${s.mountPoint}` };
+  if (!attr.bool(ctx, 'EpochMarker')) return { ok: true, reason: `${s.device} mounted on ${s.mountPoint}` };
   const ours = leaseHooks().epoch(ctx.resource.group);
   const onDisk = readMarker(s.mountPoint);
   if (onDisk !== undefined && onDisk > ours) {
@@ -176,12 +195,12 @@ async function monitor(ctx: AgentContext): Promise<MonitorResult> {
     return { state: 'OFFLINE', recovery: 'restartable', level: 'first', reason: `${s.device} is not mounted on ${s.mountPoint}` };
   }
   const ours = leaseHooks().epoch(ctx.resource.group);
-  if (attrBool(ctx, 'EpochMarker', true) && ours > 0) {
+  if (attr.bool(ctx, 'EpochMarker') && ours > 0) {
     const onDisk = readMarker(s.mountPoint);
     if (onDisk !== undefined && onDisk > ours) return { state: 'OFFLINE', recovery: 'configuration', level: 'first', reason: `fenced: the volume carries epoch ${onDisk}, newer than ours (${ours})` };
   }
-  if (attrBool(ctx, 'StatusFile', false)) {
-    const bad = await statusCheck(s.mountPoint, Math.max(500, attrMs(ctx, 'MonitorTimeout', 8) - 500));
+  if (attr.bool(ctx, 'StatusFile')) {
+    const bad = await statusCheck(s.mountPoint, Math.max(500, attr.ms(ctx, 'MonitorTimeout') - 500));
     if (bad) return { state: 'UNKNOWN', level: 'second', reason: bad };
   }
   return { state: 'ONLINE', level: 'first', reason: `${s.device} mounted on ${s.mountPoint} (${v.ours.fsType})` };
@@ -245,10 +264,18 @@ async function clean(ctx: AgentContext): Promise<ActionResult> {
   return { ok: false, recovery: 'restartable', reason: `${killed}${lazy.why}` };
 }
 
-export const mountType: ResourceType = {
+export const mountType = defineType({
   name: 'Mount',
+  summary: 'Shared-disk mount that moves with its group, guarded by the .cluster-epoch marker.',
+  attributes: ATTRIBUTES,
+  rules: [
+    rule(['FsckOpt'], (r) => {
+      const opt = str(r.attrs.FsckOpt);
+      if (opt !== undefined && !parseArgv(opt).ok) r.error('FsckOpt', 'has an unclosed quote', 'options are split on white space, quotes group words; no shell');
+    }),
+  ],
   online,
   offline,
   monitor,
   clean,
-};
+});

@@ -1,29 +1,53 @@
 /**
- * NetscapeMsg: the older Netscape messaging server root (SPEC §2.4). Start `R/start-msg`, stop
- * `R/stop-msg`; the first level needs all five daemons (smtpd popd imapd mshttpd stored) with R in
- * their command line. Deep: smtp, pop, imap AND http (the seed never probed http, so a hung
- * webmail went unnoticed), in parallel, each under ProbeTimeout (capped by what is left of
- * MonitorTimeout); with LDAPTestUser a login for pop, imap and http and RCPT TO the test address
- * for smtp; ProbeFailurePolicy 'timeout-only' acts only on timeouts, as the seed did.
+ * NetscapeMsg: the older Netscape messaging server root. Start `R/start-msg`, stop `R/stop-msg`;
+ * the first level needs all five daemons (smtpd popd imapd mshttpd stored) with R in their
+ * command line. Deep: smtp, pop, imap AND http (the seed never probed http, so a hung webmail
+ * went unnoticed), in parallel, each under ProbeTimeout (capped by what is left of
+ * MonitorTimeout); with LDAPTestUser a login for pop, imap and http and RCPT TO the test
+ * address for smtp; ProbeFailurePolicy 'timeout-only' acts only on timeouts, as the seed did.
  */
 import * as path from 'node:path';
-import { listInstanceProcesses } from '../proc/processes';
-import { attrNumber, attrPortMap, attrString } from './attr-access';
+import type { ProbePolicy } from '../../probes/registry';
+import { listInstanceProcesses } from '../proc/matching';
+import { domainOf } from '../core/net';
+import type { AttrDecl } from '../model/attributes';
+import { num, portMap } from '../model/check-context';
+import { attrReader } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
 import type { LifecycleSpec } from './lifecycle';
-import { budgetClock, domainOf, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
+import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
-import { NETSCAPE_DAEMONS } from './netscape-msg.attrs';
-import { commandDrivenType } from './command-driven-type';
-import type { AgentContext, ResourceType } from './contract';
+import { commandDriven } from './command-driven-type';
+import { checkServiceNames, checkTestAccount } from './rule-helpers';
+import { defineType, rule, type AgentContext } from './contract';
 
-const DEFAULT_PORTS: Record<string, number> = { smtp: 25, pop: 110, imap: 143, http: 80 };
+/** The five daemons of a Netscape server root; each starts, stops and fails on its own. */
+export const NETSCAPE_DAEMONS = ['smtpd', 'popd', 'imapd', 'mshttpd', 'stored'] as const;
+/** Keys of Ports: the probed daemons (stored has no port). */
+export const NETSCAPE_PORT_KEYS = ['smtp', 'pop', 'imap', 'http'] as const;
+
+const ATTRIBUTES = [
+  { name: 'ServerRoot', kind: 'path', required: true, example: '/netscape/suitespot',
+    doc: 'Server root of the one instance of this logical host; holds start-msg and stop-msg.' },
+  { name: 'MsgHost', kind: 'host', required: true, example: 'mail.example.com',
+    doc: 'Logical host name (or IPv4 address) of the instance; probes connect to it.' },
+  { name: 'Ports', kind: 'portMap', default: { smtp: 25, pop: 110, imap: 143, http: 80 },
+    doc: 'Ports probed for smtpd, popd, imapd and mshttpd (keys smtp, pop, imap, http).' },
+  { name: 'ProbeTimeout', kind: 'seconds', default: 5, min: 1, unit: 's',
+    doc: 'Deadline of one protocol probe; it must fit inside MonitorTimeout (default 8 s), which still bounds the whole monitor. The seed used 660 s so that a slow server never failed over: to wait longer, raise MonitorTimeout together with ProbeTimeout.' },
+  { name: 'ProbeFailurePolicy', kind: 'enum', values: ['any', 'timeout-only'], default: 'any',
+    doc: 'any = every failed probe counts; timeout-only = act only on probe timeouts, as the seed did.' },
+  { name: 'LDAPTestUser', kind: 'string', doc: 'Test account for synthetic logins (optional).' },
+  { name: 'LDAPTestPasswd', kind: 'secret', doc: 'Password of LDAPTestUser, encrypted with `msgha encrypt`.' },
+] as const satisfies readonly AttrDecl[];
+
+const attr = attrReader(ATTRIBUTES);
 
 function spec(ctx: AgentContext): LifecycleSpec {
-  const root = attrString(ctx, 'ServerRoot') ?? '';
+  const root = attr.required(ctx, 'ServerRoot');
   return {
     first: () => processesPresent(NETSCAPE_DAEMONS.map((name) => ({ name, root })), root),
-    leftovers: async () => (root ? listInstanceProcesses(root) : []),
+    leftovers: () => listInstanceProcesses(root),
     start: { argv: [path.join(root, 'start-msg')] },
     stop: { argv: [path.join(root, 'stop-msg')] },
     missingRoot: () => missingDir('ServerRoot', root),
@@ -31,36 +55,52 @@ function spec(ctx: AgentContext): LifecycleSpec {
   };
 }
 
-/** Default ProbeTimeout (s), as declared in netscape-msg.attrs.ts. */
-const DEFAULT_PROBE_TIMEOUT_S = 5;
-
 async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
   const remaining = budgetClock(budgetMs);
-  const host = attrString(ctx, 'MsgHost') ?? '127.0.0.1';
-  const ports = { ...DEFAULT_PORTS, ...attrPortMap(ctx, 'Ports') };
-  const policy = attrString(ctx, 'ProbeFailurePolicy') === 'timeout-only' ? 'timeout-only' : 'any';
-  const user = attrString(ctx, 'LDAPTestUser');
-  let password: string | undefined;
-  if (user !== undefined) {
-    const secret = await readSecret(ctx, 'LDAPTestPasswd');
-    if (!secret.ok) return secret.problem;
-    password = secret.value;
-  }
-  const login = user !== undefined && password !== undefined;
-  const domain = domainOf(host);
-  const plan: PlannedProbe[] = [];
-  for (const service of ['smtp', 'pop', 'imap', 'http']) {
-    const port = ports[service];
-    if (!port) continue;
-    const options: PlannedProbe['options'] = {};
-    if (login && service !== 'smtp') Object.assign(options, { user, password });
-    if (login && service === 'smtp' && domain) options.recipient = `${user}@${domain}`;
-    plan.push({ check: `${service}:${port}`, probe: service, host, port, options });
-  }
+  const host = attr.required(ctx, 'MsgHost');
+  // A Ports map that names some daemons keeps the declared ports of the others.
+  const ports = { ...(attr.defaultOf('Ports') as Record<string, number>), ...attr.portMap(ctx, 'Ports') };
+  // The declared values of ProbeFailurePolicy are the probe policies.
+  const policy = attr.text(ctx, 'ProbeFailurePolicy') as ProbePolicy;
   // ProbeTimeout is each probe's deadline, but a monitor cycle still ends within MonitorTimeout.
-  const capMs = attrNumber(ctx, 'ProbeTimeout', DEFAULT_PROBE_TIMEOUT_S) * 1000;
-  return runProbePlan(plan, { budgetMs: remaining(), signal, policy, capMs });
+  const capMs = attr.ms(ctx, 'ProbeTimeout');
+  const domain = domainOf(host);
+  return withTestAccount(ctx, attr.text(ctx, 'LDAPTestUser'), 'LDAPTestPasswd', (account) => {
+    const login = account?.password !== undefined ? { user: account.user, password: account.password } : undefined;
+    const plan: PlannedProbe[] = [];
+    for (const service of NETSCAPE_PORT_KEYS) {
+      const port = ports[service];
+      if (!port) continue;
+      const options: PlannedProbe['options'] = {};
+      if (login && service !== 'smtp') Object.assign(options, login);
+      if (login && service === 'smtp' && domain) options.recipient = `${login.user}@${domain}`;
+      plan.push({ check: `${service}:${port}`, probe: service, host, port, options });
+    }
+    return runProbePlan(plan, { budgetMs: remaining(), signal, policy, capMs });
+  });
 }
 
-export const NetscapeMsg: ResourceType = commandDrivenType('NetscapeMsg', spec);
-
+export const NetscapeMsg = defineType({
+  name: 'NetscapeMsg',
+  summary: 'Older Netscape messaging server root: smtpd, popd, imapd, mshttpd and stored.',
+  attributes: ATTRIBUTES,
+  rules: [
+    rule(['Ports'], (r) => {
+      checkServiceNames(r, 'Ports', Object.keys(portMap(r.attrs.Ports)), NETSCAPE_PORT_KEYS,
+        ` (Ports keys: ${NETSCAPE_PORT_KEYS.join(', ')}; ${NETSCAPE_DAEMONS.length - NETSCAPE_PORT_KEYS.length} daemon, stored, has no port)`);
+    }),
+    // The monitor as a whole ends at MonitorTimeout, so a longer ProbeTimeout is never waited
+    // for. Only a ProbeTimeout the user wrote: the default is a cap, and MonitorTimeout follows
+    // MonitorInterval when unset, so lowering MonitorInterval alone must stay clean.
+    rule(['ProbeTimeout', 'MonitorTimeout'], (r) => {
+      const probe = r.given.has('ProbeTimeout') ? num(r.attrs.ProbeTimeout) : undefined;
+      const monitor = num(r.attrs.MonitorTimeout);
+      if (probe !== undefined && monitor !== undefined && probe > monitor) {
+        r.warn('ProbeTimeout', `ProbeTimeout (${probe} s) is longer than MonitorTimeout (${monitor} s): the monitor ends first and a probe never gets its full ProbeTimeout`,
+          'raise MonitorTimeout together with ProbeTimeout (the seed waited 660 s), or lower ProbeTimeout');
+      }
+    }),
+    rule(['LDAPTestUser', 'LDAPTestPasswd'], (r) => checkTestAccount(r, 'LDAPTestUser', 'LDAPTestPasswd')),
+  ],
+  ...commandDriven(attr, spec),
+});

@@ -1,33 +1,49 @@
 /**
- * SunJESAdm: an Administration Server instance (SPEC §2.2). Start `R/start-admin` (the
- * certificate-database password on stdin), stop `R/stop-admin`. First level: the `uxwdog`
- * watchdog and `ns-httpd` with `R/admin-serv/config` in the command line, pid file
- * `R/admin-serv/logs/pid` first (counted only when it names one of them; removed before a start
- * when it names anything else). Deep: with AdminUser, an authenticated GET that asks the server
- * for its port and expects AdminPort back; otherwise a connection (a handshake with SSLEnabled).
+ * SunJESAdm: an Administration Server instance. Start `R/start-admin` (the certificate-database
+ * password on stdin), stop `R/stop-admin`. First level: the `uxwdog` watchdog and `ns-httpd`
+ * with `R/admin-serv/config` in the command line, pid file `R/admin-serv/logs/pid` first
+ * (counted only when it names one of them; removed before a start when it names anything
+ * else). Deep: with AdminUser, an authenticated GET that asks the server for its port and
+ * expects AdminPort back; otherwise a connection (a handshake with SSLEnabled).
  */
 import * as path from 'node:path';
-import { listInstanceProcesses } from '../proc/processes';
-import { attrBool, attrNumber, attrString } from './attr-access';
+import { listInstanceProcesses } from '../proc/matching';
+import type { AttrDecl } from '../model/attributes';
+import { attrReader } from './attr-access';
 import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
 import type { LifecycleSpec } from './lifecycle';
-import { budgetClock, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
+import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
-import { commandDrivenType } from './command-driven-type';
-import type { AgentContext, ResourceType } from './contract';
+import { commandDriven } from './command-driven-type';
+import { defineType, rule, type AgentContext } from './contract';
 
 export const ADMIN_DAEMONS = ['uxwdog', 'ns-httpd'] as const;
 export const ADMIN_PORT_PATH = '/admin-serv/tasks/configuration/getPort';
 
+const ATTRIBUTES = [
+  { name: 'ServerRoot', kind: 'path', required: true, example: '/sunone/admin',
+    doc: 'Installation root of the administration server; holds start-admin, stop-admin and admin-serv/config.' },
+  { name: 'AdminHost', kind: 'host', required: true, example: 'admin.example.com',
+    doc: 'Virtual host name (or IPv4 address) of the administration server.' },
+  { name: 'AdminPort', kind: 'port', default: 390, doc: 'Port of the administration server.' },
+  { name: 'SSLEnabled', kind: 'bool', default: false, doc: 'The administration port speaks HTTPS.' },
+  { name: 'AdminUser', kind: 'string', doc: 'Administrator used by the deep check to read back the server\'s port.' },
+  { name: 'AdminPasswd', kind: 'secret', doc: 'Password of AdminUser (required with it), encrypted with `msgha encrypt`.' },
+  { name: 'SSLDbPasswd', kind: 'secret',
+    doc: 'Certificate-database password, given to start-admin on its standard input (never on a command line).' },
+] as const satisfies readonly AttrDecl[];
+
+const attr = attrReader(ATTRIBUTES);
+
 function spec(ctx: AgentContext): LifecycleSpec {
-  const root = attrString(ctx, 'ServerRoot') ?? '';
+  const root = attr.required(ctx, 'ServerRoot');
   const config = path.join(root, 'admin-serv', 'config');
   const pidFile = path.join(root, 'admin-serv', 'logs', 'pid');
   const matchers = ADMIN_DAEMONS.map((name) => ({ name, root: config, pidFile }));
   return {
     first: () => processesPresent(matchers, `${config}`),
     removeStalePidFiles: () => removeStaleMatcherPidFiles(matchers),
-    leftovers: async () => (root ? listInstanceProcesses(root) : []),
+    leftovers: () => listInstanceProcesses(root),
     start: { argv: [path.join(root, 'start-admin')], stdinSecret: 'SSLDbPasswd' },
     stop: { argv: [path.join(root, 'stop-admin')] },
     missingRoot: () => missingDir('ServerRoot', root),
@@ -37,21 +53,28 @@ function spec(ctx: AgentContext): LifecycleSpec {
 
 async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
   const remaining = budgetClock(budgetMs);
-  const host = attrString(ctx, 'AdminHost') ?? '127.0.0.1';
-  const port = attrNumber(ctx, 'AdminPort', 390);
-  const tls = attrBool(ctx, 'SSLEnabled');
-  const user = attrString(ctx, 'AdminUser');
-  const options: PlannedProbe['options'] = {};
-  if (user) {
-    const secret = await readSecret(ctx, 'AdminPasswd');
-    if (!secret.ok) return secret.problem;
+  const host = attr.required(ctx, 'AdminHost');
+  const port = attr.number(ctx, 'AdminPort');
+  const probe = attr.bool(ctx, 'SSLEnabled') ? 'admins' : 'admin';
+  return withTestAccount(ctx, attr.text(ctx, 'AdminUser'), 'AdminPasswd', (account) => {
     // With AdminUser: an authenticated GET of getPort that must read back AdminPort; without:
     // a connection (a full TLS handshake with SSLEnabled).
-    Object.assign(options, { user, password: secret.value ?? '', path: ADMIN_PORT_PATH, expectPort: port });
-  }
-  const plan: PlannedProbe[] = [{ check: `admin:${port}`, probe: tls ? 'admins' : 'admin', host, port, options }];
-  return runProbePlan(plan, { budgetMs: remaining(), signal });
+    const options: PlannedProbe['options'] = account ? { user: account.user, password: account.password ?? '', path: ADMIN_PORT_PATH, expectPort: port } : {};
+    return runProbePlan([{ check: `admin:${port}`, probe, host, port, options }], { budgetMs: remaining(), signal });
+  });
 }
 
-export const SunJESAdm: ResourceType = commandDrivenType('SunJESAdm', spec);
-
+export const SunJESAdm = defineType({
+  name: 'SunJESAdm',
+  summary: 'Administration Server instance (uxwdog watchdog and ns-httpd processes).',
+  attributes: ATTRIBUTES,
+  rules: [
+    rule(['AdminUser', 'AdminPasswd'], (r) => {
+      if (r.given.has('AdminUser') && !r.given.has('AdminPasswd')) {
+        r.error('AdminPasswd', 'is required when AdminUser is set', 'encrypt the password with `msgha encrypt`');
+      }
+      if (r.given.has('AdminPasswd') && !r.given.has('AdminUser')) r.warn('AdminPasswd', 'is set without AdminUser and is never used');
+    }),
+  ],
+  ...commandDriven(attr, spec),
+});

@@ -1,30 +1,46 @@
 /**
- * SunJESLDAP: a Directory Server instance (SPEC §2.3). Start `I/start-slapd` (certificate-database
- * password on stdin), stop `I/stop-slapd`. First level: the `ns-slapd` process whose arguments
- * contain I, pid file `I/logs/pid` first (counted only when it names that process; removed
- * before a start when it names anything else). Deep: bind + base search of cn=monitor on
+ * SunJESLDAP: a Directory Server instance. Start `I/start-slapd` (certificate-database password
+ * on stdin), stop `I/stop-slapd`. First level: the `ns-slapd` process whose arguments contain
+ * I, pid file `I/logs/pid` first (counted only when it names that process; removed before a
+ * start when it names anything else). Deep: bind + base search of cn=monitor on
  * LDAPHost:LDAPPort, and a TLS handshake on SSLPort when set (both must pass).
  */
 import * as path from 'node:path';
-import { listInstanceProcesses } from '../proc/processes';
-import { attrNumber, attrString } from './attr-access';
+import { listInstanceProcesses } from '../proc/matching';
+import type { AttrDecl } from '../model/attributes';
+import { num } from '../model/check-context';
+import { attrReader } from './attr-access';
 import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
 import type { LifecycleSpec } from './lifecycle';
 import { runProbePlan, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
-import { commandDrivenType } from './command-driven-type';
-import type { AgentContext, ResourceType } from './contract';
+import { commandDriven } from './command-driven-type';
+import { defineType, rule, type AgentContext } from './contract';
 
 export const LDAP_DAEMON = 'ns-slapd';
 
+const ATTRIBUTES = [
+  { name: 'InstanceRoot', kind: 'path', required: true, example: '/sunone/dirsrv/slapd-prod1',
+    doc: 'Server root plus instance name; holds start-slapd, stop-slapd and logs/pid.' },
+  { name: 'LDAPHost', kind: 'host', required: true, example: 'ldap.example.com',
+    doc: 'Virtual host name (or IPv4 address) of the directory server.' },
+  { name: 'LDAPPort', kind: 'port', default: 389, doc: 'Plain LDAP port.' },
+  { name: 'SSLPort', kind: 'int', default: 0, min: 0, max: 65535,
+    doc: 'LDAPS port (0 = none). When set, the deep check also needs a TLS handshake there.' },
+  { name: 'SSLDbPasswd', kind: 'secret',
+    doc: 'Certificate-database password, given to start-slapd on its standard input (never on a command line).' },
+] as const satisfies readonly AttrDecl[];
+
+const attr = attrReader(ATTRIBUTES);
+
 function spec(ctx: AgentContext): LifecycleSpec {
-  const root = attrString(ctx, 'InstanceRoot') ?? '';
+  const root = attr.required(ctx, 'InstanceRoot');
   const pidFile = path.join(root, 'logs', 'pid');
   const matchers = [{ name: LDAP_DAEMON, root, pidFile }];
   return {
     first: () => processesPresent(matchers, root),
     removeStalePidFiles: () => removeStaleMatcherPidFiles(matchers),
-    leftovers: async () => (root ? listInstanceProcesses(root) : []),
+    leftovers: () => listInstanceProcesses(root),
     start: { argv: [path.join(root, 'start-slapd')], stdinSecret: 'SSLDbPasswd' },
     stop: { argv: [path.join(root, 'stop-slapd')] },
     missingRoot: () => missingDir('InstanceRoot', root),
@@ -33,9 +49,9 @@ function spec(ctx: AgentContext): LifecycleSpec {
 }
 
 async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
-  const host = attrString(ctx, 'LDAPHost') ?? '127.0.0.1';
-  const port = attrNumber(ctx, 'LDAPPort', 389);
-  const sslPort = attrNumber(ctx, 'SSLPort', 0);
+  const host = attr.required(ctx, 'LDAPHost');
+  const port = attr.number(ctx, 'LDAPPort');
+  const sslPort = attr.number(ctx, 'SSLPort');
   // Anonymous bind, base search of cn=monitor (OpenLDAP answers monitoredInfo, the JES server
   // version; the probe takes either). SSLPort: a full TLS handshake, certificate expiry reported.
   const plan: PlannedProbe[] = [{ check: `ldap:${port}`, probe: 'ldap', host, port }];
@@ -43,5 +59,17 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
   return runProbePlan(plan, { budgetMs, signal });
 }
 
-export const SunJESLDAP: ResourceType = commandDrivenType('SunJESLDAP', spec);
-
+export const SunJESLDAP = defineType({
+  name: 'SunJESLDAP',
+  summary: 'Directory Server instance (ns-slapd), deep-checked by a cn=monitor search.',
+  attributes: ATTRIBUTES,
+  rules: [
+    rule(['SSLPort', 'LDAPPort'], (r) => {
+      const ssl = num(r.attrs.SSLPort);
+      if (ssl !== undefined && ssl > 0 && ssl === num(r.attrs.LDAPPort)) {
+        r.error('SSLPort', `is the same port as LDAPPort (${ssl})`, 'LDAPS needs its own port, e.g. 636');
+      }
+    }),
+  ],
+  ...commandDriven(attr, spec),
+});

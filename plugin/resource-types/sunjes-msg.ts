@@ -1,5 +1,5 @@
 /**
- * SunJESMsg: a Messaging Server (MSG) or Multiplexor (MMP) instance (SPEC §2.1).
+ * SunJESMsg: a Messaging Server (MSG) or Multiplexor (MMP) instance.
  *
  * One resource manages either `core` (store, sched, watcher) or a set of services of ServerRoot
  * R, or the MMP. Start/stop go through `R/lib/msstart`; the first level needs every daemon of the
@@ -10,15 +10,42 @@
  */
 import * as path from 'node:path';
 import { commandProbe } from '../../probes/command';
-import { listInstanceProcesses } from '../proc/processes';
-import { attrPortMap, attrString, execBase } from './attr-access';
-import { budgetClock, domainOf, probeDeadlineMs, readSecret, runProbePlan, type PlannedProbe } from './deep-probes';
+import { listInstanceProcesses } from '../proc/matching';
+import { domainOf } from '../core/net';
+import type { AttrDecl } from '../model/attributes';
+import { portMap, str } from '../model/check-context';
+import { isFqdn } from '../model/values';
+import { attrReader, execBase } from './attr-access';
+import { budgetClock, probeDeadlineMs, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
 import { matchedWithDescendants, missingDir, processesPresent } from './first-level';
 import type { LifecycleSpec } from './lifecycle';
 import { foldProbes, type LevelResult } from './monitor-levels';
-import { commandDrivenType } from './command-driven-type';
+import { commandDriven } from './command-driven-type';
+import { checkServiceNames, checkTestAccount } from './rule-helpers';
 import type { ProcessMatcher } from '../core/results';
-import type { AgentContext, ResourceType } from './contract';
+import { defineType, rule, type AgentContext } from './contract';
+
+/** Services a MSG instance may list in MsgServices; `core` must stand alone. */
+export const MSG_SERVICES = ['ens', 'imap', 'imaps', 'pop', 'pops', 'snmp', 'http', 'https', 'sms', 'lmtp', 'smtp', 'core'] as const;
+/** Services an MMP (multiplexor) instance may list. */
+export const MMP_SERVICES = ['imap', 'imaps', 'pop', 'pops'] as const;
+
+const ATTRIBUTES = [
+  { name: 'ServerType', kind: 'enum', values: ['MSG', 'MMP'], default: 'MSG',
+    doc: 'MSG = messaging server (a webmail multiplexor is an MSG with only http); MMP = IMAP/POP multiplexor.' },
+  { name: 'ServerRoot', kind: 'path', required: true, example: '/sunone/msg',
+    doc: 'Installation root of the instance, on the shared disk; holds lib/msstart and lib/stored.' },
+  { name: 'MsgHost', kind: 'host', required: true, example: 'mail.example.com',
+    doc: 'Virtual host name (or IPv4 address) of the instance; probes connect to it. Must be a FQDN when smtp or lmtp is listed.' },
+  { name: 'MsgServices', kind: 'portMap', required: true, example: { imap: 143, pop: 110, smtp: 25 },
+    doc: 'Services managed by this resource and their ports. MSG: ens imap imaps pop pops snmp http https sms lmtp smtp core (core alone, with the watcher port); MMP: imap imaps pop pops.' },
+  { name: 'LDAPTestUser', kind: 'string', example: 'probe',
+    doc: 'Test account for synthetic transactions (login, and RCPT TO for smtp/lmtp).' },
+  { name: 'LDAPTestPasswd', kind: 'secret',
+    doc: 'Password of LDAPTestUser, encrypted with `msgha encrypt`.' },
+] as const satisfies readonly AttrDecl[];
+
+const attr = attrReader(ATTRIBUTES);
 
 /** Daemon names (as they appear in command lines) of each service or core part. */
 export const MSG_DAEMONS: Readonly<Record<string, readonly string[]>> = {
@@ -48,11 +75,11 @@ export interface Plan {
 }
 
 function plan(ctx: AgentContext): Plan {
-  const root = attrString(ctx, 'ServerRoot') ?? '';
-  const ports = attrPortMap(ctx, 'MsgServices');
+  const root = attr.required(ctx, 'ServerRoot');
+  const ports = attr.portMap(ctx, 'MsgServices');
   const services = Object.keys(ports);
   const msstart = path.join(root, 'lib', 'msstart');
-  const kind: Kind = attrString(ctx, 'ServerType') === 'MMP' ? 'mmp' : services.includes('core') ? 'core' : 'services';
+  const kind: Kind = attr.text(ctx, 'ServerType') === 'MMP' ? 'mmp' : services.includes('core') ? 'core' : 'services';
   const parts = kind === 'core' ? ['store', 'sched', 'watcher'] : kind === 'mmp' ? ['mmp'] : services;
   const daemons = [...new Set(parts.flatMap((s) => MSG_DAEMONS[s] ?? [s]))];
   if (kind === 'core') return { root, kind, services, ports, daemons, start: [msstart, 'store', 'sched'], stop: [msstart, '-k', 'sched', 'store', 'watcher'] };
@@ -71,7 +98,7 @@ function spec(ctx: AgentContext): LifecycleSpec & { plan: Plan } {
     first: () => processesPresent(matchers(p), `${p.root} with that daemon name`),
     // Services and MMP: their own daemons only (an MMP may share its root with a MSG).
     // Core: offline waits for its own daemons, then whatever is left of the instance goes.
-    leftovers: async () => (p.kind === 'core' && p.root ? listInstanceProcesses(p.root) : matchedWithDescendants(matchers(p))),
+    leftovers: () => (p.kind === 'core' ? listInstanceProcesses(p.root) : matchedWithDescendants(matchers(p))),
     running: () => matchedWithDescendants(matchers(p)),
     start: { argv: p.start },
     stop: { argv: p.stop },
@@ -80,7 +107,7 @@ function spec(ctx: AgentContext): LifecycleSpec & { plan: Plan } {
   };
 }
 
-/** Services with a login when a test user is set (SPEC §2.1); the TLS forms only greet. */
+/** Services with a login when a test user is set; the TLS forms only greet. */
 const LOGIN_SERVICES = new Set(['imap', 'pop', 'http']);
 /** Registry probe of each service; MMP services log in through the proxy. */
 const MSG_PROBES: Readonly<Record<string, string>> = {
@@ -95,7 +122,7 @@ const MMP_PROBES: Readonly<Record<string, string>> = { imap: 'mmp-imap', imaps: 
  * report). snmp, ens and sms have no deep check.
  */
 export function planServiceProbes(p: Pick<Plan, 'kind' | 'services' | 'ports'>, host: string, user: string | undefined, password: string | undefined): PlannedProbe[] {
-  // smtp and lmtp are one dispatcher: when both are listed, only smtp is checked (SPEC §2.1).
+  // smtp and lmtp are one dispatcher: when both are listed, only smtp is checked.
   const services = p.services.filter((s) => !(s === 'lmtp' && p.services.includes('smtp')));
   const table = p.kind === 'mmp' ? MMP_PROBES : MSG_PROBES;
   const login = user !== undefined && password !== undefined;
@@ -122,16 +149,38 @@ async function deep(ctx: AgentContext, p: Plan, budgetMs: number, signal: AbortS
     const result = await commandProbe(argv, { ...execBase(ctx, log), timeoutMs: probeDeadlineMs(remaining()), signal });
     return foldProbes([{ check: 'stored -tv', result }]);
   }
-  const host = attrString(ctx, 'MsgHost') ?? '127.0.0.1';
-  const user = attrString(ctx, 'LDAPTestUser');
-  let password: string | undefined;
-  if (user !== undefined) {
-    const secret = await readSecret(ctx, 'LDAPTestPasswd');
-    if (!secret.ok) return secret.problem;
-    password = secret.value;
-  }
-  return runProbePlan(planServiceProbes(p, host, user, password), { budgetMs: remaining(), signal });
+  const host = attr.required(ctx, 'MsgHost');
+  return withTestAccount(ctx, attr.text(ctx, 'LDAPTestUser'), 'LDAPTestPasswd', (account) =>
+    runProbePlan(planServiceProbes(p, host, account?.user, account?.password), { budgetMs: remaining(), signal }));
 }
 
-export const SunJESMsg: ResourceType = commandDrivenType('SunJESMsg', spec);
-
+export const SunJESMsg = defineType({
+  name: 'SunJESMsg',
+  summary: 'Messaging Server or Messaging Multiplexor instance: core (store, sched, watcher) or services (imap, pop, smtp, http, …).',
+  attributes: ATTRIBUTES,
+  rules: [
+    rule(['MsgServices', 'ServerType', 'MsgHost'], (r) => {
+      const services = Object.keys(portMap(r.attrs.MsgServices));
+      if (r.attrs.MsgServices !== undefined && services.length === 0) {
+        r.error('MsgServices', 'lists no service', 'e.g. { core: 49994 } or { imap: 143, pop: 110 }');
+      }
+      if (r.attrs.ServerType === 'MMP') checkServiceNames(r, 'MsgServices', services, MMP_SERVICES, ' for ServerType MMP (only imap, imaps, pop, pops)');
+      else checkServiceNames(r, 'MsgServices', services, MSG_SERVICES, '');
+      if (services.includes('core') && services.length > 1) {
+        r.error('MsgServices', `core must be alone in its resource, found with ${services.filter((s) => s !== 'core').join(', ')}`,
+          'put core in its own resource and make the services resource require it');
+      }
+      const host = str(r.attrs.MsgHost);
+      const mta = services.filter((s) => s === 'smtp' || s === 'lmtp');
+      if (host !== undefined && mta.length > 0 && !isFqdn(host)) {
+        r.error('MsgHost', `must be a fully qualified domain name when ${mta.join(' and ')} is listed (the probe address is LDAPTestUser@<domain of MsgHost>), got "${host}"`,
+          'e.g. mail.example.com');
+      }
+      if (mta.length === 2) {
+        r.warn('MsgServices', 'smtp and lmtp are both listed: deep monitoring checks only smtp', 'they cannot be controlled separately; this is expected, not an error');
+      }
+    }),
+    rule(['LDAPTestUser', 'LDAPTestPasswd'], (r) => checkTestAccount(r, 'LDAPTestUser', 'LDAPTestPasswd')),
+  ],
+  ...commandDriven(attr, spec),
+});

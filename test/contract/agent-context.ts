@@ -1,17 +1,17 @@
 /**
- * Test helper: builds a ResolvedResource (defaults applied from the type catalogue, as config
+ * Test helper: builds a ResolvedResource (defaults applied from the type's declarations, as config
  * loading does) and an AgentContext. Secrets come, as in production, from the resource's
  * `enc:v1:` attribute values decrypted with the cluster key file (`keyFile`), or else from the
  * clear values given in `secrets`.
  */
-import { TYPE_CATALOG } from '../../plugin/resource-types/catalog';
+import { getResourceType } from '../../plugin/resource-types';
 import type { AgentContext } from '../../plugin/resource-types/contract';
 import type { ResolvedResource } from '../../plugin/model/cluster-types';
 import { createLogger, type LogLevel } from '../../plugin/core/log';
 import { createSecretResolver } from '../../plugin/secrets';
 
 export function resolvedResource(type: string, name: string, attrs: Record<string, unknown>, group = 'test'): ResolvedResource {
-  const desc = TYPE_CATALOG[type];
+  const desc = getResourceType(type);
   if (!desc) throw new Error(`unknown type ${type}`);
   const full: Record<string, unknown> = {};
   for (const a of desc.attributes) if (a.default !== undefined) full[a.name] = structuredClone(a.default);

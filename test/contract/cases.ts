@@ -2,13 +2,17 @@
  * The contract cases: one entry per resource type (and per SunJESMsg flavour), each describing
  * how to configure it against the sandbox suite (test users with encrypted passwords, so deep
  * checks are real logins), how to half-start it behind the agent's back, how to break its
- * configuration, and which daemon to kill or freeze in the fault scenarios.
+ * configuration, and which daemon to kill or freeze in the fault scenarios. IP and Mount run
+ * no process: their cases use a network namespace and a loop-mounted image (root only).
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { addrs, Lan } from '../fixtures/cluster/netns';
+import { makeExt4Image } from '../helpers/loop-disk';
 import { execProgram } from '../../plugin/core/exec';
 import type { ProcessMatcher } from '../../plugin/core/results';
-import { findProcesses, listInstanceProcesses } from '../../plugin/proc/processes';
+import { findProcesses, listInstanceProcesses } from '../../plugin/proc/matching';
 import { runScript } from '../fixtures/sandbox/control';
 import type { Sandbox } from '../fixtures/sandbox/types';
 
@@ -25,10 +29,15 @@ export interface ContractCase {
   halfStart(sb: Sandbox): Promise<void>;
   /** Attribute overrides that point the resource nowhere. */
   broken: Record<string, unknown>;
-  /** Processes of this resource that must be gone after offline/clean. */
-  residue(sb: Sandbox): Promise<number[]>;
-  /** Daemon (matcher) killed with -9 in the crash scenario. */
-  victim(sb: Sandbox): ProcessMatcher;
+  /** What of this resource must be gone after offline/clean: its processes (or its address, its mount). */
+  residue(sb: Sandbox): Promise<unknown[]>;
+  /**
+   * Daemon (matcher) killed with -9 in the crash scenario. A case without one manages no
+   * process (an address, a mount): no pids, and offline with nothing to do says `idle` instead.
+   */
+  victim?(sb: Sandbox): ProcessMatcher;
+  /** What offline says when there is nothing to remove (cases without a victim). */
+  idle?: RegExp;
   /** Daemon SIGSTOPped in the hang scenario (one whose deep check then times out). */
   freeze?(sb: Sandbox): ProcessMatcher;
   /** The deep check that must time out while `freeze` is stopped. */
@@ -78,7 +87,20 @@ const POP_LOGIN = /POP3 login, STAT and QUIT succeeded/;
 const WEB_LOGIN = /login of the test user succeeded/;
 const SMTP_RCPT = /RCPT TO, RSET and QUIT succeeded/;
 
+/** A network namespace with eth0 on a bridge of its own (10.213.<net>.0/24), for the IP case. */
+const VIP_NET = 219;
+const VIP = `10.213.${VIP_NET}.50`;
+
+/** Mounts of `mountPoint` in this node's view. */
+async function mountsAt(mountPoint: string): Promise<string[]> {
+  const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').filter((l) => l.split(' ')[4] === mountPoint);
+}
+
 export function contractCases(dovecot: { conf: string; masterPid: string }, enc: Encrypt): ContractCase[] {
+  let lan: Lan | undefined;
+  let ns = '';
+  const disk = (sb: Sandbox) => ({ image: path.join(sb.dir, 'disk.img'), mountPoint: path.join(sb.dir, 'mnt') });
   return [
     {
       title: 'SunJESMsg core',
@@ -203,6 +225,39 @@ export function contractCases(dovecot: { conf: string; masterPid: string }, enc:
       residue: (sb) => pidsOf([{ name: `/usr/sbin/slapd -f ${path.join(sb.ldapRoot, 'config', 'slapd.conf')}`, match: 'substring' }]),
       victim: (sb) => ({ name: `/usr/sbin/slapd -f ${path.join(sb.ldapRoot, 'config', 'slapd.conf')}`, match: 'substring' }),
       freeze: (sb) => ({ name: `/usr/sbin/slapd -f ${path.join(sb.ldapRoot, 'config', 'slapd.conf')}`, match: 'substring' }),
+    },
+    {
+      // Duplicate address detection runs for real (nothing else on the bridge answers).
+      title: 'IP',
+      type: 'IP',
+      // One contract run at a time (run-lock.ts): a fixed namespace name, replaced if left over.
+      setup: async () => {
+        lan = new Lan('ct', VIP_NET);
+        ns = lan.host('n1', 1);
+      },
+      teardown: async () => { lan?.destroy(); },
+      attrs: () => ({ Address: `${VIP}/24`, Device: 'eth0', ContainerName: ns, ...TIMEOUTS }),
+      halfStart: async () => { execFileSync('ip', ['-n', ns, 'addr', 'add', `${VIP}/24`, 'dev', 'eth0']); },
+      broken: { Device: 'mh-nodev0' },
+      residue: async () => addrs(ns).filter((a) => a.local === VIP),
+      idle: /was not on eth0|was not on mh-nodev0/,
+    },
+    {
+      title: 'Mount',
+      type: 'Mount',
+      setup: async (sb) => {
+        makeExt4Image(disk(sb).image, '16M');
+        await fs.mkdir(disk(sb).mountPoint, { recursive: true });
+      },
+      teardown: async (sb) => {
+        if ((await mountsAt(disk(sb).mountPoint)).length > 0) execFileSync('umount', [disk(sb).mountPoint]);
+        await fs.rm(disk(sb).image, { force: true });
+      },
+      attrs: (sb) => ({ BlockDevice: disk(sb).image, MountPoint: disk(sb).mountPoint, FSType: 'ext4', ...TIMEOUTS }),
+      halfStart: async (sb) => { execFileSync('mount', ['-t', 'ext4', '-o', 'loop', disk(sb).image, disk(sb).mountPoint]); },
+      broken: { BlockDevice: NOWHERE },
+      residue: (sb) => mountsAt(disk(sb).mountPoint),
+      idle: /is unmounted/,
     },
   ];
 }

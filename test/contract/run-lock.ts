@@ -4,7 +4,7 @@
  * The lock is a file holding the owner's pid; a lock whose owner is dead is taken over.
  */
 import { promises as fs } from 'node:fs';
-import { isAlive } from '../../plugin/proc/processes';
+import { isAlive } from '../../plugin/proc/table';
 
 export async function acquireRunLock(file: string, timeoutMs: number): Promise<() => Promise<void>> {
   const end = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@
  * single problem and is documented by its rule; OnlineRetryLimit is declared (default 1, ≥ 0).
  */
 import { describe, expect, it } from 'vitest';
-import { TYPE_CATALOG } from '../../../plugin/resource-types/catalog';
+import { RESOURCE_TYPES, getResourceType } from '../../../plugin/resource-types';
 import { GENERIC_ATTRIBUTES, defaultMonitorTimeout } from '../../../plugin/model/attributes';
 import type { ClusterDefinition } from '../../../plugin/model/cluster-types';
 import { explainMarkdown, explainType } from '../../../plugin/config/explain';
@@ -22,7 +22,7 @@ describe('MonitorTimeout follows MonitorInterval unless set', () => {
   });
 
   it('resolves from the resource\'s MonitorInterval; a MonitorTimeout that is set is kept', () => {
-    const attrs = TYPE_CATALOG.Application!.attributes;
+    const attrs = getResourceType('Application')!.attributes;
     expect(applyDefaults(attrs, {}).MonitorTimeout).toBe(8);
     expect(applyDefaults(attrs, { MonitorInterval: 3 }).MonitorTimeout).toBe(2);
     expect(applyDefaults(attrs, { MonitorInterval: 3, MonitorTimeout: 3 }).MonitorTimeout).toBe(3);
@@ -46,7 +46,7 @@ describe('MonitorTimeout follows MonitorInterval unless set', () => {
   });
 
   it('msgha explain states the rule, not a fixed number', () => {
-    const text = explainType(TYPE_CATALOG.SunJESMsg!);
+    const text = explainType(getResourceType('SunJESMsg')!);
     expect(text).toMatch(/MonitorTimeout {2}\(seconds; default 80 % of MonitorInterval \(whole seconds, at least 1\), at most 8 s; ≥ 1\)/);
     expect(explainMarkdown()).toMatch(/\| `MonitorTimeout` \| [^|]+ \| {2}\| 80 % of MonitorInterval/);
   });
@@ -56,7 +56,7 @@ describe('OnlineRetryLimit', () => {
   it('is a generic attribute of every type: integer ≥ 0, default 1, explained', () => {
     const decl = GENERIC_ATTRIBUTES.find((a) => a.name === 'OnlineRetryLimit');
     expect(decl).toMatchObject({ kind: 'int', default: 1, min: 0 });
-    for (const t of Object.values(TYPE_CATALOG)) {
+    for (const t of RESOURCE_TYPES) {
       expect(applyDefaults(t.attributes, {}).OnlineRetryLimit).toBe(1);
       expect(explainType(t)).toMatch(/OnlineRetryLimit {2}\(integer; default 1; ≥ 0\)/);
     }

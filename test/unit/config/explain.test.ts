@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TYPE_CATALOG, TYPE_NAMES } from '../../../plugin/resource-types/catalog';
+import { RESOURCE_TYPES, TYPE_NAMES } from '../../../plugin/resource-types';
 import { explainMarkdown, explainType, explainTypeList, findType } from '../../../plugin/config/explain';
 import { CLUSTER_KEYS, GROUP_KEYS } from '../../../plugin/config/keys';
 import { closest, editDistance } from '../../../plugin/config/did-you-mean';
@@ -14,7 +14,7 @@ describe('msgha explain', () => {
     for (const t of TYPE_NAMES) expect(text).toContain(t);
   });
 
-  it.each(Object.values(TYPE_CATALOG))('$name: every attribute with kind, default and doc', (type) => {
+  it.each(RESOURCE_TYPES)('$name: every attribute with kind, default and doc', (type) => {
     const text = explainType(type);
     for (const a of type.attributes) {
       expect(text).toContain(`  ${a.name}  (`);
@@ -28,7 +28,7 @@ describe('msgha explain', () => {
 
   it('markdown holds every attribute of every type and every cluster and group key', () => {
     const md = explainMarkdown();
-    for (const t of Object.values(TYPE_CATALOG)) {
+    for (const t of RESOURCE_TYPES) {
       expect(md).toContain(`## ${t.name}`);
       for (const a of t.attributes) expect(md).toContain(`| \`${a.name}\` |`);
     }

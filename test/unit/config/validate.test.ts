@@ -221,6 +221,8 @@ const BAD: Case[] = [
     expect: [{ severity: 'error', where: 'mail/vip', attribute: 'Address', message: /prefix length/ }] },
   { name: 'two IP resources with the same Address', mutate: (d) => { res(d, 'mail', 'vip').Address = '192.0.2.20/25'; },
     expect: [{ severity: 'error', where: 'mail/vip', attribute: 'Address', message: /192.0.2.20 is also used by directory\/vip/ }] },
+  { name: 'Mount FsckOpt with an unclosed quote', mutate: (d) => { res(d, 'mail', 'disk').FsckOpt = '-p -E "discard'; },
+    expect: [{ severity: 'error', where: 'mail/disk', attribute: 'FsckOpt', message: /unclosed quote/ }] },
   { name: 'MountPoint unique across groups', mutate: (d) => { res(d, 'mail', 'disk').MountPoint = '/srv/dir/'; },
     expect: [{ severity: 'error', where: 'mail/disk', attribute: 'MountPoint', message: /also used by directory\/disk/ }] },
   { name: 'one instance in two groups',

@@ -6,7 +6,8 @@
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { domainOf, probeDeadlineMs, readSecret, runProbePlan, type PlannedProbe } from '../../../plugin/resource-types/deep-probes';
+import { domainOf } from '../../../plugin/core/net';
+import { probeDeadlineMs, readSecret, runProbePlan, type PlannedProbe } from '../../../plugin/resource-types/deep-probes';
 import { foldProbes } from '../../../plugin/resource-types/monitor-levels';
 import { planServiceProbes, type Plan } from '../../../plugin/resource-types/sunjes-msg';
 import { getProbe } from '../../../probes/registry';
@@ -50,7 +51,7 @@ describe('domainOf', () => {
   });
 });
 
-describe('planServiceProbes (SPEC §2.1)', () => {
+describe('planServiceProbes', () => {
   const msg = (ports: Record<string, number>): Pick<Plan, 'kind' | 'services' | 'ports'> => ({ kind: 'services', services: Object.keys(ports), ports });
   const mmp = (ports: Record<string, number>): Pick<Plan, 'kind' | 'services' | 'ports'> => ({ kind: 'mmp', services: Object.keys(ports), ports });
   const summary = (plan: PlannedProbe[]) => plan.map((p) => [p.check, p.probe, p.options?.user ?? '-', p.options?.recipient ?? '-']);

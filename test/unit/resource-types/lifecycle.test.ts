@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getResourceType } from '../../../plugin/resource-types/registry';
-import { killInstance } from '../../../plugin/proc/kill';
-import { listInstanceProcesses } from '../../../plugin/proc/processes';
+import { getResourceType } from '../../../plugin/resource-types';
+import { killPids } from '../../../plugin/proc/kill';
+import { listInstanceProcesses } from '../../../plugin/proc/matching';
 import { agentContext, resolvedResource } from '../../contract/agent-context';
 import { fakeDaemonRoot, writeScript } from '../../helpers/fake-daemon';
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await killInstance(root, { graceMs: 200 });
+  await killPids(await listInstanceProcesses(root), { graceMs: 200 });
   await fs.rm(root, { recursive: true, force: true });
 });
 
