@@ -18,8 +18,7 @@
  * the fence kills and another node takes over after L).
  * Operator verbs live in cluster-operator.ts.
  */
-import type { ResolvedCluster, ResolvedGroup, ResolvedResource } from '../model/cluster-types';
-import type { AgentContext } from '../resource-types/contract';
+import type { ResolvedCluster, ResolvedGroup } from '../model/cluster-types';
 import type { Logger } from '../core/log';
 import { HelperStore } from '../lease/helper-store';
 import { checkClusterProfile } from '../lease/cluster-profile';
@@ -35,6 +34,7 @@ import type { LeaseEvents } from '../metrics/snapshot';
 import type { GroupRunner } from '../coordinator/group-runner';
 import { decide } from '../recovery/policy';
 import { GroupLease, type FencePort } from './group-lease';
+import { leaseBoundTypes } from './lease-bound';
 import { PeerTracker, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
 import { claimDelay, dependencyGate, parentsToMove, type PeerState, type DependencyGate } from './placement';
 
@@ -102,13 +102,13 @@ export class ClusterNode {
     this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs, t.leaseMs), () => this.clock.now());
     const incarnation = Date.now();
     const fencePort: FencePort = this.fence;
+    const leaseBound = leaseBoundTypes(o.log);
     for (const runner of o.runners.values()) {
       const g = runner.name;
       const lease = new GroupLease({
         runner, node: o.node, store: this.store as LeaseStore, clock: this.clock, profile: this.profile, fence: fencePort,
         runDir: this.runDir, incarnation, log: o.log,
-        refreshVip: (res, until) => refreshVip(res, until, o.log),
-        ensureVip: (res) => ensureVip(res, o.log),
+        leaseBound,
         leaseRenew: (s, ok) => o.events?.leaseRenew(g, s, ok),
         failover: (reason) => o.events?.failover(g, reason),
         onMoveRequested: (to) => { void this.onMoveRequested?.(g, to); },
@@ -323,22 +323,4 @@ export class ClusterNode {
 
 export function leaseRootOf(cluster: ResolvedCluster): string {
   return leaseRoot(cluster.settings.sharedDir!, cluster.settings.name);
-}
-
-const ipContext = (res: ResolvedResource, log: Logger, what: string): AgentContext =>
-  ({ resource: res, attrs: res.attrs, log: log.child(`${res.id} ${what}`), signal: new AbortController().signal, secret: async () => undefined });
-
-async function refreshVip(res: ResolvedResource, serveUntilMono: number, log: Logger): Promise<void> {
-  const { lifeOf, refreshLifetime } = await import('../resource-types/ip');
-  const ctx = ipContext(res, log, 'lifetime');
-  const r = await refreshLifetime(ctx, lifeOf(ctx, serveUntilMono));
-  if (!r.ok) log.warn(`${res.id}: cannot refresh the address lifetime: ${r.reason}`);
-}
-
-/** The IP agent's online, run here (idempotent: a present address only has its lifetime set). */
-async function ensureVip(res: ResolvedResource, log: Logger): Promise<void> {
-  const { ipType } = await import('../resource-types/ip');
-  const r = await ipType.online(ipContext(res, log, 'resume'));
-  if (!r.ok) log.warn(`${res.id}: could not put the address back after the coordinator restart: ${r.reason}`);
-  else if (/ added to /.test(r.reason)) log.warn(`${res.id}: the address had lapsed during the coordinator restart: ${r.reason}`);
 }

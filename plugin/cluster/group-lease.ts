@@ -29,6 +29,7 @@ import type { FenceReply } from '../fence/protocol';
 import type { FailoverReason } from '../metrics/snapshot';
 import type { GroupRunner } from '../coordinator/group-runner';
 import type { FailoverRecord } from './node-view';
+import type { LeaseBound } from './lease-bound';
 
 /** What a group's lease needs from the fence (FenceClient, or a fake in tests). */
 export interface FencePort {
@@ -50,16 +51,8 @@ export interface GroupLeaseDeps {
   runDir: string;
   incarnation: number;
   log: Logger;
-  /**
-   * Extends the lifetime of one IP resource's address to the serve deadline `serveUntilMono`
-   * (this.clock, CLOCK_MONOTONIC ms) — never adds a missing one (ip.ts refreshLifetime).
-   */
-  refreshVip?(resource: ResolvedResource, serveUntilMono: number): Promise<void>;
-  /**
-   * After a coordinator restart that resumed the lease: put one IP resource's address back at
-   * once if it lapsed meanwhile (duplicate address check first: ip.ts online).
-   */
-  ensureVip?(resource: ResolvedResource): Promise<void>;
+  /** Resources that follow the lease in the kernel (the IP's address lifetime): lease-bound.ts. */
+  leaseBound?: LeaseBound;
   /** Lease renewal metrics. */
   leaseRenew?(seconds: number, ok: boolean): void;
   failover?(reason: FailoverReason): void;
@@ -109,7 +102,7 @@ export class GroupLease {
     });
     d.runner.leaseSettled = () => this.leaseSettled();
     d.runner.holdAdoptedFaults = true;
-    d.runner.beforeStop = async (res) => { if (res.type === 'IP') await this.vipRefresh; };
+    d.runner.beforeStop = async (res) => { if (this.d.leaseBound?.follows(res)) await this.vipRefresh; };
   }
 
   private settleWaiters: Array<(ok: boolean) => void> = [];
@@ -214,10 +207,11 @@ export class GroupLease {
     this.d.log.info(`group ${this.group}: lease epoch ${epoch} ${info.resumed ? 'resumed after a coordinator restart' : 'acquired'}; bringing the group online`);
     this.d.changed?.();
     if (signal.aborted) return;
-    if (info.resumed && this.d.ensureVip) {
+    const bound = this.d.leaseBound;
+    if (info.resumed && bound) {
       // The address's kernel lifetime may have run out while no coordinator refreshed it; put it
       // back before the services' deep checks through it fail.
-      for (const v of this.d.runner.resources().filter((x) => x.type === 'IP')) await this.d.ensureVip(v);
+      for (const v of this.d.runner.resources().filter((x) => bound.follows(x))) await bound.resumed(v);
     }
     if (info.resumed) await this.d.runner.releaseHeldFaults();
     const r = await this.d.runner.online(`lease epoch ${epoch} ${info.resumed ? 'resumed' : 'acquired'}`, signal);
@@ -255,15 +249,16 @@ export class GroupLease {
     // The VIP follows the renewals too — also during a planned release, until its IP resource
     // begins to stop (a switch keeps the address while the services stop; runner.beforeStop
     // then waits for a refresh in flight, so an offline never races one).
-    if (!this.d.refreshVip) return;
+    const bound = this.d.leaseBound;
+    if (!bound) return;
     const now = this.d.clock.now();
     if (this.vipRefresh || now - this.vipAt < VIP_REFRESH_MS) return;
     const until = now + info.serveRemainingMs;
     const running = new Set(this.d.runner.status().resources.filter((r) => r.state === 'ONLINE').map((r) => r.id));
-    const vips = this.d.runner.resources().filter((r) => r.type === 'IP' && running.has(r.id));
+    const vips = this.d.runner.resources().filter((r) => bound.follows(r) && running.has(r.id));
     if (!vips.length) return;
     this.vipAt = now;
-    this.vipRefresh = Promise.all(vips.map((v) => this.d.refreshVip!(v, until))).finally(() => { this.vipRefresh = undefined; });
+    this.vipRefresh = Promise.all(vips.map((v) => bound.renewed(v, until))).finally(() => { this.vipRefresh = undefined; });
   }
 
   private async lost(reason: LostReason, epoch: number): Promise<void> {

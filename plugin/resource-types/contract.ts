@@ -34,6 +34,17 @@ export interface ResourceType {
   offline(ctx: AgentContext): Promise<ActionResult>;
   monitor(ctx: AgentContext, options: MonitorOptions): Promise<MonitorResult>;
   clean(ctx: AgentContext): Promise<ActionResult>;
+  /**
+   * Only for a type whose kernel state must end with the lease (IP: the address's lifetime).
+   * The lease holder calls it on its renewals with the new serve deadline (CLOCK_MONOTONIC ms),
+   * for each ONLINE resource of the type. It may extend what exists, never create it.
+   */
+  leaseRenewed?(ctx: AgentContext, serveUntilMono: number): Promise<ActionResult>;
+  /**
+   * After a coordinator restart resumed a held lease: put back at once what lapsed while no
+   * coordinator renewed (the IP's address, after its duplicate check).
+   */
+  leaseResumed?(ctx: AgentContext): Promise<ActionResult>;
 }
 
 /**

@@ -251,4 +251,7 @@ export const ipType = defineType({
   offline,
   monitor,
   clean: offline,
+  // The lease holder's renewals extend the address's lifetime; this file stays its only owner.
+  leaseRenewed: (ctx, serveUntilMono) => refreshLifetime(ctx, lifeOf(ctx, serveUntilMono)),
+  leaseResumed: online,
 });

@@ -54,10 +54,14 @@ function setup(opts: { armOk?: boolean; appOfflineMs?: number; vipRefreshMs?: nu
   const vips: number[] = [];
   const lease = new GroupLease({
     runner, node: 'a', store, clock, profile: PROFILES.fast, fence, runDir, incarnation: 1, log: quiet,
-    refreshVip: async (_r, until) => {
-      vips.push(until - clock.now());
-      log.push('vip:refresh');
-      if (opts.vipRefreshMs) { await clock.sleep(opts.vipRefreshMs); log.push('vip:refreshed'); }
+    leaseBound: {
+      follows: (r) => r.type === 'IP',
+      renewed: async (_r, until) => {
+        vips.push(until - clock.now());
+        log.push('vip:refresh');
+        if (opts.vipRefreshMs) { await clock.sleep(opts.vipRefreshMs); log.push('vip:refreshed'); }
+      },
+      resumed: async () => undefined,
     },
   });
   return { log, runner, clock, lease, vips };
