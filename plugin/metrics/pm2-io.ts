@@ -1,7 +1,7 @@
 /**
  * Small adapters that show an agent's and the coordinator's state as @pm2/io metrics, so
  * `pm2 show <app>` and `pm2 monit` display them. The app passes its own `require('@pm2/io')`
- * (apps run with `pmx:false`, see DESIGN §1), so this module never loads @pm2/io itself.
+ * (apps run with `pmx:false`: PM2 must not inject its own copy), so this module never loads @pm2/io itself.
  *
  * Guarantees: values are read from the given in-memory view each time @pm2/io polls (about once
  * a second); a view that throws shows nothing rather than stopping @pm2/io's timer; a value

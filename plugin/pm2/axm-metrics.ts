@@ -6,7 +6,7 @@
  *
  * Why not @pm2/io in agents: it adds ~5 MB RSS to every agent, and its IPC transport calls
  * process.exit(1) as soon as a send fails on a closed channel — an agent must instead outlive
- * the death of the PM2 daemon and keep its resource as it is (agent-app.ts, DESIGN §1).
+ * the death of the PM2 daemon and keep its resource as it is (agent-app.ts; docs/architecture.md).
  *
  * Guarantees: values are read once per interval; only numbers, strings and booleans are sent
  * (undefined hides a metric, as with @pm2/io); a message is sent only when a value changed, or

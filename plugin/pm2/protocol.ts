@@ -8,7 +8,8 @@
  * answers each one exactly once with a `msgha:result` carrying it back.
  * Unsolicited `msgha:state` reports: fn 'hello' (agent started), 'monitor' (state change),
  * 'shutdown' (PM2 stop), 'pids' (process set changed), 'lapsed' (the lease's serve deadline
- * passed without renewal and the agent cleaned its resource by itself — DESIGN §5 layer 3).
+ * passed without renewal and the agent cleaned its resource by itself — docs/lease.md, "The layers
+ * that stop a holder", layer 2).
  */
 import type { CheckReport, RecoveryClass, ResourceState } from '../core/results';
 import type { AgentFunction } from '../resource-types/contract';

@@ -1,6 +1,6 @@
 /**
  * Shared set-up of the failover tests: one three-node cluster (mx1, mx2, mx3; mx2 runs in a time
- * namespace with CLOCK_MONOTONIC +100000 s — lease.md §8 row 12 for every scenario), groups dir
+ * namespace with CLOCK_MONOTONIC +100000 s, so no scenario can lean on shared clocks), groups dir
  * and mail (mail depends on dir), the fast lease profile, and helpers that bring the cluster back
  * to a known state between scenarios and read what happened (node views, fence logs, pids).
  */

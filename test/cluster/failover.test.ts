@@ -3,8 +3,8 @@
 // the sandbox suite on loop-mounted shared disks, the VIP moving between nodes. Every scenario
 // checks the invariant from the machine's one CLOCK_MONOTONIC — never two nodes holding a
 // group's VIP, mount or daemons at the same instant — and mail acknowledged with 250 must be in
-// the mailbox afterwards. Issue 4 "Cluster" tests and lease.md §8 rows 1–9, 12, 16, 18, 19, 20
-// (rows 10/11 small or not here: see lease-cluster.test.ts and the report). Needs root and
+// the mailbox afterwards. Each scenario is one failure of docs/lease.md ("What happens when
+// something fails"); the lease alone on three nodes is in lease-cluster.test.ts. Needs root and
 // `npm run build`.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -56,7 +56,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, 0)).toEqual([]);
   });
 
-  it('node kill: every process of the holder SIGKILLed → IMAP LOGIN on the VIP from another node; acknowledged mail kept (row 1)', async () => {
+  it('node kill: every process of the holder SIGKILLed → IMAP LOGIN on the VIP from another node; acknowledged mail kept', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     expect((await c.mailLoop('mail', `kill${Date.now()}`, 150)).ok).toBe(true);
@@ -146,7 +146,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  repeated('switch to a named node: clean offline, handoff, the target serves; nobody else claims (row 16)', async () => {
+  repeated('switch to a named node: clean offline, handoff, the target serves; nobody else claims', async () => {
     const { mail: h } = await healthy(c);
     const target = other([h]);
     const v0 = c.monitor!.violations.length;
@@ -214,7 +214,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('persistent freeze, then the holder dies: nobody claims while frozen; unfreeze → claim (row 18)', async () => {
+  it('persistent freeze, then the holder dies: nobody claims while frozen; unfreeze → claim', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     await msgha(c, h, ['freeze', 'mail:persistent']);
@@ -249,7 +249,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     child.kill('SIGKILL');
   });
 
-  it('holder coordinator SIGSTOPped for 2L: the fence kills its services by F, another node serves; none come back on SIGCONT (row 3)', async () => {
+  it('holder coordinator SIGSTOPped for 2L: the fence kills its services by F, another node serves; none come back on SIGCONT', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const coord = c.node(h).find('plugin/main.js');
@@ -268,7 +268,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('storage hangs on the holder only (its I/O helpers SIGSTOPped): it stops serving before anyone claims (row 5)', async () => {
+  it('storage hangs on the holder only (its I/O helpers SIGSTOPped): it stops serving before anyone claims', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const helpers = c.node(h).find('io-helper-child');
@@ -285,7 +285,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('storage hangs on a follower only: no holder change (row 6)', async () => {
+  it('storage hangs on a follower only: no holder change', async () => {
     const { mail: h, dir } = await healthy(c);
     const s = NODES.find((n) => n !== h && n !== dir) ?? other([h]);
     const v0 = c.monitor!.violations.length;
@@ -298,7 +298,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('storage fails fast on the holder only (its view of the shared directory read-only): fence and takeover (row 7)', async () => {
+  it('storage fails fast on the holder only (its view of the shared directory read-only): fence and takeover', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const n = c.node(h);
@@ -313,7 +313,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('storage down for all nodes for 3L: every holder fences, nobody claims; one claim per group after (row 8)', async () => {
+  it('storage down for all nodes for 3L: every holder fences, nobody claims; one claim per group after', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     for (const n of NODES) {
@@ -334,7 +334,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('random bytes over the live lease record ×5: a changing record is life — no takeover (row 9a)', async () => {
+  it('random bytes over the live lease record ×5: a changing record is life — no takeover', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const dir = path.join(c.shared, '.cluster', c.clusterName, 'groups', 'mail');
@@ -347,8 +347,8 @@ describe('failover on a real three-node cluster (fast profile)', () => {
   });
 
   it.each([
-    ['bytes 100–300 of the record flipped (row 9b)', (b: Buffer): Buffer => { const x = Buffer.from(b); for (let i = 100; i < 300 && i < x.length; i++) x[i] = x[i]! ^ 0xff; return x; }],
-    ['the record truncated to 100 bytes (row 9c)', (b: Buffer): Buffer => b.subarray(0, 100)],
+    ['bytes 100–300 of the record flipped', (b: Buffer): Buffer => { const x = Buffer.from(b); for (let i = 100; i < 300 && i < x.length; i++) x[i] = x[i]! ^ 0xff; return x; }],
+    ['the record truncated to 100 bytes', (b: Buffer): Buffer => b.subarray(0, 100)],
   ])('holder crash, then %s: unchanged garbage is dead after L — takeover, no overlap', async (_what, damage) => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
@@ -367,7 +367,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
   // the shared disk (one superblock for every namespace), so the new holder's daemons may refuse
   // to start ("already running") until the thaw. Asserted here: the lease and the VIP move, the
   // VIP never doubles, the thawed node gives everything up at once, and the group then runs.
-  repeated('whole holder node paused (SIGSTOP of every process) for 2L, then thawed: the lease and the VIP move, never doubled; the thawed node stops at once (row 4)', async () => {
+  repeated('whole holder node paused (SIGSTOP of every process) for 2L, then thawed: the lease and the VIP move, never doubled; the thawed node stops at once', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const e0 = groupView(c, h, 'mail')!.epoch ?? 0;
@@ -384,7 +384,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(await c.waitFor(() => !c.monitor!.holders('daemons', 'mail').includes(h) && !c.monitor!.holders('mount', 'mail').includes(h) && !c.monitor!.holders('vip', 'mail').includes(h), 10_000)).toBe(true);
     const v = c.monitor!.violations.slice(v0);
     const gone = (k: 'daemons' | 'mount' | 'vip'): string => `${k} ${Math.max(0, (c.monitor!.lastRelease(k, 'mail', h) ?? thaw) - thaw).toFixed(0)} ms`;
-    log(`after thaw ${h} gave up everything in ${(mono() - thaw).toFixed(0)} ms (checker, 20 ms sampling: ${gone('daemons')}, ${gone('mount')}, ${gone('vip')}); overlaps while it was frozen (lease.md §7): ${v.map((x) => x.kind).join(', ') || 'none'}`);
+    log(`after thaw ${h} gave up everything in ${(mono() - thaw).toFixed(0)} ms (checker, 20 ms sampling: ${gone('daemons')}, ${gone('mount')}, ${gone('vip')}); overlaps while it was frozen (docs/lease.md, "After a thaw"): ${v.map((x) => x.kind).join(', ') || 'none'}`);
     expect(v.filter((x) => x.kind === 'vip')).toEqual([]);
     // Everything it met while losing the lease (its agents self-fencing, stops that failed) left it
     // eligible: not FAULTED, contending again — without `msgha clear`.
@@ -400,7 +400,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     log(`after the thaw (and clear of nodes whose start met the frozen node's sockets), mail runs on ${back.mail}`);
   });
 
-  it('a node with a different lease profile refuses to join, naming both profiles (row 19)', async () => {
+  it('a node with a different lease profile refuses to join, naming both profiles', async () => {
     await healthy(c);
     const n = 'mx3';
     await c.pm2(n, ['kill']);

@@ -1,7 +1,7 @@
 // The IP agent in real network namespaces (bridge + two node namespaces + a client namespace,
 // 10.213.7.0/24, nothing leaves them): the address carries the lease lifetime and the kernel
 // drops it when nobody refreshes it; refresh extends it; duplicate address detection refuses;
-// offline removes; a passed serve deadline makes monitor remove it. Checklist row 20 (agent part).
+// offline removes; a passed serve deadline makes monitor remove it.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
