@@ -95,9 +95,9 @@ export function defineType<const D extends readonly AttrDecl[]>(def: Omit<Resour
 /** A well-behaved function returns within a few ms of its abort; this bounds a badly behaved one. */
 export const SETTLE_GRACE_MS = 2000;
 
-export const TIMEOUT_ATTR: Record<AgentFunction, string> = {
+export const TIMEOUT_ATTR = {
   online: 'OnlineTimeout', offline: 'OfflineTimeout', monitor: 'MonitorTimeout', clean: 'CleanTimeout',
-};
+} as const satisfies Record<AgentFunction, string>;
 
 /** How long `fn` of this resource may run, in seconds: its attribute, else the declared default. */
 export function timeoutSeconds(resource: ResolvedResource, fn: AgentFunction): number {

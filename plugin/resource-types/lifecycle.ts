@@ -22,7 +22,8 @@
  * class: a missing or non-executable program → 'move'; a failed start → 'restartable'; an
  * unusable User or EnvFile → 'configuration'.
  */
-import { deadlineIn, pollUntil, timeoutSignal } from '../core/deadline';
+import { deadlineIn, pollUntil, timeoutSignal, type Deadline } from '../core/deadline';
+import type { Logger } from '../core/log';
 import { invalidateSnapshot, readStat, sameProcess, startTimeOf, stillRunning } from '../proc/table';
 import { treeOf } from '../proc/tree';
 import { execBase, genericAttr } from './attr-access';
@@ -30,7 +31,7 @@ import { describeExit, execProgram, outputTail, type ExecResult } from '../core/
 import { killPids } from '../proc/kill';
 import type { LevelResult } from './monitor-levels';
 import type { ActionResult, MonitorResult, RecoveryClass } from '../core/results';
-import type { AgentContext } from './contract';
+import { TIMEOUT_ATTR, type AgentContext } from './contract';
 
 const POLL_MS = 200;
 
@@ -179,11 +180,14 @@ async function gone(spec: LifecycleSpec, deadlineMs: number, signal: AbortSignal
   return done ? [] : left;
 }
 
+/** One function's log, deadline and abort signal, from its declared timeout attribute. */
+function budget(ctx: AgentContext, fn: 'online' | 'offline' | 'clean'): { log: Logger; deadline: Deadline; signal: AbortSignal; timeout: number } {
+  const timeout = genericAttr.ms(ctx, TIMEOUT_ATTR[fn]);
+  return { log: ctx.log.child(fn), deadline: deadlineIn(timeout), signal: timeoutSignal(timeout, ctx.signal), timeout };
+}
+
 export async function onlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
-  const log = ctx.log.child('online');
-  const timeout = genericAttr.ms(ctx, 'OnlineTimeout');
-  const deadline = deadlineIn(timeout);
-  const signal = timeoutSignal(timeout, ctx.signal);
+  const { log, deadline, signal, timeout } = budget(ctx, 'online');
   invalidateSnapshot();
   const before = await spec.first();
   if (before.state === 'ONLINE') {
@@ -240,10 +244,7 @@ async function killLeft(ctx: AgentContext, fn: string, pids: number[], graceMs: 
 }
 
 export async function offlineFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
-  const log = ctx.log.child('offline');
-  const timeout = genericAttr.ms(ctx, 'OfflineTimeout');
-  const deadline = deadlineIn(timeout);
-  const signal = timeoutSignal(timeout, ctx.signal);
+  const { log, deadline, signal, timeout } = budget(ctx, 'offline');
   invalidateSnapshot();
   const active = await running(spec);
   const remembered = rememberedProcesses(ctx.resource.id);
@@ -300,10 +301,7 @@ async function stoppedAmong(pids: number[]): Promise<number[]> {
 }
 
 export async function cleanFlow(ctx: AgentContext, spec: LifecycleSpec): Promise<ActionResult> {
-  const log = ctx.log.child('clean');
-  const timeout = genericAttr.ms(ctx, 'CleanTimeout');
-  const deadline = deadlineIn(timeout);
-  const signal = timeoutSignal(timeout, ctx.signal);
+  const { log, deadline, signal, timeout } = budget(ctx, 'clean');
   const program = spec.clean ?? spec.stop;
   let note = '';
   invalidateSnapshot();
