@@ -21,6 +21,7 @@ import { runScript } from '../fixtures/sandbox/control';
 import { buildSandbox } from '../fixtures/sandbox/index';
 import type { Sandbox } from '../fixtures/sandbox/types';
 import { portBlock } from '../helpers/ports';
+import { sigcontAll, sigstopAll } from '../helpers/sigstop';
 import { agentContext, resolvedResource } from './agent-context';
 import { contractCases, dovecotConf, type ContractCase, type Encrypt } from './cases';
 import { acquireRunLock } from './run-lock';
@@ -186,8 +187,9 @@ describe.each(titles)('%s', (title) => {
     expect(on.ok, on.reason).toBe(true);
     const frozen = [...(await findProcesses([c.freeze(sb)], { fresh: true })).values()].flat();
     expect(frozen.length).toBeGreaterThan(0);
-    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     try {
+      // Only once every thread is stopped (ns-slapd's listener thread can still answer until then).
+      await sigstopAll(frozen);
       const t0 = Date.now();
       const m = await agent.monitor(ctx({ MonitorTimeout: 2 }), { deep: true });
       const took = Date.now() - t0;
@@ -199,7 +201,7 @@ describe.each(titles)('%s', (title) => {
         expect(report?.outcome, JSON.stringify(m.checks)).toBe('timeout');
       }
     } finally {
-      for (const pid of frozen) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+      sigcontAll(frozen);
     }
     const off = await agent.offline(ctx());
     expect(off.ok, off.reason).toBe(true);

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portBlock } from '../helpers/ports';
+import { sigcontAll, sigstopAll } from '../helpers/sigstop';
 import { buildSandbox, startAll, type Sandbox } from '../fixtures/sandbox/index';
 import { getProbe } from '../../probes/registry';
 import type { ProtocolOptions, ProtocolTarget } from '../../probes/transport/options';
@@ -42,6 +43,20 @@ function listenerPids(port: number): number[] {
     } catch { /* gone or not ours */ }
   }
   return pids;
+}
+
+/**
+ * SIGSTOPs every process listening on `port` and returns once all their threads are stopped
+ * (see helpers/sigstop: kill() returning is not enough — slapd's listener thread answered a
+ * probe while its main thread had yet to take the stop). Listed again after each round, so a
+ * child a master handed the socket to just before it stopped is stopped too.
+ */
+async function stopListeners(port: number, stopped: number[]): Promise<void> {
+  for (;;) {
+    const fresh = listenerPids(port).filter((pid) => !stopped.includes(pid));
+    if (fresh.length === 0) return;
+    await sigstopAll(fresh, stopped);
+  }
 }
 
 async function run(service: string, target: Partial<ProtocolTarget> & { port: number }, options: Partial<ProtocolOptions> = {}): Promise<ProbeResult> {
@@ -149,10 +164,10 @@ describe('probes against the real sandbox suite', () => {
       ['admin', sb.ports.admin, { user: sb.admin.user, password: sb.admin.password }],
     ];
     for (const [service, port, options] of cases) {
-      const pids = listenerPids(port);
-      expect(pids.length, `listeners of ${service}:${port}`).toBeGreaterThan(0);
-      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      const pids: number[] = [];
       try {
+        await stopListeners(port, pids);
+        expect(pids.length, `listeners of ${service}:${port}`).toBeGreaterThan(0);
         const t0 = performance.now();
         const r = await run(service, { port }, { ...options, timeoutMs: deadline });
         const elapsed = performance.now() - t0;
@@ -160,7 +175,7 @@ describe('probes against the real sandbox suite', () => {
         expect(elapsed).toBeLessThanOrEqual(deadline * 1.1);
         expect(r.failedPhase).toBeTruthy();
       } finally {
-        for (const pid of pids) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+        sigcontAll(pids);
       }
     }
     // Back to normal once continued.
