@@ -6,7 +6,13 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const dist = path.resolve(__dirname, '..', '..', 'dist', 'plugin');
-const lease = require(path.join(dist, 'lease', 'index.js'));
+const lease = {
+  ...require(path.join(dist, 'lease', 'clock.js')),
+  ...require(path.join(dist, 'lease', 'cluster-profile.js')),
+  ...require(path.join(dist, 'lease', 'elector.js')),
+  ...require(path.join(dist, 'lease', 'helper-store.js')),
+  ...require(path.join(dist, 'lease', 'profiles.js')),
+};
 const { FenceClient } = require(path.join(dist, 'fence', 'client.js'));
 
 const node = process.env.NODE_NAME;
