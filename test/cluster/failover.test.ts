@@ -10,6 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUN_LOCK_WAIT_MS } from '../fixtures/cluster/cluster';
 import { procState } from '../fixtures/cluster/node';
 import {
   CRASH_BOUND, F, L, NODES, T, daemonPid, diag, fenceLog, groupView, healthy, imapBackAfter, log, takeoverAfter, makeCluster, mono, msgha, sleep, summary, violationsSince,
@@ -30,11 +31,12 @@ const movedOff = (h: string): Promise<boolean> => c.waitFor(() => { const on = c
 /** Service start after a claim on this 2-core machine, plus scheduling slack. */
 const START_SLACK = 8000;
 
+// RUN_LOCK_WAIT_MS of it only to wait for another live run of this tag (see MsgCluster.setup), 240 s ours.
 beforeAll(async () => {
   await c.setup();
   await c.startAll();
   await healthy(c, 150_000);
-}, 240_000);
+}, RUN_LOCK_WAIT_MS + 240_000);
 
 afterAll(async () => {
   if (c.monitor && c.monitor.violations.length) log(`all violations: ${c.monitor.report().join(' | ')}`);

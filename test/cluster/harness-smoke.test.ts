@@ -6,7 +6,7 @@
 // A PM2 daemon per node runs inside the node. Needs root and `npm run build`.
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MsgCluster } from '../fixtures/cluster/cluster';
+import { MsgCluster, RUN_LOCK_WAIT_MS } from '../fixtures/cluster/cluster';
 import { mono } from '../fixtures/cluster/invariant';
 import { addrs } from '../fixtures/cluster/netns';
 import { portBlock } from '../helpers/ports';
@@ -29,7 +29,8 @@ async function bringUp(node: string, vipLifetime: number): Promise<void> {
   await ok([path.join(g.sandbox.msgRoot, 'lib', 'msstart'), 'imap', 'smtp']);
 }
 
-beforeAll(async () => { await c.setup(); }, 120_000);
+// RUN_LOCK_WAIT_MS to wait for another live run of this tag (see MsgCluster.setup), 120 s ours.
+beforeAll(async () => { await c.setup(); }, RUN_LOCK_WAIT_MS + 120_000);
 afterAll(async () => { await c.teardown(); }, 60_000);
 
 describe('cluster harness (no coordinator)', () => {

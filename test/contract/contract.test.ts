@@ -24,7 +24,7 @@ import { portBlock } from '../helpers/ports';
 import { sigcontAll, sigstopAll } from '../helpers/sigstop';
 import { agentContext, resolvedResource } from './agent-context';
 import { contractCases, dovecotConf, type ContractCase, type Encrypt } from './cases';
-import { acquireRunLock } from './run-lock';
+import { acquireRunLock } from '../helpers/run-lock';
 
 const BASE_PORT = portBlock('contract', 0);
 const DIR = `/tmp/mh-ct-${BASE_PORT}`;

@@ -32,3 +32,9 @@ export async function acquireRunLock(file: string, timeoutMs: number): Promise<(
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+/** Removes the lock file when its owner is dead (e.g. `--stop` of a demo whose process has exited). */
+export async function removeStaleRunLock(file: string): Promise<void> {
+  const owner = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
+  if (owner && !(await isAlive(owner))) await fs.rm(file, { force: true });
+}
