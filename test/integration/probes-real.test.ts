@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portBlock } from '../helpers/ports';
+import { acquireRunLock } from '../helpers/run-lock';
 import { sigcontAll, sigstopAll } from '../helpers/sigstop';
 import { buildSandbox, startAll, type Sandbox } from '../fixtures/sandbox/index';
 import { getProbe } from '../../probes/registry';
@@ -74,12 +75,22 @@ function expectOk(r: ProbeResult, phases: string[]): void {
   expect(r.phases.total).toBeLessThan(3);
 }
 
+let release: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
+  // Another run of this file on this machine (another clone's `npm test`: same ports, same dir)
+  // waits for ours instead of wrecking it: buildSandbox kills whatever runs under DIR and the
+  // ports are fixed, so its daemons would replace ours mid-test. Up to 600 s for that run, then
+  // 120 s for our own build and start.
+  release = await acquireRunLock(`${DIR}.lock`, 600_000);
   sb = await buildSandbox({ dir: DIR, basePort: BASE });
   await startAll(sb);
-}, 120_000);
+}, 720_000);
 
-afterAll(async () => { await sb?.destroy(); });
+afterAll(async () => {
+  await sb?.destroy();
+  await release?.();
+});
 
 describe('probes against the real sandbox suite', () => {
   let before = 0;
