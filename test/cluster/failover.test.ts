@@ -20,6 +20,8 @@ const c = makeCluster();
 /**
  * MH_REPEAT=N registers the scenarios marked `repeated` N times (suffix #1…#N), for campaigns on
  * one cluster: `MH_REPEAT=20 npx vitest run --config test/vitest.config.ts test/cluster/failover.test.ts -t '#'`.
+ * The RestartLimit scenario repeats too: each repetition clears the node it faulted, which
+ * empties that node's RestartLimit window again.
  */
 const REPEAT = Math.max(1, Number(process.env.MH_REPEAT) || 1);
 const repeated = (name: string, fn: () => Promise<void>): void => {
@@ -123,7 +125,7 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     }
   });
 
-  it('resource fault beyond RestartLimit → the group fails over; the node stays FAULTED until clear', async () => {
+  repeated('resource fault beyond RestartLimit → the group fails over; the node stays FAULTED until clear', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const first = daemonPid(c, h, 'mail', 'imapd')!;
