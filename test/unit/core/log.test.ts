@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, type LogLevel } from '../../plugin/core/log';
+import { createLogger, type LogLevel } from '../../../plugin/core/log';
 
 describe('logger', () => {
   it('names the resource and the function on every line and honours the level', () => {
