@@ -118,9 +118,15 @@ describe('pm2 cluster on one node', () => {
     expect(onlineAt('mail.imap')).toBeLessThanOrEqual(onlineAt('mail.http'));
     const ls = await pm2.cli(['ls']);
     expect(ls.stdout).toContain('mail.imap');
-    const t = await pm2.cli(['trigger', 'msgha', 'status']);
+    // PM2's own `pm2 trigger` CLI loses a reply published before its bus subscription is live
+    // (it then waits until killed: this step failed twice under load at exactly the 45 s CLI
+    // timeout). Short attempts until one is answered, as coordinatorStatus does.
+    const t = await waitFor('pm2 trigger msgha status answered', async () => {
+      const r = await pm2.trigger('msgha', 'status', undefined, 5000);
+      return r.reply ? r : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
     expect(t.code).toBe(0);
-    expect(t.stdout).toContain('"summary":"node n1: mail ONLINE (6/6 online)"');
+    expect(t.out).toContain('"summary":"node n1: mail ONLINE (6/6 online)"');
   });
 
   it('a coordinator restart adopts the running agents without bouncing any daemon', async () => {
