@@ -32,6 +32,8 @@ const other = (not: string[]): string => NODES.find((n) => !not.includes(n) && c
 const movedOff = (h: string): Promise<boolean> => c.waitFor(() => { const on = c.onlineAt('mail'); return !!on && on !== h; }, 10_000, 100);
 /** Service start after a claim on this 2-core machine, plus scheduling slack. */
 const START_SLACK = 8000;
+/** Where a node's read-only view of the shared directory is prepared (readOnlyOver). */
+const roStage = (n: string): string => path.join(c.base, 'ro-stage', n);
 
 // RUN_LOCK_WAIT_MS of it only to wait for another live run of this tag (see MsgCluster.setup), 240 s ours.
 beforeAll(async () => {
@@ -302,14 +304,13 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('storage fails fast on the holder only (its view of the shared directory read-only): fence and takeover', async () => {
+  repeated('storage fails fast on the holder only (its view of the shared directory read-only): fence and takeover', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const n = c.node(h);
-    expect((await n.exec(['mount', '--bind', c.shared, c.shared])).code).toBe(0);
     const t0 = mono();
     try {
-      expect((await n.exec(['mount', '-o', 'remount,bind,ro', c.shared])).code).toBe(0);
+      await n.readOnlyOver(c.shared, roStage(h));
       await takeoverAfter(c, h, t0, 30_000);
       expect(await movedOff(h)).toBe(true);
       expect(c.monitor!.lastRelease('daemons', 'mail', h)! - t0).toBeLessThanOrEqual(F + 1000);
@@ -317,13 +318,10 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  it('storage down for all nodes for 3L: every holder fences, nobody claims; one claim per group after', async () => {
+  repeated('storage down for all nodes for 3L: every holder fences, nobody claims; one claim per group after', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
-    for (const n of NODES) {
-      await c.node(n).exec(['mount', '--bind', c.shared, c.shared]);
-      await c.node(n).exec(['mount', '-o', 'remount,bind,ro', c.shared]);
-    }
+    for (const n of NODES) await c.node(n).readOnlyOver(c.shared, roStage(n));
     const t0 = mono();
     try {
       await sleep(F + 1000);

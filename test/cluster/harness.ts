@@ -8,7 +8,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { removeCgroup } from '../fixtures/cluster/node';
+import { readOnlyOverSteps, removeCgroup } from '../fixtures/cluster/node';
 
 export const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +63,8 @@ export class LeaseCluster {
 
   /** Storage fails fast on one node: its view becomes read-only (EROFS). */
   readOnly(node: string): void {
-    execFileSync('mount', ['-o', 'remount,bind,ro', this.sharedView(node)]);
+    const view = this.sharedView(node);
+    for (const argv of readOnlyOverSteps(view, path.join(this.base, 'ro-stage', node))) execFileSync(argv[0]!, argv.slice(1));
   }
 
   start(node: string, env: Record<string, string> = {}): ChildProcess {
@@ -173,7 +174,8 @@ export class LeaseCluster {
     for (const p of this.servicePids()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
     await sleep(100);
     for (const node of this.procs.keys()) removeCgroup(this.fenceId(node));
-    for (const v of this.views) { try { execFileSync('umount', ['-l', v]); } catch { /* gone */ } }
+    // A read-only view is a second mount on top of the view's bind: take off both.
+    for (const v of this.views) for (let i = 0; i < 2; i++) { try { execFileSync('umount', ['-l', v], { stdio: 'ignore' }); } catch { /* gone */ } }
     if (!process.env.MH_KEEP) fs.rmSync(this.base, { recursive: true, force: true });
   }
 }
