@@ -123,7 +123,9 @@ export class HelperStore implements LeaseStore {
     this.child = undefined;
     try { c.kill('SIGKILL'); } catch { /* gone */ }
     this.abandonInflight();
-    this.pump();
+    // Start the replacement now, not on the next call: its Node start-up (seconds on a loaded
+    // machine) must not count against that call's T_io. Calls queue behind the warm-up ping.
+    void this.start();
   }
 
   /**

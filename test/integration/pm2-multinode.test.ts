@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FenceClient } from '../../plugin/fence/client';
 import { portBlock } from '../helpers/ports';
+import { acquireRunLock } from '../helpers/run-lock';
 import { pm2Home, runNode, waitFor, PACKAGE_ROOT, type Pm2Home } from '../helpers/pm2';
 import { clusterFileSource } from '../fixtures/cluster-file';
 
@@ -28,6 +29,7 @@ const CLI = path.join(PACKAGE_ROOT, 'dist', 'plugin', 'cli', 'main.js');
 
 const nodes: Record<'a' | 'b', Pm2Home> = {} as Record<'a' | 'b', Pm2Home>;
 let file = '';
+let release: (() => Promise<void>) | undefined;
 
 const DAEMON = `
 const net = require('node:net'); const fs = require('node:fs'); const { spawn } = require('node:child_process');
@@ -121,6 +123,9 @@ function daemonPid(): number {
 }
 
 beforeAll(async () => {
+  // Another clone's run of this file uses the same ports and directory: wait for it (up to 300 s)
+  // instead of tearing its daemons down, then 120 s for our own start.
+  release = await acquireRunLock(`${WORK}.lock`, 300_000);
   nodes.a = await pm2Home(path.join(WORK, 'ha'), { MSGHA_NODE: 'a', MSGHA_RUN_DIR: path.join(WORK, 'ra') });
   nodes.b = await pm2Home(path.join(WORK, 'hb'), { MSGHA_NODE: 'b', MSGHA_RUN_DIR: path.join(WORK, 'rb') });
   for (const e of fs.readdirSync(WORK)) if (e !== 'ha' && e !== 'hb') fs.rmSync(path.join(WORK, e), { recursive: true, force: true });
@@ -129,10 +134,14 @@ beforeAll(async () => {
   await startNode('a');
   await waitFor('a serves', async () => (await who()) === 'a', { timeoutMs: 60_000 });
   await startNode('b');
-}, 120_000);
+}, 420_000);
 
 afterAll(async () => {
   if (process.env.MSGHA_TEST_KEEP) return;
+  try { await teardown(); } finally { await release?.(); }
+}, 120_000);
+
+async function teardown(): Promise<void> {
   for (const n of ['a', 'b'] as const) await nodes[n]?.destroy();
   // The fences run detached (outside PM2): ask them to exit (they remove their cgroups), then by pid.
   for (const [n, dir] of [['a', 'ra'], ['b', 'rb']] as const) {
@@ -143,7 +152,7 @@ afterAll(async () => {
   }
   try { process.kill(daemonPid(), 'SIGKILL'); } catch { /* none */ }
   fs.rmSync(WORK, { recursive: true, force: true });
-}, 120_000);
+}
 
 describe('two coordinators on one shared directory (profile fast)', () => {
   it('runs the group on exactly one node; msgha status shows the whole cluster from the shared directory', async () => {
