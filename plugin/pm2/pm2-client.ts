@@ -102,18 +102,54 @@ export function sendData(pmId: number, topic: string, data: object): Promise<voi
   return new Promise((resolve, reject) => pm2.sendDataToProcessId(pmId, packet, cb<void>(() => resolve(), reject)));
 }
 
+type Reply = BusPacket<{ return?: unknown }>;
+let replyBus: Promise<Bus> | undefined;
+const replyWaiters = new Set<(p: Reply) => void>();
+
+/** One bus for every trigger of this process, listening before the first command is sent. */
+function repliesBus(): Promise<Bus> {
+  replyBus ??= launchBus().then((bus) => {
+    bus.on('axm:reply', (p: Reply) => { for (const w of [...replyWaiters]) w(p); });
+    return bus;
+  });
+  return replyBus;
+}
+
 /**
- * Trigger an @pm2/io action; resolves with the reply of each process that answered. PM2 opens a
- * fresh bus for each trigger and may send the command before that bus is subscribed, so under
- * load a prompt reply can be lost: callers of idempotent actions should use triggerWithRetry.
+ * Triggers an @pm2/io action; resolves with the reply of each process that received it. Not
+ * pm2.trigger(): that opens a fresh bus per call and counts replies against the number of
+ * receivers only once the daemon's answer to the send has come back — a reply that arrives
+ * first (a quick action such as `clear` on a busy machine) is counted but never completes the
+ * call, which then waits forever. Here the bus listens first and either order completes.
  */
-export function trigger(target: string, action: string, param?: unknown): Promise<Array<{ name: string; pmId: number; value: unknown }>> {
+export async function trigger(target: string, action: string, param?: unknown, signal?: AbortSignal): Promise<Array<{ name: string; pmId: number; value: unknown }>> {
+  await repliesBus();
   return new Promise((resolve, reject) => {
-    pm2.trigger(target, action, param, (err: Error | null | undefined, res?: unknown) => {
-      if (err) { reject(err instanceof Error ? err : new Error(String(err))); return; }
-      const rows = Array.isArray(res) ? res as Array<{ process?: { name?: string; pm_id?: number }; data?: { return?: unknown } }> : [];
-      resolve(rows.map((r) => ({ name: r.process?.name ?? '', pmId: r.process?.pm_id ?? -1, value: r.data?.return })));
-    });
+    const got: Reply[] = [];
+    let expected: number | undefined;
+    const finish = (err?: Error): void => {
+      replyWaiters.delete(waiter);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(got.map((r) => ({ name: r.process?.name ?? '', pmId: r.process?.pm_id ?? -1, value: r.data?.return })));
+    };
+    const check = (): void => { if (expected !== undefined && got.length >= expected) finish(); };
+    const waiter = (p: Reply): void => {
+      const pr = p.process;
+      if (pr && (pr.name === target || String(pr.pm_id) === target || pr.namespace === target)) { got.push(p); check(); }
+    };
+    const onAbort = (): void => finish(new Error(`${action} on ${target}: abandoned`));
+    replyWaiters.add(waiter);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const cmd: Record<string, unknown> = { msg: action, ...(Number.isNaN(Number(target)) ? { name: target } : { id: Number(target) }) };
+    if (param !== undefined && param !== null && param !== '') cmd.opts = param;
+    (pm2 as unknown as { msgProcess(c: object, cb: (err: unknown, data?: { process_count?: number }) => void): void })
+      .msgProcess(cmd, (err, data) => {
+        if (err) { finish(err instanceof Error ? err : new Error(String(err))); return; }
+        if (!data?.process_count) { finish(new Error(`no process named ${target} received ${action} (offline or unknown)`)); return; }
+        expected = data.process_count;
+        check();
+      });
   });
 }
 
@@ -121,12 +157,14 @@ export function trigger(target: string, action: string, param?: unknown): Promis
 export async function triggerWithRetry(target: string, action: string, param: unknown, attemptMs: number, attempts: number): Promise<Array<{ name: string; pmId: number; value: unknown }>> {
   for (let i = 1; ; i += 1) {
     let timer: NodeJS.Timeout | undefined;
+    const ctl = new AbortController();
     const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), attemptMs); });
     try {
-      const rows = await Promise.race([trigger(target, action, param), late]);
+      const rows = await Promise.race([trigger(target, action, param, ctl.signal), late]);
       if (rows) return rows;
     } finally {
       clearTimeout(timer);
+      ctl.abort(); // an unanswered attempt stops listening
     }
     if (i >= attempts) throw new Error(`no reply to ${action} from ${target} after ${attempts} attempts`);
   }

@@ -54,8 +54,9 @@ export class Pm2Home {
 
   /** `pm2 trigger <app> <action> [param]`: the JSON reply of the first process that answered. */
   async trigger(app: string, action: string, param?: string, timeoutMs = 30_000): Promise<{ code: number; reply?: Record<string, unknown>; out: string }> {
-    // PM2's trigger can lose a prompt reply (its bus subscribes late): keep timeouts short for
-    // idempotent actions and retry (waitFor) rather than wait long.
+    // PM2's own `pm2 trigger` can lose a prompt reply (it counts replies only once the daemon
+    // said how many processes received the action; one that came first never completes it —
+    // see pm2-client.ts trigger): keep timeouts short for idempotent actions and retry.
     const r = await this.cli(['trigger', app, action, ...(param !== undefined ? [param] : [])], {}, { timeoutMs });
     const line = r.stdout.split('\n').find((l) => /^\[[^\]]+\]=/.test(l));
     const reply = line ? JSON.parse(line.slice(line.indexOf(']=') + 2)) as Record<string, unknown> : undefined;

@@ -118,8 +118,8 @@ describe('pm2 cluster on one node', () => {
     expect(onlineAt('mail.imap')).toBeLessThanOrEqual(onlineAt('mail.http'));
     const ls = await pm2.cli(['ls']);
     expect(ls.stdout).toContain('mail.imap');
-    // PM2's own `pm2 trigger` CLI loses a reply published before its bus subscription is live
-    // (it then waits until killed: this step failed twice under load at exactly the 45 s CLI
+    // PM2's own `pm2 trigger` CLI loses a reply that comes before the daemon's count of
+    // receivers (pm2-client.ts trigger; it then waits until killed: this step failed twice under load at exactly the 45 s CLI
     // timeout). Short attempts until one is answered, as coordinatorStatus does.
     const t = await waitFor('pm2 trigger msgha status answered', async () => {
       const r = await pm2.trigger('msgha', 'status', undefined, 5000);

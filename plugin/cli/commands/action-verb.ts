@@ -21,7 +21,7 @@ export interface VerbSpec {
   usage: string;
   /** Needs one parameter. */
   param: boolean;
-  /** Safe to send again when a reply is lost (PM2's trigger can lose a prompt reply). */
+  /** Safe to ask again when no reply came within an attempt (pm2-client.ts triggerWithRetry). */
   idempotent: boolean;
 }
 
@@ -58,7 +58,7 @@ export async function askCoordinator(action: string, param: string | undefined, 
     return { tried, error: err instanceof Error ? err.message : String(err) };
   } finally {
     client.disconnect();
-    // PM2 opens a bus socket per trigger and disconnect() closes only the last one.
+    // Whatever PM2 socket is still closing must not keep the command alive.
     setTimeout(() => process.exit(), 200).unref();
   }
 }

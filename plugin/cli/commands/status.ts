@@ -88,8 +88,8 @@ async function fromCoordinator(): Promise<{ reply?: Reply; first?: Reply; watche
   } finally {
     clearTimeout(timer);
     client.disconnect();
-    // PM2 opens a bus socket per trigger and disconnect() closes only the last one: after a
-    // retried trigger the process would never exit. Everything is written by then.
+    // Whatever PM2 socket is still closing must not keep the command alive; everything is
+    // written by then.
     setTimeout(() => process.exit(), 200).unref();
   }
 }
