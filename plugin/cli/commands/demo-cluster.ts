@@ -64,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
   if (process.getuid?.() !== 0) { process.stderr.write('msgha demo: needs root (network namespaces, loop devices, mounts)\n'); return 1; }
   const missing = missingTools();
   if (missing.length) {
-    process.stderr.write(`msgha demo: missing ${missing.join(', ')} — run: bash test/install-debian-deps.sh\n`);
+    process.stderr.write(`msgha demo: missing ${missing.join(', ')} — run: bash test/install-debian-deps.sh demo\n`);
     return 1;
   }
   const { cluster } = harness();

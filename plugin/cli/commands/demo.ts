@@ -118,7 +118,7 @@ export async function run(args: string[]): Promise<number> {
   if (process.getuid?.() !== 0) say('note: the demo runs slapd, Dovecot and Postfix, which need root.');
   for (const bin of ['/usr/sbin/slapd', '/usr/sbin/dovecot', '/usr/lib/postfix/sbin/master']) {
     if (!fs.existsSync(bin)) {
-      process.stderr.write(`msgha demo: ${bin} is missing — run: bash test/install-debian-deps.sh\n`);
+      process.stderr.write(`msgha demo: ${bin} is missing — run: bash test/install-debian-deps.sh demo\n`);
       return 1;
     }
   }
