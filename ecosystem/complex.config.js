@@ -5,10 +5,11 @@
 // Every messaging group depends on the directory group (online-global-soft).
 //
 // To adapt: node names, sharedDir, addresses, disks, paths, host names, ports; replace every
-// enc:v1:REPLACE… with the output of `msgha encrypt`. Add a store group by copying one.
+// enc:v2:REPLACE… with the output of `msgha encrypt --cluster FILE --for group.resource.Attribute` (one value per attribute). Add a store group by copying one.
 const { defineCluster } = require('pm2-messaging-ha');
 
-const SECRET = 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt';
+// A placeholder only: each attribute gets its own enc:v2 value, made for that attribute.
+const SECRET = 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute';
 const NODES = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'spare'];
 const onDirectory = [{ group: 'directory', kind: 'online-global-soft' }];
 

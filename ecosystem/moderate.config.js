@@ -6,10 +6,11 @@
 // message store, which it reads over IMAP.
 //
 // To adapt: node names, sharedDir, addresses, disks, paths, host names, ports; replace every
-// enc:v1:REPLACE… with the output of `msgha encrypt`.
+// enc:v2:REPLACE… with the output of `msgha encrypt --cluster FILE --for group.resource.Attribute` (one value per attribute).
 const { defineCluster } = require('pm2-messaging-ha');
 
-const SECRET = 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt';
+// A placeholder only: each attribute gets its own enc:v2 value, made for that attribute.
+const SECRET = 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute';
 const onDirectory = [{ group: 'directory', kind: 'online-global-soft' }];
 
 /** The infrastructure every group has: its virtual IP and its shared disk. */

@@ -5,7 +5,7 @@
 // only on probe timeouts; our default ("any") acts on every failed probe.
 //
 // To adapt: node names, sharedDir, the address and device, the disk, ServerRoot, MsgHost,
-// Ports; replace enc:v1:REPLACE… with the output of `msgha encrypt`. The configuration and
+// Ports; replace enc:v2:REPLACE… with the output of `msgha encrypt --cluster FILE --for group.resource.Attribute` (one value per attribute). The configuration and
 // user/group directory must be reachable from either node (another group or another cluster).
 const { defineCluster } = require('pm2-messaging-ha');
 
@@ -23,7 +23,7 @@ module.exports = defineCluster({
           Ports: { smtp: 25, pop: 110, imap: 143, http: 80 },
           ProbeTimeout: 20, ProbeFailurePolicy: 'any', // a probe may take 20 s: give the cycle 30
           MonitorInterval: 30, MonitorTimeout: 30,
-          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt',
+          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute',
           SecondLevelMonitor: 2,
         },
       },

@@ -7,7 +7,7 @@
 //
 // To adapt: node names, sharedDir, address and device, the disk, the paths under /srv/mail
 // (slapd.conf, dovecot.conf and the Postfix config directory must set these pid files),
-// ports; replace enc:v1:REPLACE… with the output of `msgha encrypt`.
+// ports; replace enc:v2:REPLACE… with the output of `msgha encrypt --cluster FILE --for group.resource.Attribute` (one value per attribute).
 const { defineCluster } = require('pm2-messaging-ha');
 
 const ROOT = '/srv/mail';
@@ -36,7 +36,7 @@ module.exports = defineCluster({
           MonitorProcesses: [`/usr/sbin/dovecot -c ${ROOT}/dovecot/dovecot.conf`],
           ProcessRoot: `${ROOT}/dovecot`,
           ProbeHost: '192.0.2.70', ProbeServices: { imap: 143, pop: 110, lmtp: 24 },
-          ProbeUser: 'probe@example.com', ProbePasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt',
+          ProbeUser: 'probe@example.com', ProbePasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute',
           SecondLevelMonitor: 6,
         },
         postfix: {
@@ -47,7 +47,7 @@ module.exports = defineCluster({
           MonitorProcesses: [`/usr/lib/postfix/sbin/master -c ${ROOT}/postfix/etc`],
           ProcessRoot: `${ROOT}/postfix`,
           ProbeHost: '192.0.2.70', ProbeServices: { smtp: 25 },
-          ProbeUser: 'probe@example.com', ProbePasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt',
+          ProbeUser: 'probe@example.com', ProbePasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute',
           SecondLevelMonitor: 6,
         },
       },

@@ -6,7 +6,7 @@
 // starts; if it later restarts or moves, messaging keeps running and reconnects.
 //
 // To adapt: node names, sharedDir, the two IP addresses/devices, the two disks, paths, host
-// names and ports. Replace every enc:v1:REPLACE… with the output of `msgha encrypt`.
+// names and ports. Replace every enc:v2:REPLACE… with the output of `msgha encrypt --cluster FILE --for group.resource.Attribute` (one value per attribute).
 const { defineCluster } = require('pm2-messaging-ha');
 
 module.exports = defineCluster({
@@ -20,7 +20,7 @@ module.exports = defineCluster({
         ldap: {
           type: 'SunJESLDAP', requires: ['vip', 'disk'],
           InstanceRoot: '/sunone-dir/dirsrv/slapd-dir', LDAPHost: 'ldap.example.com', LDAPPort: 389, SSLPort: 636,
-          SSLDbPasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt', SecondLevelMonitor: 1,
+          SSLDbPasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute', SecondLevelMonitor: 1,
         },
         admin: {
           type: 'SunJESAdm', requires: ['vip', 'disk'],
@@ -41,7 +41,7 @@ module.exports = defineCluster({
         services: {
           type: 'SunJESMsg', requires: ['core'],
           ServerRoot: '/sunone/msg', MsgHost: 'mail.example.com', MsgServices: { imap: 143, pop: 110, smtp: 25 },
-          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt', SecondLevelMonitor: 6,
+          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute', SecondLevelMonitor: 6,
         },
         webmail: {
           type: 'SunJESMsg', requires: ['services'],

@@ -5,7 +5,7 @@
 // To adapt: node names (cluster.nodes = what $MSGHA_NODE or the host name says on each node),
 // sharedDir (a directory shared by both nodes), the IP Address/Device, the Mount device,
 // ServerRoot/InstanceRoot paths, MsgHost/LDAPHost/AdminHost, ports. Replace every
-// enc:v1:REPLACE… value with the output of `msgha encrypt` (after `msgha keygen`).
+// enc:v2:REPLACE… value with the output of `msgha encrypt --cluster FILE --for group.resource.Attribute` (one value per attribute) (after `msgha keygen`).
 // Check with: msgha validate ecosystem/simple.config.js — start with: pm2 start ecosystem/simple.config.js (on each node).
 const { defineCluster } = require('pm2-messaging-ha');
 
@@ -33,7 +33,7 @@ module.exports = defineCluster({
         admin: {
           type: 'SunJESAdm', requires: ['ldap'],
           ServerRoot: '/sunone/admin', AdminHost: 'mail.example.com', AdminPort: 390,
-          AdminUser: 'admin', AdminPasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt',
+          AdminUser: 'admin', AdminPasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute',
           SecondLevelMonitor: 6,
         },
         core: {
@@ -45,13 +45,13 @@ module.exports = defineCluster({
           type: 'SunJESMsg', requires: ['core'],
           ServerRoot: '/sunone/msg', MsgHost: 'mail.example.com',
           MsgServices: { imap: 143, pop: 110, smtp: 25 },
-          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt',
+          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute',
           SecondLevelMonitor: 6, // a synthetic login every minute (MonitorInterval 10 s × 6)
         },
         http: {
           type: 'SunJESMsg', requires: ['imap'], // webmail reads the store through IMAP
           ServerRoot: '/sunone/msg', MsgHost: 'mail.example.com', MsgServices: { http: 80 },
-          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt',
+          LDAPTestUser: 'probe', LDAPTestPasswd: 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute',
           SecondLevelMonitor: 6,
         },
       },

@@ -4,8 +4,12 @@
  *
  * Guarantees: never crash-loops on a missing or invalid cluster file — it logs why, stays up and
  * answers `pm2 trigger … status` with the reason (a `pm2 set …:cluster_file` restarts it with the
- * new value). SIGINT/SIGTERM detach from PM2 without taking any group offline.
+ * new value). SIGINT/SIGTERM detach from PM2 without taking any group offline. Its soft
+ * RLIMIT_NOFILE is raised to the hard limit before anything is forked (the lease I/O helpers and
+ * the fence inherit it); `status` says whether the /metrics port is this coordinator's.
  */
+import * as fs from 'node:fs';
+import { execProgram } from './core/exec';
 import { loadCluster } from './config/load';
 import { formatProblem } from './model/problems';
 import { createLogger } from './core/log';
@@ -27,7 +31,46 @@ const io = require('@pm2/io') as {
   action(name: string, fn: (...args: never[]) => void): void;
   metric(opts: { name?: string; unit?: string; value?: () => number }): unknown;
 };
-registerActions(io, (): ActionTarget | { error: string } => coordinator ?? { error: notRunning }, (line) => log.info(line));
+registerActions(io, (): ActionTarget | { error: string } => (coordinator && observability ? withExporter(coordinator, observability) : coordinator ?? { error: notRunning }), (line) => log.info(line));
+
+/** The coordinator's actions, with its status saying whether the metrics port is ours. */
+function withExporter(c: Coordinator, obs: Observability): ActionTarget {
+  return {
+    status: () => ({ ...c.status(), metrics: obs.exporterState() }),
+    online: (g) => c.online(g), offline: (g) => c.offline(g), clear: (t) => c.clear(t), probe: (r) => c.probe(r),
+    switchGroup: (p) => c.switchGroup(p), freeze: (p) => c.freeze(p), unfreeze: (g) => c.unfreeze(g),
+    evacuate: () => c.evacuate(), drill: (g) => c.drill(g),
+  };
+}
+
+/** RLIMIT_NOFILE of this process from /proc/self/limits ('unlimited' → Infinity). */
+function fileLimit(): { soft: number; hard: number } | undefined {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/).map((v) => (v === 'unlimited' ? Infinity : Number(v)));
+    return soft !== undefined && hard !== undefined && !Number.isNaN(soft) && !Number.isNaN(hard) ? { soft, hard } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Soft RLIMIT_NOFILE up to the hard limit (Node has no setrlimit; prlimit is util-linux), so that
+ * descriptors run out as late as the system allows. Node raises its own soft limit at start too;
+ * this covers a start that did not, and logs what the coordinator and its children work with.
+ */
+async function raiseFileLimit(): Promise<void> {
+  const before = fileLimit();
+  if (!before) { log.warn('cannot read /proc/self/limits: RLIMIT_NOFILE left as it is'); return; }
+  if (before.soft >= before.hard || !Number.isFinite(before.hard)) {
+    log.info(`open files: soft limit ${before.soft} is the hard limit already (the fence and the lease I/O helpers inherit it)`);
+    return;
+  }
+  const r = await execProgram(['prlimit', '--pid', String(process.pid), `--nofile=${before.hard}:${before.hard}`], { timeoutMs: 5000 });
+  const after = fileLimit();
+  if (after && after.soft >= before.hard) log.info(`open files: soft limit raised ${before.soft} → ${after.soft} (hard ${after.hard}); the fence and the lease I/O helpers inherit it`);
+  else log.warn(`open files: could not raise the soft limit ${before.soft} to the hard limit ${before.hard} with prlimit (${r.spawnError?.message ?? (r.stderr.trim() || `exit ${r.code}`)}): install util-linux`);
+}
 
 function idle(reason: string): void {
   notRunning = reason;
@@ -36,6 +79,8 @@ function idle(reason: string): void {
 }
 
 async function main(): Promise<void> {
+  // First: every process forked later (I/O helpers, the fence) inherits the limit.
+  await raiseFileLimit();
   const file = clusterFileFromEnv();
   if (!file) {
     const app = process.env.name ?? 'pm2-messaging-ha';
@@ -61,7 +106,8 @@ async function main(): Promise<void> {
   observability.attach(coordinator);
   observability.publishPm2(io);
   log.info(`cluster ${loaded.cluster.settings.name} from ${file}, node ${node}, groups here: ${[...coordinator.groups.keys()].join(', ') || 'none'}`);
-  // Before start(): /metrics shows the groups coming online, and a port in use is only logged.
+  // Before start(): /metrics shows the groups coming online. A port in use does not stop the
+  // start: it is retried with a backoff and shown in `msgha status` (metrics/exporter-keeper.ts).
   await observability.startExporter();
   await coordinator.start();
   log.info(coordinator.status().summary);

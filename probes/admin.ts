@@ -6,12 +6,13 @@
  *
  * Guarantees: one deadline, a bounded body, sockets released; any status but 200 is a failure,
  * and a 401/403 a configuration error (wrong AdminUser/AdminPasswd); a different port in the
- * answer is a failure.
+ * answer is a failure. Over HTTPS the authenticated GET verifies the certificate and host name
+ * (trust.ts); the connection check without a user does not, unless asked.
  */
 import { HttpSession, basicAuth } from './transport/http-request';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
 import { ProbeFailure, runProbe } from './transport/run-probe';
-import { openStream, type TlsOptions } from './transport/socket';
+import { openStream, trustFor } from './transport/socket';
 import type { ProbeResult } from './types';
 
 export const ADMIN_PORT_PATH = '/admin-serv/tasks/configuration/getPort';
@@ -24,11 +25,12 @@ function portProblem(body: string, expected: number): string | undefined {
 }
 
 /** The authenticated GET of the read-back path (phase login), then the check of its body. */
-function readBackPort(target: ProtocolTarget, options: ProtocolOptions, user: string, tls: boolean, tlsOptions: TlsOptions, signal?: AbortSignal): Promise<ProbeResult> {
+function readBackPort(target: ProtocolTarget, options: ProtocolOptions, user: string, tls: boolean, signal?: AbortSignal): Promise<ProbeResult> {
   return runProbe(options.timeoutMs, signal, async (ctx) => {
     const mode = tls ? 'implicit' : 'none';
-    const socket = await openStream(ctx, target, mode, tlsOptions);
-    const session = new HttpSession(ctx, target, socket, mode, tlsOptions);
+    const trust = trustFor(target, options, true);
+    const socket = await openStream(ctx, target, mode, trust);
+    const session = new HttpSession(ctx, target, socket, mode, trust, options.maxBodyBytes);
     const path = options.path ?? ADMIN_PORT_PATH;
     ctx.enter('login');
     const answer = await session.request({ method: 'GET', path, headers: { Authorization: basicAuth(user, options.password ?? '') } });
@@ -45,18 +47,12 @@ function readBackPort(target: ProtocolTarget, options: ProtocolOptions, user: st
 
 export const probeAdmin: ProtocolProbe = (target: ProtocolTarget, options: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> => {
   const tls = (target.tls ?? 'none') === 'implicit';
-  const servername = target.servername ?? options.servername;
   if (options.user === undefined) {
     return runProbe(options.timeoutMs, signal, async (ctx) => {
-      const socket = await openStream(ctx, target, tls ? 'implicit' : 'none', { ...options, servername });
+      const socket = await openStream(ctx, target, tls ? 'implicit' : 'none', trustFor(target, options, false));
       socket.end();
       return tls ? 'TLS handshake with the administration server succeeded' : 'the administration port accepts connections';
     });
   }
-  const tlsOptions: TlsOptions = {
-    ...(servername ? { servername } : {}),
-    ...(options.verifyCertificate !== undefined ? { verifyCertificate: options.verifyCertificate } : {}),
-    ...(options.ca ? { ca: options.ca } : {}),
-  };
-  return readBackPort(target, options, options.user, tls, tlsOptions, signal);
+  return readBackPort(target, options, options.user, tls, signal);
 };

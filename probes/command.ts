@@ -6,7 +6,7 @@
  * ContainerName), which a protocol target cannot carry; `probeCommand` is the registry's
  * `command` (options.command and options.args, as this process's user).
  */
-import { describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/core/exec';
+import { configurationFault, describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/core/exec';
 import type { ProtocolProbe } from './transport/options';
 import type { ProbeResult } from './types';
 
@@ -20,7 +20,8 @@ export async function commandProbe(argv: string[], opts: Omit<ExecOptions, 'maxO
     outcome: r.timedOut ? 'timeout' : 'fail',
     phases: { total },
     failedPhase: 'command',
-    configurationError: r.spawnError?.code === 'EENVFILE' || r.spawnError?.code === 'EUSER',
+    // A User, EnvFile or ContainerName that is wrong, or a program that breaks the trusted-path rule.
+    configurationError: configurationFault(r),
     reason: `${name} ${describeExit(r)}${tail ? `: ${tail}` : ''}`,
   };
 }

@@ -4,21 +4,24 @@
  * webmail daemon log in to the store — so a hung webmail or a webmail that can no longer reach
  * IMAP is noticed. Without a user, only the GET of the page.
  *
- * Guarantees: one deadline; bodies bounded (64 KiB by default); sockets always released;
- * certificates not verified unless asked; 401/403 to the test user is a configuration error.
+ * Guarantees: one deadline; bodies bounded (1 MiB by default: a longer one fails, unread);
+ * sockets always released; over HTTPS the certificate and host name are verified when the test
+ * user logs in (trust.ts), not for a page fetch alone unless asked; 401/403 to the test user is
+ * a configuration error.
  */
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
 import { HttpSession, basicAuth } from './transport/http-request';
 import { ProbeFailure, runProbe } from './transport/run-probe';
-import { openStream } from './transport/socket';
+import { openStream, trustFor } from './transport/socket';
 import type { ProbeResult } from './types';
 
 export const probeHttp: ProtocolProbe = (target: ProtocolTarget, options: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> =>
   runProbe(options.timeoutMs, signal, async (ctx) => {
     const mode = target.tls ?? 'none';
-    const tlsOptions = { ...options, servername: target.servername ?? options.servername };
-    const socket = await openStream(ctx, target, mode, tlsOptions);
-    const session = new HttpSession(ctx, target, socket, mode, tlsOptions, options.maxBodyBytes);
+    // The login rides on the same connection as the first GET: trusted from the first byte.
+    const trust = trustFor(target, options, options.user !== undefined);
+    const socket = await openStream(ctx, target, mode, trust);
+    const session = new HttpSession(ctx, target, socket, mode, trust, options.maxBodyBytes);
     const page = options.path ?? '/';
 
     ctx.enter('greeting');

@@ -3,27 +3,32 @@
  * TLS (imaps), LOGIN, EXAMINE (or SELECT) INBOX, LOGOUT. Without a user it is a banner-level
  * check done with the bounded line reader (greeting, LOGOUT) — imapflow always logs in.
  *
- * Guarantees: one deadline; imapflow's own timers are set past our deadline so ours decides;
- * its line, literal and response sizes are bounded; the sockets (ours and imapflow's) are
- * destroyed when the probe ends; a login refused with [AUTHENTICATIONFAILED] is a configuration
- * error, one refused with [UNAVAILABLE] (say, the directory is down) is the server's failure.
+ * Guarantees: one deadline; imapflow's own timers are set past our deadline so ours decides; its
+ * line, literal and response sizes are bounded, and so is everything it reads in all (a ByteCap
+ * on its sockets, in bytes and in lines: a server streaming endless untagged responses is cut off
+ * at the cap); with a user, TLS (imaps or STARTTLS) verifies the certificate and host name before
+ * LOGIN (trust.ts); the sockets (ours and imapflow's) are destroyed when the probe ends; a login
+ * refused with [AUTHENTICATIONFAILED] is a configuration error, one refused with [UNAVAILABLE]
+ * (say, the directory is down) is the server's failure.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ImapFlow as ImapFlowClass } from 'imapflow';
 import type { ImapTransport } from 'imapflow/dist/cjs/types';
+import { ByteCap, MAX_CONNECTION_LINES } from './transport/byte-cap';
 import { LineReader, excerpt } from './transport/line-reader';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
-import { ProbeFailure, describeError, runProbe, type ProbeContext } from './transport/run-probe';
-import { noteCertificate, openStream, openTcp, startTls, type TlsOptions } from './transport/socket';
+import { ProbeFailure, certificateFailure, describeError, runProbe, type ProbeContext } from './transport/run-probe';
+import { noteCertificate, openStream, openTcp, startTls, trustFor, watchCertificate } from './transport/socket';
+import { connectOptions, type Trust } from './transport/trust';
 import type { ProbeResult } from './types';
 
 /** Bounds for imapflow's parser: a probe reads a greeting, a few short replies and a SELECT. */
 const LIMITS = { maxLineLength: 64 * 1024, maxLiteralSize: 64 * 1024, maxResponseSize: 256 * 1024, maxResponseTokens: 10_000 };
 
-async function bannerCheck(ctx: ProbeContext, target: ProtocolTarget, options: ProtocolOptions, tlsOptions: TlsOptions): Promise<string> {
+async function bannerCheck(ctx: ProbeContext, target: ProtocolTarget, options: ProtocolOptions, trust: Trust): Promise<string> {
   const mode = target.tls ?? 'none';
-  let socket = await openStream(ctx, target, mode, tlsOptions);
+  let socket = await openStream(ctx, target, mode, trust);
   const reader = new LineReader(socket, options, ctx.signal);
   ctx.enter('greeting');
   const greeting = await reader.readLine();
@@ -39,7 +44,7 @@ async function bannerCheck(ctx: ProbeContext, target: ProtocolTarget, options: P
     const answer = await tagged('s1', 'STARTTLS');
     if (!/^s1 OK/i.test(answer)) throw new ProbeFailure(`STARTTLS was refused: ${excerpt(answer)}`);
     reader.detach();
-    socket = await startTls(ctx, socket, target, tlsOptions);
+    socket = await startTls(ctx, socket, target, trust);
     reader.attach(socket);
   }
   ctx.enter('logout');
@@ -50,8 +55,12 @@ async function bannerCheck(ctx: ProbeContext, target: ProtocolTarget, options: P
   return 'IMAP greeting received';
 }
 
-/** Hands imapflow sockets we opened and timed, and times its STARTTLS upgrade as phase tls. */
-function timedTransport(ctx: ProbeContext, first: net.Socket, tlsOptions: TlsOptions, implicit: boolean): ImapTransport {
+/**
+ * Hands imapflow sockets we opened and timed, under the probe's Trust, and times its STARTTLS
+ * upgrade as phase tls. Each socket is counted by `cap` once imapflow reads it (its pipe is set
+ * up inside onConnect / onSecure).
+ */
+function timedTransport(ctx: ProbeContext, first: net.Socket, host: string, trust: Trust, implicit: boolean, cap: ByteCap): ImapTransport {
   const watchGreeting = (socket: net.Socket): void => {
     socket.once('data', () => { if (ctx.current() === 'greeting') ctx.enter('login'); });
   };
@@ -59,24 +68,24 @@ function timedTransport(ctx: ProbeContext, first: net.Socket, tlsOptions: TlsOpt
     connect: (_opts, onConnect) => {
       if (implicit) {
         ctx.enter('tls');
-        const secure = tls.connect({ socket: first, rejectUnauthorized: tlsOptions.verifyCertificate ?? false,
-          ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}), ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}) },
-        () => { noteCertificate(ctx, secure); ctx.enter('greeting'); onConnect(); });
+        const secure = tls.connect({ socket: first, ...connectOptions(trust, host) },
+          () => { noteCertificate(ctx, secure); ctx.enter('greeting'); onConnect(); cap.watch(secure); });
         ctx.defer(() => secure.destroy());
+        watchCertificate(ctx, secure);
         watchGreeting(secure);
         return secure;
       }
       ctx.enter('greeting');
       watchGreeting(first);
-      setImmediate(onConnect);
+      setImmediate(() => { onConnect(); cap.watch(first); });
       return first;
     },
     upgrade: (socket, _opts, onSecure) => {
       ctx.enter('tls');
-      const secure = tls.connect({ socket: socket as net.Socket, rejectUnauthorized: tlsOptions.verifyCertificate ?? false,
-        ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}), ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}) },
-      () => { noteCertificate(ctx, secure); ctx.enter('login'); onSecure(); });
+      const secure = tls.connect({ socket: socket as net.Socket, ...connectOptions(trust, host) },
+        () => { noteCertificate(ctx, secure); ctx.enter('login'); onSecure(); cap.watch(secure); });
       ctx.defer(() => secure.destroy());
+      watchCertificate(ctx, secure);
       return secure;
     },
   };
@@ -92,8 +101,8 @@ function loginFailure(err: unknown): ProbeFailure | undefined {
 
 export const probeImap: ProtocolProbe = (target: ProtocolTarget, options: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> =>
   runProbe(options.timeoutMs, signal, async (ctx) => {
-    const tlsOptions: TlsOptions = { ...options, servername: target.servername ?? options.servername };
-    if (options.user === undefined) return bannerCheck(ctx, target, options, tlsOptions);
+    if (options.user === undefined) return bannerCheck(ctx, target, options, trustFor(target, options, false));
+    const trust = trustFor(target, options, true);
     const mode = target.tls ?? 'none';
     const socket = await openTcp(ctx, target);
     // imapflow's own timers only back ours up: they fire after our deadline.
@@ -107,7 +116,7 @@ export const probeImap: ProtocolProbe = (target: ProtocolTarget, options: Protoc
       doSTARTTLS: mode === 'starttls',
       auth: { user: options.user, pass: options.password ?? '', loginMethod: 'LOGIN' },
       logger: false,
-      transport: timedTransport(ctx, socket, tlsOptions, mode === 'implicit'),
+      transport: timedTransport(ctx, socket, target.host, trust, mode === 'implicit', new ByteCap(ctx, { maxLines: MAX_CONNECTION_LINES })),
       disableCompression: true,
       disableAutoEnable: true,
       disableAutoIdle: true,
@@ -126,6 +135,8 @@ export const probeImap: ProtocolProbe = (target: ProtocolTarget, options: Protoc
     try {
       await client.connect();
     } catch (err) {
+      const refused = certificateFailure(err);
+      if (refused) throw refused;
       // Bytes arrived but imapflow never accepted them as a greeting: blame the greeting.
       const greeted = (client as unknown as { greetingReceived?: boolean }).greetingReceived === true;
       if (!greeted && !(err as { authenticationFailed?: boolean }).authenticationFailed) {

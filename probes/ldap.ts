@@ -5,16 +5,50 @@
  * error, not a server failure (as in the ClusterLabs slapd agent). A server without a monitor
  * backend answers noSuchObject: it did answer, so that is healthy, with a note.
  *
- * Guarantees: one deadline (ldapts's timers are set past it); the socket is destroyed when the
- * probe ends; no secret in the result.
+ * Guarantees: one deadline (ldapts's timers are set past it); bounded in bytes: every byte the
+ * server sends passes a ByteCap (1 MiB in all) and BerFrames, which hands ldapts whole messages
+ * only (a message announced over 256 KiB is refused from its header, before any of it is
+ * buffered; more than 100 messages are refused, so endless search entries end too); a bind
+ * with a DN over TLS (ldaps or StartTLS) verifies the certificate and host name (trust.ts), an
+ * anonymous one does not unless asked; the socket is destroyed when the probe ends; no secret
+ * in the result.
  */
 import type * as net from 'node:net';
 import { Client, InsufficientAccessError, InvalidCredentialsError, NoSuchObjectError } from 'ldapts';
+import { BerFrames } from './transport/ber-frames';
+import { ByteCap } from './transport/byte-cap';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
-import { ProbeFailure, describeError, runProbe } from './transport/run-probe';
+import { ProbeFailure, certificateFailure, describeError, runProbe, type ProbeContext } from './transport/run-probe';
+import { trustFor } from './transport/socket';
+import { connectOptions } from './transport/trust';
 import type { ProbeResult } from './types';
 
-interface ClientInternals { _connect(): Promise<void> | void; socket?: net.Socket }
+/** The parts of ldapts's Client used here: its connect, its socket, and the reader of that socket. */
+interface ClientInternals { _connect(): Promise<void> | void; socket?: net.Socket; socketDataHandler: (data: Buffer) => void }
+
+/**
+ * Puts BerFrames and a ByteCap in front of ldapts's reader, which then sees whole messages only.
+ * ldapts registers `socketDataHandler` on its socket when it connects (and on the TLS socket
+ * after StartTLS), so replacing it before the connect guards every byte it will ever parse.
+ */
+function guardReader(ctx: ProbeContext, inner: ClientInternals): void {
+  const parse = inner.socketDataHandler;
+  const frames = new BerFrames();
+  const cap = new ByteCap(ctx);
+  let refused = false;
+  inner.socketDataHandler = (data: Buffer) => {
+    if (refused) return;
+    if (!cap.add(data, inner.socket)) { refused = true; return; }
+    const framed = frames.feed(data);
+    if ('problem' in framed) {
+      refused = true;
+      inner.socket?.destroy();
+      ctx.refuse(new ProbeFailure(framed.problem));
+      return;
+    }
+    for (const message of framed.messages) parse(message);
+  };
+}
 
 function firstValue(v: unknown): string | undefined {
   if (Array.isArray(v)) return v.length ? firstValue(v[0]) : undefined;
@@ -26,26 +60,27 @@ export const probeLdap: ProtocolProbe = (target: ProtocolTarget, options: Protoc
   runProbe(options.timeoutMs, signal, async (ctx) => {
     const mode = target.tls ?? 'none';
     const url = `${mode === 'implicit' ? 'ldaps' : 'ldap'}://${target.host}:${target.port}`;
-    const servername = target.servername ?? options.servername;
-    const tlsOptions = { rejectUnauthorized: options.verifyCertificate ?? false, ...(servername ? { servername } : {}), ...(options.ca ? { ca: options.ca } : {}) };
+    const bindDn = options.bindDn ?? options.user;
+    const trust = trustFor(target, options, bindDn !== undefined);
+    const tlsOptions = connectOptions(trust, target.host);
     const slack = ctx.remaining() + 1000;
     // ldapts turns TLS on whenever tlsOptions are given, so they go only with ldaps://.
     const client = new Client({ url, timeout: slack, connectTimeout: slack, ...(mode === 'implicit' ? { tlsOptions } : {}) });
     const inner = client as unknown as ClientInternals;
+    guardReader(ctx, inner);
     ctx.defer(() => inner.socket?.destroy());
 
     ctx.enter('connect');
     try {
       await inner._connect();
     } catch (err) {
-      throw new ProbeFailure(`cannot connect to ${url}: ${describeError(err)}`);
+      throw certificateFailure(err) ?? new ProbeFailure(`cannot connect to ${url}: ${describeError(err)}`);
     }
     if (mode === 'starttls') {
       ctx.enter('tls');
       await client.startTLS(tlsOptions);
     }
 
-    const bindDn = options.bindDn ?? options.user;
     if (bindDn !== undefined) {
       ctx.enter('login');
       try {

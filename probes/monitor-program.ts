@@ -7,12 +7,14 @@
  */
 import type { CheckReport, ResourceState } from '../plugin/core/results';
 import { toArgv } from '../plugin/core/argv';
-import { describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/core/exec';
+import { configurationFault, describeExit, execProgram, outputTail, type ExecOptions } from '../plugin/core/exec';
 
 export interface MonitorProgramResult {
   state: ResourceState;
   reason: string;
   check: CheckReport;
+  /** The run was refused for its configuration (untrusted program, EnvFile, User…). */
+  configuration?: boolean;
 }
 
 export function stateOfExitCode(code: number | null): ResourceState {
@@ -33,6 +35,7 @@ export async function runMonitorProgram(command: unknown, opts: ExecOptions): Pr
   return {
     state,
     reason,
+    ...(configurationFault(r) ? { configuration: true } : {}),
     check: {
       check: 'MonitorProgram',
       outcome: r.timedOut ? 'timeout' : state === 'ONLINE' ? 'ok' : 'fail',

@@ -3,13 +3,15 @@
  * USER/PASS, STAT, QUIT. Without a user it is a banner-level check (greeting, QUIT).
  *
  * Guarantees: bounded lines and total bytes (transport/line-reader), one deadline, the socket is
- * always destroyed; a rejected login whose reply carries RFC 3206's [AUTH] code (bad
- * credentials) is a configuration error, any other -ERR at login is the server's failure.
+ * always destroyed; with a user, TLS (pops or STLS) verifies the certificate and host name
+ * before USER/PASS are sent (trust.ts); a rejected login whose reply carries RFC 3206's [AUTH]
+ * code (bad credentials) is a configuration error, any other -ERR at login is the server's
+ * failure.
  */
 import { LineReader, excerpt } from './transport/line-reader';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
 import { ProbeFailure, runProbe } from './transport/run-probe';
-import { openStream, startTls } from './transport/socket';
+import { openStream, startTls, trustFor } from './transport/socket';
 import type { ProbeResult } from './types';
 
 async function expectOk(reader: LineReader, write: (line: string) => void, command: string | undefined, what: string): Promise<string> {
@@ -25,8 +27,8 @@ async function expectOk(reader: LineReader, write: (line: string) => void, comma
 export const probePop3: ProtocolProbe = (target: ProtocolTarget, options: ProtocolOptions, signal?: AbortSignal): Promise<ProbeResult> =>
   runProbe(options.timeoutMs, signal, async (ctx) => {
     const mode = target.tls ?? 'none';
-    const tlsOptions = { ...options, servername: target.servername ?? options.servername };
-    let socket = await openStream(ctx, target, mode, tlsOptions);
+    const trust = trustFor(target, options, options.user !== undefined);
+    let socket = await openStream(ctx, target, mode, trust);
     const reader = new LineReader(socket, options, ctx.signal);
     const write = (line: string): void => { socket.write(`${line}\r\n`); };
 
@@ -37,7 +39,7 @@ export const probePop3: ProtocolProbe = (target: ProtocolTarget, options: Protoc
     if (mode === 'starttls') {
       await expectOk(reader, write, 'STLS', 'STLS');
       reader.detach();
-      socket = await startTls(ctx, socket, target, tlsOptions);
+      socket = await startTls(ctx, socket, target, trust);
       reader.attach(socket);
     }
 

@@ -3,18 +3,23 @@
  * optional STARTTLS (or implicit TLS), AUTH when credentials are given, `MAIL FROM:<>`,
  * `RCPT TO:<recipient>`, RSET, QUIT. It never sends DATA, so no message is ever delivered.
  *
- * Guarantees: one deadline (nodemailer's timers are set past it); replies are bounded (64 KiB);
- * the socket is always destroyed; AUTH refused with 535 is a configuration error; a recipient
- * refused with 5xx is reported as a failure (the test address is wrong or the store rejects it).
- * MAIL/RCPT/RSET/QUIT go through the connection's own command queue (internal methods of
- * nodemailer, the only part it does not expose: its public send() always ends with DATA).
+ * Guarantees: one deadline (nodemailer's timers are set past it); replies are bounded (64 KiB)
+ * and so is everything read in all (a ByteCap in bytes and lines on the plain and the TLS
+ * socket); with a user, TLS (smtps or STARTTLS) verifies the certificate and host name before
+ * AUTH (trust.ts); the socket is always destroyed; AUTH refused with 535 is a configuration
+ * error; a recipient refused with 5xx is reported as a failure (the test address is wrong or the
+ * store rejects it). MAIL/RCPT/RSET/QUIT go through the connection's own command queue (internal
+ * methods of nodemailer, the only part it does not expose: its public send() always ends with
+ * DATA).
  */
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import SMTPConnection, { type SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
+import { ByteCap, MAX_CONNECTION_LINES } from './transport/byte-cap';
 import type { ProtocolOptions, ProtocolProbe, ProtocolTarget } from './transport/options';
 import { ProbeFailure, clean, describeError, runProbe } from './transport/run-probe';
-import { noteCertificate, openStream } from './transport/socket';
+import { noteCertificate, openStream, trustFor, watchCertificate } from './transport/socket';
+import { connectOptions } from './transport/trust';
 import type { ProbeResult } from './types';
 
 /** The internal surface of SMTPConnection used here (stable across nodemailer 6–10). */
@@ -33,21 +38,28 @@ function makeProbe(lmtp: boolean): ProtocolProbe {
     runProbe(options.timeoutMs, signal, async (ctx) => {
       const mode = target.tls ?? 'none';
       const servername = target.servername ?? options.servername;
-      const tlsOptions = { ...options, servername };
-      const socket = await openStream(ctx, target, mode, tlsOptions);
+      const trust = trustFor(target, options, options.user !== undefined);
+      const socket = await openStream(ctx, target, mode, trust);
       ctx.enter('greeting');
       socket.once('data', () => { if (ctx.current() === 'greeting') ctx.enter('login'); });
+      // Counted from now: nodemailer attaches its reader in connect(), in this same tick.
+      const cap = new ByteCap(ctx, { maxLines: MAX_CONNECTION_LINES });
+      cap.watch(socket);
 
       const slack = ctx.remaining() + 1000;
       const conn = new SMTPConnection({
         connection: socket,
+        // Its host (default 'localhost') is the name its STARTTLS handshake checks: the one we connected to.
+        host: target.host,
+        ...(servername ? { servername } : {}),
         secure: mode === 'implicit',
         secured: mode === 'implicit',
         requireTLS: mode === 'starttls',
         ignoreTLS: mode === 'none',
         lmtp,
         ...(options.clientName ? { name: options.clientName } : {}),
-        tls: { rejectUnauthorized: options.verifyCertificate ?? false, ...(servername ? { servername } : {}), ...(options.ca ? { ca: options.ca } : {}) },
+        // The probe's Trust for the STARTTLS handshake nodemailer runs itself.
+        tls: connectOptions(trust, target.host),
         connectionTimeout: slack,
         greetingTimeout: slack,
         socketTimeout: slack,
@@ -64,10 +76,15 @@ function makeProbe(lmtp: boolean): ProtocolProbe {
       inner._upgradeConnection = (callback) => {
         ctx.enter('tls');
         upgrade((err) => {
-          if (!err && inner._socket && 'getPeerCertificate' in inner._socket) noteCertificate(ctx, inner._socket);
+          if (!err && inner._socket && 'getPeerCertificate' in inner._socket) {
+            noteCertificate(ctx, inner._socket);
+            cap.watch(inner._socket);
+          }
           ctx.enter('login');
           callback(err);
         });
+        // nodemailer renames a refused certificate's error (ETLS): caught at the source.
+        if (inner._socket && 'getPeerCertificate' in inner._socket) watchCertificate(ctx, inner._socket);
       };
 
       // Any error or end of the connection ends the transaction, whatever step was waiting.

@@ -17,7 +17,8 @@ const MAX_GREETING_BYTES = 4096;
 
 /**
  * Reads the first line from `socket` and checks its prefix. Resolves a partial result
- * (outcome + reason) — the caller owns timing and the socket.
+ * (outcome + reason) — the caller owns timing and the socket. A greeting with no line end within
+ * MAX_GREETING_BYTES fails, whatever it starts with: no server greets that way.
  */
 export function readGreeting(socket: net.Socket, prefix: string): Promise<{ ok: boolean; line: string; reason?: string }> {
   return new Promise((resolve) => {
@@ -25,9 +26,14 @@ export function readGreeting(socket: net.Socket, prefix: string): Promise<{ ok: 
     const onData = (b: Buffer): void => {
       buf += b.toString('latin1');
       const nl = buf.indexOf('\n');
-      if (nl >= 0 || buf.length > MAX_GREETING_BYTES) {
+      if ((nl < 0 ? buf.length : nl) > MAX_GREETING_BYTES) {
         cleanup();
-        const line = (nl >= 0 ? buf.slice(0, nl) : buf).replace(/\r$/, '');
+        resolve({ ok: false, line: '', reason: `the greeting has no line end within ${MAX_GREETING_BYTES} bytes` });
+        return;
+      }
+      if (nl >= 0) {
+        cleanup();
+        const line = buf.slice(0, nl).replace(/\r$/, '');
         const shown = line.length > 120 ? line.slice(0, 120) + '…' : line;
         resolve(line.startsWith(prefix) ? { ok: true, line } : { ok: false, line, reason: `greeting "${shown}" does not start with "${prefix}"` });
       }

@@ -11,6 +11,7 @@ import type { ResolvedResource } from '../model/cluster-types';
 import type { Cancellation, CheckReport, RecoveryClass, ResourceState } from '../core/results';
 import { TIMEOUT_ATTR, SETTLE_GRACE_MS, timeoutSeconds, type AgentContext, type AgentFunction, type ResourceType } from '../resource-types/contract';
 import { createLogger, type Logger, type LogLevel, type LogSink } from '../core/log';
+import type { SecretResolver } from '../secrets';
 
 
 export interface FunctionOutcome {
@@ -33,8 +34,8 @@ export interface FunctionOutcome {
 export interface RunnerDeps {
   resource: ResolvedResource;
   type: ResourceType;
-  /** Decrypts an attribute value (enc:v1:…); from createSecretResolver. */
-  resolveSecret: (value: unknown) => Promise<string | undefined>;
+  /** Decrypts an attribute value (enc:v2:… in its place, or enc:v1:…); from createSecretResolver. */
+  resolveSecret: SecretResolver;
   level?: LogLevel;
   sink?: LogSink;
 }
@@ -69,7 +70,8 @@ export async function runFunction(
     attrs: deps.resource.attrs,
     log,
     signal: controller.signal,
-    secret: (attribute: string) => deps.resolveSecret(deps.resource.attrs[attribute]),
+    // The place the value must have been encrypted for (enc:v2): this group, resource, attribute.
+    secret: (attribute: string) => deps.resolveSecret(deps.resource.attrs[attribute], { group: deps.resource.group, resource: deps.resource.name, attribute }),
   };
 
   let timer: NodeJS.Timeout | undefined;

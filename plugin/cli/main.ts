@@ -8,9 +8,32 @@ import * as path from 'node:path';
 interface Command { usage: string; run(args: string[]): Promise<number> }
 
 const VERBS = [
-  'validate', 'explain', 'run', 'probe', 'encrypt', 'keygen', 'status', 'demo', 'demo-cluster', 'package',
+  'validate', 'explain', 'run', 'probe', 'encrypt', 'keygen', 'secrets', 'status', 'demo', 'demo-cluster', 'package',
   'online', 'offline', 'switch', 'freeze', 'unfreeze', 'clear', 'evacuate', 'drill',
 ] as const;
+
+/**
+ * A reader that goes away (`msgha validate … | head -1`) is not an error of ours: the rest of
+ * the output is dropped and the command runs to its end, so an operator verb is never cut off
+ * halfway and the exit code stays the command's. Any other write error is one line, no stack.
+ */
+function quietOnClosedOutput(stream: NodeJS.WriteStream, other: NodeJS.WriteStream): void {
+  let gone = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (gone) return;
+    gone = true;
+    stream.write = ((_chunk: unknown, ...rest: unknown[]) => {
+      const cb = rest.find((r): r is () => void => typeof r === 'function');
+      if (cb) process.nextTick(cb);
+      return true;
+    }) as typeof stream.write;
+    if (err.code === 'EPIPE') return;
+    process.exitCode = 1;
+    try { other.write(`msgha: cannot write the output: ${err.code ?? err.message}\n`); } catch { /* nowhere left to say it */ }
+  });
+}
+quietOnClosedOutput(process.stdout, process.stderr);
+quietOnClosedOutput(process.stderr, process.stdout);
 
 function load(verb: string): Command | undefined {
   if (!(VERBS as readonly string[]).includes(verb)) return undefined;
@@ -40,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => { process.exitCode = process.exitCode || code; },
   (err: unknown) => {
     process.stderr.write(`msgha: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;

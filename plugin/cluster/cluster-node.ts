@@ -12,8 +12,10 @@
  *
  * Guarantees: every shared-directory access goes through an I/O helper process (HelperStore): the
  * lease's own store, and a second helper for views and admin files so that a slow view write
- * never delays a renewal; a node whose lease profile differs from the cluster's refuses to start
- * (ProfileMismatchError); without a running fence no group contends here; stopping the
+ * never delays a renewal; everything written there is signed and everything read verified with a
+ * key derived from the cluster key (lease/shared-key.ts) — without a readable cluster key, with a
+ * shared directory others may write (file-ops.ts checkTree), or with a lease profile that differs
+ * from the cluster's, the node refuses to start (ProfileMismatchError, naming what to fix); without a running fence no group contends here; stopping the
  * coordinator releases nothing (a restart within F resumes through the fence's armed epoch; later,
  * the fence kills and another node takes over after L).
  * Operator verbs live in cluster-operator.ts.
@@ -21,7 +23,9 @@
 import type { ResolvedCluster, ResolvedGroup } from '../model/cluster-types';
 import type { Logger } from '../core/log';
 import { HelperStore } from '../lease/helper-store';
-import { checkClusterProfile } from '../lease/cluster-profile';
+import { checkClusterProfile, ProfileMismatchError } from '../lease/cluster-profile';
+import { SharedDirKey, type RejectKind } from '../lease/shared-key';
+import { keyFilePath, readKey } from '../secrets/key-file';
 import { getProfile, type LeaseProfile } from '../lease/profiles';
 import { monotonicClock, type Clock } from '../lease/clock';
 import { DEFAULT_RUN_DIR } from '../lease/guard';
@@ -35,7 +39,7 @@ import type { GroupRunner } from '../coordinator/group-runner';
 import { decide } from '../recovery/policy';
 import { GroupLease, type FencePort } from './group-lease';
 import { leaseBoundTypes } from './lease-bound';
-import { PeerTracker, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
+import { PeerTracker, sealView, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
 import { claimDelay, dependencyGate, parentsToMove, type PeerState, type DependencyGate } from './placement';
 
 export interface ClusterNodeOptions {
@@ -47,6 +51,26 @@ export interface ClusterNodeOptions {
   /** MSGHA_RUN_DIR (default /run/msgha): fence socket and guard files. */
   runDir?: string;
   clock?: Clock;
+  /** The shared-directory key (tests); default: derived from the cluster key file. */
+  key?: SharedDirKey;
+}
+
+/** cluster.lease.acceptUnsigned (rolling upgrade from an unsigned release: docs/lease.md, Upgrading). */
+export function acceptUnsigned(cluster: ResolvedCluster): boolean {
+  return cluster.settings.lease?.acceptUnsigned === true;
+}
+
+/**
+ * The shared-directory key of a cluster, from its key file (`msgha keygen`); throws
+ * ProfileMismatchError naming the key file and the fix when it cannot be read.
+ */
+export function loadSharedDirKey(cluster: ResolvedCluster, o: { log?: Logger; onRejected?: (kind: RejectKind) => void } = {}): SharedDirKey {
+  const file = keyFilePath(cluster.settings);
+  let raw: Buffer;
+  try { raw = readKey(file); } catch (err) {
+    throw new ProfileMismatchError(`a multi-node cluster needs its cluster key to sign and verify the shared directory: ${err instanceof Error ? err.message : String(err)} — run \`msgha keygen --key-file ${file}\` on one node and copy the file (mode 0600, owner root) to every node`);
+  }
+  return new SharedDirKey(raw, cluster.settings.name, { nodes: cluster.settings.nodes, acceptUnsigned: acceptUnsigned(cluster), ...o });
 }
 
 /** Per group, what this node decided and why. */
@@ -75,6 +99,11 @@ export class ClusterNode {
   readonly fence: FenceClient;
   readonly tracker: PeerTracker;
   readonly ctl = new Map<string, GroupCtl>();
+  /** Signs what this node writes to the shared directory and verifies what it reads. */
+  readonly key: SharedDirKey;
+  /** Why the key could not be loaded: prepare() refuses to start with it. */
+  private keyProblem: Error | undefined;
+  private readonly incarnation = Date.now();
   private readonly clock: Clock;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -94,19 +123,29 @@ export class ClusterNode {
     this.publishMs = Math.min(2000, Math.max(500, Math.round(t.pollMs * 2.5)));
     // Long enough for the node ranked before us to see the record and win the link() race.
     this.claimStaggerMs = Math.max(500, 3 * t.pollMs);
+    const onRejected = (kind: RejectKind): void => o.events?.sharedDirRejected?.(kind);
+    let key = o.key;
+    if (!key) {
+      try { key = loadSharedDirKey(o.cluster, { log: o.log, onRejected }); } catch (err) {
+        // Refused in prepare(), before anything runs; a key nobody has meanwhile.
+        this.keyProblem = err as Error;
+        key = SharedDirKey.ephemeral(o.cluster.settings.name);
+      }
+    }
+    this.key = key;
     const root = leaseRootOf(o.cluster);
     const helper = (): HelperStore => new HelperStore({ root, node: o.node, ioTimeoutMs: t.ioTimeoutMs, wedgeKillMs: t.leaseMs, directIo: this.profile.directIo, log: o.log });
     this.store = helper();
     this.viewStore = helper();
-    this.fence = new FenceClient({ runDir: this.runDir, node: o.node, ...fenceOptions(settings.fence, t) });
-    this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs, t.leaseMs), () => this.clock.now());
-    const incarnation = Date.now();
+    this.fence = new FenceClient({ runDir: this.runDir, node: o.node, log: o.log, ...fenceOptions(settings.fence, t) });
+    this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs, t.leaseMs), () => this.clock.now(), this.key);
+    const incarnation = this.incarnation;
     const fencePort: FencePort = this.fence;
     const leaseBound = leaseBoundTypes(o.log);
     for (const runner of o.runners.values()) {
       const g = runner.name;
       const lease = new GroupLease({
-        runner, node: o.node, store: this.store as LeaseStore, clock: this.clock, profile: this.profile, fence: fencePort,
+        runner, node: o.node, store: this.store as LeaseStore, key: this.key, clock: this.clock, profile: this.profile, fence: fencePort,
         runDir: this.runDir, incarnation, log: o.log,
         leaseBound,
         leaseRenew: (s, ok) => o.events?.leaseRenew(g, s, ok),
@@ -132,14 +171,32 @@ export class ClusterNode {
    * ProfileMismatchError) and the fence.
    */
   async prepare(): Promise<void> {
+    if (this.keyProblem) throw this.keyProblem;
     const [a, b] = await Promise.all([this.store.start(), this.viewStore.start()]);
     if (!a.ok || !b.ok) throw new Error(`the lease I/O helper did not start (${a.ok ? '' : a.message} ${b.ok ? '' : b.message}); is ${this.o.cluster.settings.sharedDir} reachable?`);
-    await checkClusterProfile(this.store, this.profile, `${leaseRootOf(this.o.cluster)}/cluster.json`);
+    await this.checkSharedDir();
+    await checkClusterProfile(this.store, this.profile, this.key, `${leaseRootOf(this.o.cluster)}/cluster.json`);
     const f = await this.fence.ensureRunning();
     this.fenceOk = f.ok;
     if (!f.ok) this.fenceWhy = `the fence is not ready on this node: ${f.reason}`;
     if (!f.ok) this.o.log.error(`fence not running (${f.reason}): no group contends for its lease on this node until it runs (a holder without a fence may not serve)`);
     else this.o.log.info(`fence pid ${f.pid} ${f.started ? 'started' : 'already running'} (runtime dir ${this.runDir}); lease profile ${this.profile.name}`);
+  }
+
+  /**
+   * Refuses a shared directory that others may write or that holds links where our directories
+   * should be (the I/O helper checks, since it does the I/O); warns when our files there are not
+   * owned by root (NFS root_squash: anyone with that uid on any client may delete them).
+   */
+  private async checkSharedDir(): Promise<void> {
+    const shared = this.o.cluster.settings.sharedDir!;
+    const r = await this.store.checkTree([...this.ctl.keys()]);
+    if (!r.ok) {
+      throw new ProfileMismatchError(`the shared directory ${shared} is not safe to use: ${r.message} (the directory, .cluster/${this.o.cluster.settings.name} and everything below must be owned by root, or by the user NFS maps root to, and not writable by group or others: chown root:root and chmod 755 them; over NFS export it to the cluster's nodes only, see docs/lease.md, Who may write the shared directory)`);
+    }
+    if (r.value.squashed) {
+      this.o.log.warn(`shared directory ${shared}: this node's files there are owned by uid ${r.value.ownerUid}, not root (NFS root_squash?): any process running as uid ${r.value.ownerUid} on any NFS client can delete or replace them — it cannot forge a record, but it can stop the mail service (denial of service). Export the directory to the cluster's nodes only, with no_root_squash (docs/lease.md, Who may write the shared directory)`);
+    }
   }
 
   /** After the runners adopted running agents: resume armed epochs, start contending, publish. */
@@ -207,7 +264,8 @@ export class ClusterNode {
       await this.readPeers();
       for (const [name, c] of this.ctl) {
         const adm = await this.viewStore.readAdmin(name);
-        if (adm.ok) c.admin = effectiveAdmin(parseAdmin(adm.value));
+        if (adm.ok) c.admin = effectiveAdmin(parseAdmin(adm.value, { key: this.key, group: name }));
+        else if (adm.code === 'REJECTED') { this.key.reject('admin', `groups/${name}/admin`, adm.message); c.admin = effectiveAdmin({ cmd: 'rejected', last: this.key.adminSeen(name)?.request as AdminCommand | undefined }); }
         const runner = this.o.runners.get(name)!;
         runner.frozen = c.localFreeze || (c.admin.cmd === 'freeze' && c.admin.why !== 'offline');
         c.gate = dependencyGate(runner.group.dependsOn, (g) => this.o.runners.get(g)?.state, this.peers());
@@ -226,6 +284,8 @@ export class ClusterNode {
       if (n === this.o.node) continue;
       const r = await this.viewStore.readMeta(viewName(n));
       if (r.ok) this.tracker.observe(n, r.value);
+      // A link or a foreign file where the view should be: counted like a forged view.
+      else if (r.code === 'REJECTED') this.key.reject('view', viewName(n), r.message);
     }
   }
 
@@ -300,7 +360,7 @@ export class ClusterNode {
     const peers: Record<string, boolean | null> = {};
     for (const [n, p] of this.peers()) peers[n] = p.alive ?? null;
     return {
-      version: VIEW_VERSION, cluster: this.o.cluster.settings.name, node: this.o.node, counter: this.counter,
+      version: VIEW_VERSION, cluster: this.o.cluster.settings.name, node: this.o.node, counter: this.counter, incarnation: this.incarnation,
       monoMs: Math.round(this.clock.now()), wallTime: new Date().toISOString(), profile: this.profile.name,
       publishMs: this.publishMs, groups: [...this.ctl.keys()].map((g) => this.viewOf(g)), peers,
     };
@@ -308,7 +368,7 @@ export class ClusterNode {
 
   private async publish(): Promise<void> {
     this.counter += 1;
-    const r = await this.viewStore.writeMeta(viewName(this.o.node), JSON.stringify(this.nodeView()));
+    const r = await this.viewStore.writeMeta(viewName(this.o.node), sealView(this.nodeView(), this.key));
     if (!r.ok) this.o.log.warn(`cannot publish this node's view: ${r.message}`);
   }
 

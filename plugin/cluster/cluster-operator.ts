@@ -36,7 +36,7 @@ export class ClusterOperator implements Operator {
   }
 
   private async writeAdmin(group: string, a: AdminRequest): Promise<string | undefined> {
-    const r = await writeAdmin(this.cn.viewStore, group, a, this.node);
+    const r = await writeAdmin(this.cn.viewStore, { key: this.cn.key, group }, a, this.node);
     if (!r.ok) return `cannot write the admin file of ${group} in the shared directory (${r.message})`;
     const c = this.cn.ctl.get(group);
     if (c) c.admin = effectiveAdmin(a);
@@ -130,7 +130,8 @@ export class ClusterOperator implements Operator {
       const problem = checkSwitchTarget(name, group.systemList, holder, choice.to, this.cn.peers());
       if (problem) return { ok: false, reason: `cannot switch ${name}: ${problem}` };
     }
-    const bad = await this.writeAdmin(name, { cmd: 'move', to: choice.to });
+    // For the holder of this epoch only: a replay after any holder change is stale.
+    const bad = await this.writeAdmin(name, { cmd: 'move', to: choice.to, ...(st.epoch !== undefined ? { epoch: st.epoch } : {}) });
     if (bad) return { ok: false, reason: bad };
     return { ok: true, reason: `asked ${holder} (through the shared directory) to hand ${name} over to ${choice.to}; the holder acts at its next admin check` };
   }
@@ -150,7 +151,7 @@ export class ClusterOperator implements Operator {
     }
     // Consumed: a stale move must not move the group again under a later holder.
     const now = await this.cn.viewStore.readAdmin(name);
-    if (now.ok && parseAdmin(now.value).cmd === 'move') await this.writeAdmin(name, { cmd: 'none' });
+    if (now.ok && parseAdmin(now.value, { key: this.cn.key, group: name }).cmd === 'move') await this.writeAdmin(name, { cmd: 'none' });
     this.cn.kick();
   }
 

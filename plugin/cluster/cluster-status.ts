@@ -18,15 +18,18 @@
  * last published states are kept only as `lastState` (state 'UNKNOWN'), never counted in
  * `onlineOn` nor taken for the holder. Wall times are for humans only (silentS uses the
  * view's wall time only to say how long, never to decide whether).
+ * With the cluster's key (the CLI passes it) views, lease records and admin files are verified:
+ * what does not verify is left out and named in `problems` ("view of mx2 rejected: bad MAC").
  * Guarantees: a node whose view did not change while the reader watched it for two of its publish
  * periods is never reported alive or ONLINE. Not guaranteed: a node that died less than one
  * publish period before the first read may still look alive when the reader did not watch.
  */
 import type { ResolvedCluster } from '../model/cluster-types';
-import { decodeRecord } from '../lease/record';
+import { decodeRecord, trusted } from '../lease/record';
 import type { LeaseStore } from '../lease/store';
 import { effectiveAdmin, parseAdmin } from '../lease/admin';
-import { parseView, viewName, type FailoverRecord, type GroupView, type NodeView } from './node-view';
+import { SharedDirKey } from '../lease/shared-key';
+import { openView, parseView, viewName, type FailoverRecord, type GroupView, type NodeView } from './node-view';
 
 export interface LeaseRead { epoch: number | null; holder: string; leaseState: 'HELD' | 'RELEASED' | 'UNKNOWN'; handoffTo: string }
 
@@ -49,6 +52,8 @@ export interface ClusterStatus {
     nodes: Record<string, NodeGroupStatus | null>;
     lastFailover: FailoverRecord | null;
   }>;
+  /** What was read but not trusted, one sentence each (e.g. "view of mx2 rejected: bad MAC"). */
+  problems?: string[];
 }
 
 /** One group on one node; state 'UNKNOWN' (last published state in lastState) when the node is stale. */
@@ -71,6 +76,9 @@ export interface StatusInputs {
   observed?: Map<string, ViewObservation>;
   /** Wall clock of the reader (ms), for silentS only. */
   nowWallMs?: number;
+  /** Verifies the admin files (without: read for display only, unverified). */
+  key?: SharedDirKey;
+  problems?: string[];
 }
 
 /** How long the reader watches the views: two publish periods plus slack, at most 5 s. */
@@ -127,7 +135,7 @@ export function buildClusterStatus(i: StatusInputs): ClusterStatus {
       else if (!seenHolder && gv?.holder && gv.leaseState === 'HELD') { seenHolder = gv.holder; seenEpoch = gv.epoch; }
     }
     const lease = i.leases?.get(g.name);
-    const admin = i.admins?.has(g.name) ? effectiveAdmin(parseAdmin(i.admins.get(g.name) ?? null)) : undefined;
+    const admin = i.admins?.has(g.name) ? effectiveAdmin(parseAdmin(i.admins.get(g.name) ?? null, i.key ? { key: i.key, group: g.name } : undefined)) : undefined;
     const viewFrozen = g.systemList.map((n) => i.views.get(n)?.groups.find((x) => x.name === g.name)).find((x) => x?.frozenPersistent);
     const frozenBy = admin ? (admin.cmd === 'freeze' ? admin.why ?? 'persistent' : '') : viewFrozen?.frozenBy ?? '';
     const holder = lease ? (lease.leaseState === 'HELD' ? lease.holder : null) : seenHolder || null;
@@ -144,7 +152,7 @@ export function buildClusterStatus(i: StatusInputs): ClusterStatus {
   return {
     ok: true, source: i.source, cluster: i.cluster.settings.name, profile: present[0]?.profile ?? null,
     summary: `cluster ${i.cluster.settings.name}: ${parts.join('; ') || 'no groups'}${down.length ? `; silent: ${down.join(', ')}` : ''}`,
-    nodes, groups,
+    nodes, groups, ...(i.problems?.length ? { problems: i.problems } : {}),
   };
 }
 
@@ -155,6 +163,24 @@ export interface ReadOptions {
   sleep?(ms: number): Promise<void>;
   now?(): number;
   wallNow?(): number;
+  /** The cluster's shared-directory key: views, records and admin files are verified with it. */
+  key?: SharedDirKey;
+}
+
+/**
+ * The newest epoch of a group whose record verifies (the 8 newest files at most; without the
+ * cluster's key none does); `rejected` hears of each newer file that did not.
+ */
+export async function readLease(store: Pick<LeaseStore, 'readEpoch'>, key: SharedDirKey, group: string, epochs: number[], rejected?: (epoch: number, why: string) => void): Promise<LeaseRead> {
+  const ctx = { key, group };
+  for (const e of epochs.slice(-8).reverse()) {
+    const r = await store.readEpoch(group, e);
+    const d = r.ok ? decodeRecord(r.value.bytes, e, ctx) : undefined;
+    const rec = d ? trusted(d, ctx) : undefined;
+    if (rec) return { epoch: e, holder: rec.state === 'HELD' ? rec.holder : '', leaseState: rec.state, handoffTo: rec.handoffTo };
+    rejected?.(e, !r.ok ? r.message : d?.kind === 'invalid' ? d.why : 'lease format 1 (unsigned, written by an older pm2-messaging-ha)');
+  }
+  return { epoch: epochs.length ? Math.max(...epochs) : null, holder: '', leaseState: 'UNKNOWN', handoffTo: '' };
 }
 
 /** How often the views are re-read while watching. */
@@ -168,11 +194,16 @@ const WATCH_POLL_MS = 250;
 export async function readClusterStatus(cluster: ResolvedCluster, store: LeaseStore, o: ReadOptions = {}): Promise<ClusterStatus> {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = o.now ?? (() => performance.now());
+  const problems = new Map<string, string>();
   const readViews = async (): Promise<Map<string, NodeView | undefined>> => {
     const m = new Map<string, NodeView | undefined>();
     for (const n of cluster.settings.nodes) {
       const r = await store.readMeta(viewName(n));
-      m.set(n, r.ok ? parseView(r.value) : undefined);
+      if (!o.key) { m.set(n, r.ok ? parseView(r.value) : undefined); continue; }
+      const v = r.ok ? openView(r.value, n, o.key) : r.code === 'REJECTED' ? { rejected: r.message } : undefined;
+      if (v && 'rejected' in v) problems.set(`view ${n}`, `view of ${n} rejected: ${v.rejected}`);
+      else problems.delete(`view ${n}`);
+      m.set(n, v && 'view' in v ? v.view : undefined);
     }
     return m;
   };
@@ -196,18 +227,15 @@ export async function readClusterStatus(cluster: ResolvedCluster, store: LeaseSt
   const admins = new Map<string, string | null>();
   for (const g of cluster.groups) {
     const l = await store.listEpochs(g.name);
-    const max = l.ok && l.value.length ? Math.max(...l.value) : undefined;
-    let read: LeaseRead = { epoch: max ?? null, holder: '', leaseState: 'UNKNOWN', handoffTo: '' };
-    if (max !== undefined) {
-      const r = await store.readEpoch(g.name, max);
-      const d = r.ok ? decodeRecord(r.value, max) : undefined;
-      if (d?.valid) read = { epoch: max, holder: d.record.state === 'HELD' ? d.record.holder : '', leaseState: d.record.state, handoffTo: d.record.handoffTo };
-    }
+    const read = await readLease(store, o.key ?? SharedDirKey.ephemeral(cluster.settings.name), g.name, l.ok ? l.value : [],
+      (e, why) => { if (o.key) problems.set(`epoch ${g.name} ${e}`, `epoch.${e} of ${g.name} rejected: ${why}`); });
     leases.set(g.name, read);
     const a = await store.readAdmin(g.name);
     if (a.ok) admins.set(g.name, a.value);
+    else if (a.code === 'REJECTED') problems.set(`admin ${g.name}`, `admin file of ${g.name} rejected: ${a.message}`);
+    if (a.ok && o.key && parseAdmin(a.value, { key: o.key, group: g.name }).cmd === 'rejected') problems.set(`admin ${g.name}`, `admin file of ${g.name} rejected: ${parseAdmin(a.value, { key: o.key, group: g.name }).problem ?? ''}`);
   }
-  return buildClusterStatus({ cluster, source: 'shared-dir', views, leases, admins, observed, nowWallMs: (o.wallNow ?? Date.now)() });
+  return buildClusterStatus({ cluster, source: 'shared-dir', views, leases, admins, observed, nowWallMs: (o.wallNow ?? Date.now)(), ...(o.key ? { key: o.key } : {}), problems: [...problems.values()] });
 }
 
 const pad = (rows: string[][]): string => {
@@ -237,5 +265,6 @@ export function formatClusterStatus(s: ClusterStatus, allNodes: string[]): strin
   ]);
   out.push(pad([head, ...rows]));
   out.push('(* holds the lease, ! FAULTED on that node until cleared; unknown: the node\'s view is stale, its last word is not current)');
+  for (const p of s.problems ?? []) out.push(`warning: ${p} (ignored; see docs/lease.md, Who may write the shared directory)`);
   return out.join('\n');
 }

@@ -24,6 +24,7 @@ import { Elector, type AcquireInfo, type ElectorStatus, type LostReason, type Re
 import type { Clock } from '../lease/clock';
 import type { LeaseProfile } from '../lease/profiles';
 import type { LeaseStore } from '../lease/store';
+import type { SharedDirKey } from '../lease/shared-key';
 import { removeGuard, writeGuard } from '../lease/guard';
 import type { FenceReply } from '../fence/protocol';
 import type { FailoverReason } from '../metrics/snapshot';
@@ -44,6 +45,8 @@ export interface GroupLeaseDeps {
   runner: GroupRunner;
   node: string;
   store: LeaseStore;
+  /** Signs and verifies the lease records (the cluster's; see ElectorOptions.key). */
+  key?: SharedDirKey;
   clock: Clock;
   profile: LeaseProfile;
   fence: FencePort;
@@ -84,7 +87,7 @@ export class GroupLease {
 
   constructor(private readonly d: GroupLeaseDeps) {
     this.elector = new Elector({
-      group: d.runner.name, node: d.node, store: d.store, clock: d.clock, profile: d.profile,
+      group: d.runner.name, node: d.node, store: d.store, clock: d.clock, profile: d.profile, ...(d.key ? { key: d.key } : {}),
       incarnation: d.incarnation, log: d.log,
       onAcquired: (epoch, signal, info) => { void this.acquired(epoch, signal, info); },
       onRenewed: (info) => this.renewed(info),

@@ -3,20 +3,28 @@
  * (written through the I/O helper store, never with sync fs on the coordinator's event loop), and
  * how a reader judges whether another node is alive.
  *
- * The file (version 1) is the stable interface of `msgha status` and of the cluster test
- * harness: see NodeView below. `counter` grows with every write and `monoMs` is the writer's
- * own CLOCK_MONOTONIC — neither may be compared with another node's clock. `wallTime` is for
- * humans only.
+ * The file is a signed envelope (format 2): `{"v":2,"body":"<the view as JSON text>","mac":"<hex>"}`,
+ * the MAC (lease/shared-key.ts, domain view\0<node>\0) over the body. The view (NodeView
+ * below, version 1) is the stable interface of `msgha status` and of the cluster test harness.
+ * `incarnation` (the writer's start, wall ms) and `counter` (+1 on every write) order one node's
+ * views; `monoMs` is the writer's own CLOCK_MONOTONIC — neither may be compared with another
+ * node's clock. `wallTime` is for humans only.
  *
- * Guarantees: parseView never throws (undefined on anything malformed); PeerTracker judges
- * liveness like the lease does — only by whether the bytes change, timed on the reader's own
- * monotonic clock: alive once a change was seen within `staleMs`, dead after `staleMs` without
- * a change, undefined (not judged yet) before either.
+ * Guarantees: openView and parseView never throw. openView accepts a view only when its MAC
+ * verifies with the cluster's key, the view names the node of its file name and that node is in
+ * cluster.nodes (an unsigned version-1 view only with acceptUnsigned); anything else is
+ * rejected with the reason, counted and logged. PeerTracker judges liveness like the lease does,
+ * on the reader's own monotonic clock: life is an accepted view newer (incarnation, counter) than
+ * any accepted before — a replay or a forgery is never life; alive once life was seen within
+ * `staleMs`, dead after `staleMs` without, undefined (not judged yet) before either.
  */
 import type { FailoverReason } from '../metrics/snapshot';
 import type { GroupState, ResState, Transition } from '../coordinator/group-runner';
+import { domains, type SharedDirKey } from '../lease/shared-key';
 
 export const VIEW_VERSION = 1;
+/** The signed envelope around a view. */
+export const VIEW_FILE_VERSION = 2;
 
 export interface FailoverRecord {
   /** Wall time, ISO (for humans). */
@@ -71,6 +79,8 @@ export interface NodeView {
   node: string;
   /** +1 on every write. */
   counter: number;
+  /** The writer's start (wall ms): orders views across its restarts (absent in older views: 0). */
+  incarnation?: number;
   /** The writer's CLOCK_MONOTONIC ms: only for the writer itself. */
   monoMs: number;
   /** Wall time of the write, ISO: for humans only, never for a decision. */
@@ -111,37 +121,99 @@ export function staleAfterMs(publishMs: number, ioTimeoutMs: number, leaseMs = 0
   return Math.max(3 * publishMs + ioTimeoutMs, leaseMs);
 }
 
-interface Seen { raw: string | null; changedAt: number; firstAt: number; changed: boolean; view: NodeView | undefined }
+/** The signed file text of a view (written by its node only). */
+export function sealView(view: NodeView, key: SharedDirKey): string {
+  const body = JSON.stringify(view);
+  return JSON.stringify({ v: VIEW_FILE_VERSION, body, mac: key.mac(domains.view(view.node), body).toString('hex') });
+}
+
+export type ViewRead = { view: NodeView } | { rejected: string };
+
+/**
+ * Opens `nodes/<node>.json` (see the header); a rejection is counted and logged through the key.
+ * Null text (no file): undefined.
+ */
+export function openView(text: string | null | undefined, node: string, key: SharedDirKey): ViewRead | undefined {
+  if (text === null || text === undefined) return undefined;
+  const reject = (why: string): ViewRead => { key.reject('view', viewName(node), why); return { rejected: why }; };
+  let env: { v?: unknown; body?: unknown; mac?: unknown } | undefined;
+  try { env = JSON.parse(text) as typeof env; } catch { return reject('not JSON'); }
+  let body: string;
+  if (env && env.v === VIEW_FILE_VERSION && typeof env.body === 'string' && typeof env.mac === 'string') {
+    if (!key.verify(domains.view(node), env.body, Buffer.from(env.mac, 'hex'))) return reject(`bad MAC (not written with this cluster's key by ${node})`);
+    body = env.body;
+  } else if (key.acceptUnsigned) {
+    body = text;
+  } else {
+    return reject('not signed (format 1, written by an older pm2-messaging-ha, or by someone without the cluster key)');
+  }
+  const v = parseView(body);
+  if (!v) return reject('not a node view');
+  if (v.node !== node) return reject(`the view names node '${v.node}', not ${node}`);
+  if (!key.isMember(node)) return reject(`${node} is not in cluster.nodes`);
+  return { view: v };
+}
+
+interface Seen {
+  raw: string | null; changedAt: number; firstAt: number; changed: boolean; view: NodeView | undefined;
+  /** The newest accepted (incarnation, counter); life is a view beyond it. */
+  mark: [number, number] | undefined;
+  /** Why the last read was rejected ('' when it was accepted). */
+  rejected: string;
+}
 
 export class PeerTracker {
   private readonly seen = new Map<string, Seen>();
 
-  constructor(readonly staleMs: number, private readonly now: () => number) {}
+  /**
+   * With `key` (the coordinator, always): views are verified and life is a newer accepted view.
+   * Without (a tool that has no key): display only, life is any change of the bytes.
+   */
+  constructor(readonly staleMs: number, private readonly now: () => number, private readonly key?: SharedDirKey) {}
 
   /** One read of a node's file: its text, or null when absent. Failed reads are not observations. */
   observe(node: string, raw: string | null): void {
     const t = this.now();
-    const s = this.seen.get(node);
-    if (!s) { this.seen.set(node, { raw, changedAt: t, firstAt: t, changed: false, view: parseView(raw) }); return; }
-    if (s.raw !== raw) {
-      s.raw = raw;
-      s.changedAt = t;
-      s.changed = true;
-      s.view = parseView(raw);
+    let s = this.seen.get(node);
+    const first = !s;
+    if (!s) { s = { raw: null, changedAt: t, firstAt: t, changed: false, view: undefined, mark: undefined, rejected: '' }; this.seen.set(node, s); }
+    if (!this.key) {
+      if (first || s.raw !== raw) {
+        if (!first) { s.changedAt = t; s.changed = true; }
+        s.raw = raw;
+        s.view = parseView(raw);
+      }
+      return;
     }
+    s.raw = raw;
+    const r = openView(raw, node, this.key);
+    if (!r) { s.view = undefined; s.rejected = ''; return; } // no file: no life
+    if ('rejected' in r) { s.rejected = r.rejected; return; } // the last accepted view stands
+    s.rejected = '';
+    const mark: [number, number] = [r.view.incarnation ?? 0, r.view.counter];
+    const newer = !s.mark || mark[0] > s.mark[0] || (mark[0] === s.mark[0] && mark[1] > s.mark[1]);
+    if (!newer) return;
+    if (s.mark) { s.changedAt = t; s.changed = true; }
+    s.mark = mark;
+    s.view = r.view;
   }
 
   alive(node: string): boolean | undefined {
     const s = this.seen.get(node);
     if (!s) return undefined;
     const t = this.now();
-    if (s.changed && s.raw !== null && t - s.changedAt <= this.staleMs) return true;
+    if (s.changed && (this.key ? !!s.view : s.raw !== null) && t - s.changedAt <= this.staleMs) return true;
     if (t - s.changedAt > this.staleMs) return false;
     return undefined;
   }
 
   view(node: string): NodeView | undefined {
     return this.seen.get(node)?.view;
+  }
+
+  /** Why the last read of the node's view was rejected, or '' (msgha status). */
+  rejected(node: string): string {
+    return this.seen.get(node)?.rejected ?? '';
   }
 
   nodes(): string[] {

@@ -5,12 +5,14 @@
  * With the cluster section: cluster.fence (the watchdog and its timeout against the lease
  * profile) and shared disks with a non-cluster file system but no watchdog.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { keyFilePath, keyFileProblem } from '../secrets/key-file';
 import { checkWatchdogMs, defaultWatchdogMs, getProfile, MIN_WATCHDOG_MS } from '../lease/profiles';
 import { isPlainObject, portMap, str, type CheckedResource, type Report } from '../model/check-context';
 import { CLUSTER_KEYS, LEASE_PROFILES, keyDefault } from './keys';
 import { reachable } from './graph';
-import { listOf } from '../model/values';
+import { listOf, pathProblem } from '../model/values';
 import { parseIPv4Cidr } from '../core/net';
 
 interface Listener { host: string; port: number; label: string; r: CheckedResource }
@@ -186,7 +188,7 @@ function checkFence(report: Report, cluster: unknown, all: readonly CheckedResou
       if (k !== 'watchdog' && k !== 'watchdogTimeout') report.error(where, `fence.${k}`, 'unknown key', 'known: watchdog, watchdogTimeout');
     }
     if (fence.watchdog !== undefined) {
-      if (typeof fence.watchdog !== 'string' || !path.isAbsolute(fence.watchdog)) report.error(where, 'fence.watchdog', "must be the absolute path of a watchdog device, e.g. '/dev/watchdog'");
+      if (typeof fence.watchdog !== 'string' || pathProblem(fence.watchdog)) report.error(where, 'fence.watchdog', "must be the absolute path of a watchdog device, e.g. '/dev/watchdog'");
       else watchdog = fence.watchdog;
     }
     const w = fence.watchdogTimeout;
@@ -220,8 +222,29 @@ function checkFence(report: Report, cluster: unknown, all: readonly CheckedResou
   }
 }
 
+/**
+ * A multi-node cluster (sharedDir, two nodes or more) signs everything in its shared directory
+ * with a key derived from the cluster key (docs/lease.md): its key file must exist here and pass
+ * the key file's trust rule (plugin/secrets/key-file.ts).
+ */
+function checkClusterKey(report: Report, cluster: unknown): void {
+  if (!isPlainObject(cluster) || cluster.sharedDir === undefined || !Array.isArray(cluster.nodes) || cluster.nodes.length < 2) return;
+  const file = keyFilePath({ keyFile: typeof cluster.keyFile === 'string' ? cluster.keyFile : undefined });
+  if (!fs.existsSync(file)) {
+    report.error('cluster', 'keyFile', `the cluster key file ${file} does not exist: a multi-node cluster signs its shared directory with it, and its coordinators refuse to start without it`,
+      `run \`msgha keygen --key-file ${file}\` on one node and copy the file (mode 0600, owner root) to every node`);
+  } else {
+    const problem = keyFileProblem(file);
+    if (problem) report.error('cluster', 'keyFile', problem.message);
+  }
+  if (isPlainObject(cluster.lease) && cluster.lease.acceptUnsigned === true) {
+    report.warn('cluster', 'lease.acceptUnsigned', 'unsigned (format 1) lease records, views and requests from an older release are trusted: anyone who can write the shared directory can keep a dead holder alive or freeze a group',
+      'only during a rolling upgrade; remove it once every node runs this release (docs/lease.md, Upgrading)');
+  }
+}
+
 export function checkCrossResource(report: Report, all: readonly CheckedResource[], cluster?: unknown): void {
-  if (cluster !== undefined) checkFence(report, cluster, all);
+  if (cluster !== undefined) { checkFence(report, cluster, all); checkClusterKey(report, cluster); }
   checkPorts(report, all);
   unique(report, all, 'IP', 'Address', (v) => parseIPv4Cidr(v)?.address, 'address');
   unique(report, all, 'Mount', 'MountPoint', normPath, 'mount point');

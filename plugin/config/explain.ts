@@ -13,11 +13,13 @@ type Decl = AttrDecl | KeyDecl;
 const KIND_TEXT: Record<string, string> = {
   string: 'string', path: 'absolute path', paths: 'absolute path or list of them', host: 'host: FQDN, short name or IPv4', int: 'integer',
   seconds: 'seconds', port: 'port 1–65535', bool: 'boolean', enum: 'one of', portMap: 'map service → port',
-  stringList: 'list of strings', secret: 'secret: enc:v1:… from msgha encrypt', command: 'command: absolute program and arguments',
+  stringList: 'list of strings', secret: 'secret: enc:v2:… from msgha encrypt --for group.resource.Attribute', command: 'command: absolute program and arguments',
 };
 
 function kindText(d: Decl): string {
   const k = KIND_TEXT[d.kind] ?? d.kind;
+  const pattern = (d as AttrDecl).pattern;
+  if (pattern) return pattern.rule;
   return d.kind === 'enum' && d.values ? `${k} ${d.values.join(' | ')}` : k;
 }
 

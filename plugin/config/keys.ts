@@ -38,9 +38,11 @@ export const CLUSTER_KEYS: readonly KeyDecl[] = [
     doc: `Names of the nodes (1 to ${MAX_NODES}, unique). A node knows its own name from $MSGHA_NODE, else its host name.` },
   { name: 'sharedDir', kind: 'path', example: '/shared/msgha',
     doc: 'Shared directory (NFS, cluster file system) holding leases, node states, requests and events. Needed for failover between nodes.' },
-  { name: 'lease', kind: 'object', doc: 'Lease settings: { profile }.' },
+  { name: 'lease', kind: 'object', doc: 'Lease settings: { profile, acceptUnsigned }.' },
   { name: 'lease.profile', kind: 'enum', values: LEASE_PROFILES, default: 'nfs',
     doc: 'Lease timing profile; every node must use the same one. nfs: L 40 s; local: cluster file system or shared LUN, L 20 s; fast: tests only.' },
+  { name: 'lease.acceptUnsigned', kind: 'boolean', default: false,
+    doc: 'Trust unsigned shared-directory files written by a release before signatures, by the old rules. Only during a rolling upgrade (docs/lease.md, Upgrading); msgha validate warns while it is set.' },
   { name: 'fence', kind: 'object', doc: 'Fence process settings: { watchdog, watchdogTimeout }.' },
   { name: 'fence.watchdog', kind: 'path', example: '/dev/watchdog',
     doc: 'Watchdog device the fence pets (hardware, softdog, or the hypervisor\'s): the node resets when the fence freezes, or when a group is not confirmed stopped by its kill deadline. Needed for a shared disk with a non-cluster file system (ext4, xfs). Opening it starts it: the fence then must run.' },
@@ -54,7 +56,7 @@ export const CLUSTER_KEYS: readonly KeyDecl[] = [
   { name: 'metrics.bearerTokenFile', kind: 'path', example: '/etc/msgha/metrics.token',
     doc: 'Require a bearer token on /metrics: an absolute path to a file (mode 0600) holding it. Not together with metrics.basicAuth.' },
   { name: 'keyFile', kind: 'path', default: '/etc/msgha/cluster.key',
-    doc: 'Cluster key that decrypts enc:v1: secrets (else $MSGHA_KEY_FILE, else the default). Same file, mode 0600, on every node.' },
+    doc: 'Cluster key: decrypts enc:v2 (and older enc:v1) secrets and, with two nodes or more, signs the shared directory (else $MSGHA_KEY_FILE, else the default). Same file, root-owned, mode 0600, on every node.' },
 ];
 
 export const GROUP_KEYS: readonly KeyDecl[] = [

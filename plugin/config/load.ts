@@ -3,6 +3,11 @@
  * ecosystem file calling defineCluster). Never throws: a missing file, a syntax error or a
  * wrong shape becomes a Problem naming the file. The resolved cluster is returned only when
  * there is no error (warnings allowed).
+ *
+ * A `.js` file is executed, as root, by `msgha validate`, the coordinator and every agent: the
+ * file must pass the trusted-path rule (core/trusted-path.ts) before it is read, else it is
+ * neither run nor parsed. Its bytes must be UTF-8 (the offset of the first bad byte is named),
+ * and in a `.json` file no object may give a key twice.
  */
 import * as fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
@@ -11,9 +16,12 @@ import { isPlainObject } from '../model/check-context';
 import type { ClusterDefinition, ResolvedCluster } from '../model/cluster-types';
 import { CLUSTER_SYMBOL, whileLoading } from './define-cluster';
 import { packageRoot } from '../core/package-root';
-import { ClusterConfigError, type Problem } from '../model/problems';
+import { checkTrustedPath, describeBreach } from '../core/trusted-path';
+import { ClusterConfigError, problem, type Problem } from '../model/problems';
+import { duplicateKeys, firstInvalidUtf8, lineOfOffset } from './file-text';
+import { locate } from './plain-data';
 import { resolveCluster } from './resolve';
-import { validateDefinition, type ValidationResult } from './validate';
+import { validateSnapshot, type ValidationResult } from './validate';
 
 export { resolveCluster } from './resolve';
 
@@ -24,8 +32,10 @@ export interface LoadResult {
   summary: Omit<ValidationResult, 'problems'>;
 }
 
-const fileProblem = (file: string, message: string, hint?: string): Problem =>
-  ({ severity: 'error', file, where: 'file', attribute: '', message, ...(hint ? { hint } : {}) });
+const fileProblem = (file: string, message: string, hint?: string): Problem => problem('error', file, 'file', '', message, hint);
+
+/** Why 16 MiB: a cluster of 32 nodes and hundreds of resources is a few hundred KiB. */
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -61,26 +71,57 @@ function withPackageFallback<T>(fn: () => T): T {
   }
 }
 
-/** The raw definition in a file, or a Problem saying why there is none. */
-function readDefinition(file: string, abs: string): { def?: unknown; problem?: Problem } {
+/** The raw definition in a file, with the problems found on the way; no `def` when it could not be had. */
+function readDefinition(file: string, abs: string): { def?: unknown; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const stop = (message: string, hint?: string): { problems: Problem[] } => ({ problems: [...problems, fileProblem(file, message, hint)] });
   let st: fs.Stats;
   try {
     st = fs.statSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { problem: fileProblem(file, code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? firstLine(err)}`) };
+    return stop(code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? firstLine(err)}`);
   }
-  if (!st.isFile()) return { problem: fileProblem(file, 'is not a regular file') };
+  if (!st.isFile()) return stop('is not a regular file');
   const ext = path.extname(abs);
-  if (ext === '.json') {
-    try {
-      return { def: JSON.parse(fs.readFileSync(abs, 'utf8')) };
-    } catch (err) {
-      return { problem: fileProblem(file, `cannot parse JSON: ${firstLine(err)}`) };
-    }
+  if (ext !== '.json' && ext !== '.js' && ext !== '.cjs') {
+    return stop(`unsupported file type "${ext}"`, 'use a .js/.cjs ecosystem file or a .json file');
   }
-  if (ext !== '.js' && ext !== '.cjs') {
-    return { problem: fileProblem(file, `unsupported file type "${ext}"`, 'use a .js/.cjs ecosystem file or a .json file') };
+  // Root reads the file, and runs a .js one: only root (or whoever runs this) may be able to change it.
+  const uid = process.geteuid?.() ?? 0;
+  const trust = checkTrustedPath(abs, { owners: uid === 0 ? [] : [uid] });
+  if (!trust.ok) {
+    const p = fileProblem(file, `${describeBreach('cluster file', abs, trust.breach)}${ext === '.json' ? '' : ': it was not executed'}`, trust.breach.fix);
+    if (ext !== '.json') return { problems: [...problems, p] };
+    problems.push(p);
+  }
+  if (st.size > MAX_FILE_BYTES) return stop(`is ${st.size} bytes, more than ${MAX_FILE_BYTES}: not a cluster file`);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(abs);
+  } catch (err) {
+    return stop(`cannot read: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`);
+  }
+  const bad = firstInvalidUtf8(bytes);
+  if (bad !== undefined) {
+    problems.push(fileProblem(file, `is not valid UTF-8: byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at byte offset ${bad} (line ${lineOfOffset(bytes, bad)})`,
+      'save the file as UTF-8; Node would silently turn such bytes into U+FFFD'));
+  }
+  if (ext === '.json') {
+    const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+    let def: unknown;
+    try {
+      def = JSON.parse(text);
+    } catch (err) {
+      return stop(`cannot parse JSON: ${firstLine(err)}`);
+    }
+    let dups: ReturnType<typeof duplicateKeys> = [];
+    try { dups = duplicateKeys(text); } catch { /* nested too deep to scan: validation reports the depth */ }
+    for (const d of dups) {
+      const { where, attribute } = locate(d.path);
+      problems.push(problem('error', file, where, attribute, `is given twice in one JSON object (lines ${d.firstLine} and ${d.line}): JSON keeps only the last one`, 'remove one of them'));
+    }
+    return { def, problems };
   }
   const req = createRequire(abs);
   let exported: unknown;
@@ -95,32 +136,39 @@ function readDefinition(file: string, abs: string): { def?: unknown; problem?: P
       }
     }));
   } catch (err) {
-    const hint = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String(err).includes(PACKAGE_NAME)
+    const hint = (err as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' && String(err).includes(PACKAGE_NAME)
       ? 'is the package built (npm run build)?' : undefined;
-    return { problem: fileProblem(file, `cannot load: ${firstLine(err)}`, hint) };
+    return stop(`cannot load: ${firstLine(err)}`, hint);
   }
-  if (isPlainObject(exported) && CLUSTER_SYMBOL in exported) return { def: (exported as Record<symbol, unknown>)[CLUSTER_SYMBOL] };
-  if (isPlainObject(exported) && ('cluster' in exported || 'groups' in exported)) return { def: exported };
-  if (isPlainObject(exported) && 'apps' in exported) {
-    return { problem: fileProblem(file, 'is a PM2 ecosystem file without a cluster definition', 'module.exports = defineCluster({ cluster, groups })') };
+  try {
+    if (isPlainObject(exported) && CLUSTER_SYMBOL in exported) return { def: (exported as Record<symbol, unknown>)[CLUSTER_SYMBOL], problems };
+    if (isPlainObject(exported) && ('cluster' in exported || 'groups' in exported)) return { def: exported, problems };
+    if (isPlainObject(exported) && 'apps' in exported) {
+      return stop('is a PM2 ecosystem file without a cluster definition', 'module.exports = defineCluster({ cluster, groups })');
+    }
+  } catch (err) {
+    return stop(`its export cannot be read: ${firstLine(err)}`);
   }
-  return { problem: fileProblem(file, 'does not export a cluster definition', 'module.exports = defineCluster({ cluster: {…}, groups: {…} })') };
+  return stop('does not export a cluster definition', 'module.exports = defineCluster({ cluster: {…}, groups: {…} })');
 }
 
 export async function loadCluster(file: string): Promise<LoadResult> {
   const abs = path.resolve(file);
-  const { def, problem } = readDefinition(file, abs);
-  if (problem) return { problems: [problem], summary: { errors: 1, warnings: 0, groups: 0, resources: 0 } };
-  const { problems, ...summary } = validateDefinition(def, file);
+  const read = readDefinition(file, abs);
+  const fileErrors = read.problems.filter((p) => p.severity === 'error').length;
+  if (read.def === undefined) return { problems: read.problems, summary: { errors: fileErrors, warnings: 0, groups: 0, resources: 0 } };
+  const { result, definition } = validateSnapshot(read.def, file);
+  const { problems: found, ...counts } = result;
+  const problems = [...read.problems, ...found];
+  const summary = { ...counts, errors: counts.errors + fileErrors };
   if (summary.errors > 0) return { problems, summary };
   try {
-    return { cluster: resolveCluster(def as ClusterDefinition, abs), problems, summary };
+    return { cluster: resolveCluster(definition as ClusterDefinition, abs), problems, summary };
   } catch (err) {
     const p = fileProblem(file, `internal error while resolving: ${firstLine(err)}`, 'please report this');
     return { problems: [...problems, p], summary: { ...summary, errors: summary.errors + 1 } };
   }
 }
-
 export async function loadClusterOrThrow(file: string): Promise<ResolvedCluster> {
   const { cluster, problems } = await loadCluster(file);
   if (!cluster) throw new ClusterConfigError(problems);

@@ -70,7 +70,7 @@ export function resolveCluster(def: ClusterDefinition, file: string): ResolvedCl
     settings: {
       ...def.cluster,
       nodes: [...def.cluster.nodes],
-      lease: { profile: def.cluster.lease?.profile ?? DEFAULT_PROFILE },
+      lease: { profile: def.cluster.lease?.profile ?? DEFAULT_PROFILE, ...(def.cluster.lease?.acceptUnsigned === true ? { acceptUnsigned: true } : {}) },
       metrics: { listen: def.cluster.metrics?.listen ?? DEFAULT_LISTEN },
     },
     groups,

@@ -2,14 +2,13 @@
  * Checks of the cluster settings and of the group-level keys (systemList, dependsOn, …),
  * including cycles between group dependencies. Resources are checked elsewhere.
  */
-import * as path from 'node:path';
 import { isPlainObject, type Report } from '../model/check-context';
 import { suggestion } from './did-you-mean';
 import { findCycles } from './graph';
 import {
   CLUSTER_KEYS, DEPENDENCY_KINDS, GROUP_KEYS, LEASE_PROFILES, MAX_NODES, NAME_PATTERN, NODE_PATTERN, topNames,
 } from './keys';
-import { isHost } from '../model/values';
+import { hasControlChar, isHost, pathProblem } from '../model/values';
 
 function unknownKeys(report: Report, where: string, obj: Record<string, unknown>, known: readonly string[], prefix = ''): void {
   for (const key of Object.keys(obj)) {
@@ -48,7 +47,8 @@ export function checkClusterSettings(report: Report, raw: unknown): string[] {
   }
 
   if (raw.sharedDir !== undefined) {
-    if (typeof raw.sharedDir !== 'string' || !path.isAbsolute(raw.sharedDir)) report.error(where, 'sharedDir', 'must be an absolute path');
+    const problem = pathProblem(raw.sharedDir);
+    if (problem) report.error(where, 'sharedDir', problem);
   } else if (nodes.length > 1) {
     report.warn(where, 'sharedDir', 'is not set: without a shared directory there is no lease, so groups cannot fail over between nodes', 'set it to a directory shared by all nodes');
   }
@@ -56,7 +56,8 @@ export function checkClusterSettings(report: Report, raw: unknown): string[] {
   if (raw.lease !== undefined) {
     if (!isPlainObject(raw.lease)) report.error(where, 'lease', 'must be an object, e.g. { profile: "nfs" }');
     else {
-      unknownKeys(report, where, raw.lease, ['profile'], 'lease.');
+      unknownKeys(report, where, raw.lease, ['profile', 'acceptUnsigned'], 'lease.');
+      if (raw.lease.acceptUnsigned !== undefined && typeof raw.lease.acceptUnsigned !== 'boolean') report.error(where, 'lease.acceptUnsigned', 'must be true or false');
       const p = raw.lease.profile;
       if (p !== undefined && !(typeof p === 'string' && (LEASE_PROFILES as readonly string[]).includes(p))) {
         report.error(where, 'lease.profile', `must be one of ${LEASE_PROFILES.join(', ')}`, typeof p === 'string' ? suggestion(p, LEASE_PROFILES) || undefined : undefined);
@@ -66,9 +67,7 @@ export function checkClusterSettings(report: Report, raw: unknown): string[] {
 
   if (raw.metrics !== undefined) checkMetrics(report, where, raw.metrics);
 
-  if (raw.keyFile !== undefined && (typeof raw.keyFile !== 'string' || !path.isAbsolute(raw.keyFile))) {
-    report.error(where, 'keyFile', 'must be an absolute path');
-  }
+  if (raw.keyFile !== undefined && pathProblem(raw.keyFile)) report.error(where, 'keyFile', pathProblem(raw.keyFile)!);
   return nodes;
 }
 
@@ -97,17 +96,17 @@ function checkMetrics(report: Report, where: string, metrics: unknown): void {
     if (!isPlainObject(auth)) report.error(where, 'metrics.basicAuth', 'must be { user, passwordFile }');
     else {
       unknownKeys(report, where, auth, ['user', 'passwordFile'], 'metrics.basicAuth.');
-      if (typeof auth.user !== 'string' || auth.user === '' || auth.user.includes(':')) {
-        report.error(where, 'metrics.basicAuth.user', 'must be a non-empty user name without ":"');
+      if (typeof auth.user !== 'string' || auth.user === '' || auth.user.includes(':') || hasControlChar(auth.user)) {
+        report.error(where, 'metrics.basicAuth.user', 'must be a non-empty user name without ":" or control characters');
       }
-      if (typeof auth.passwordFile !== 'string' || !path.isAbsolute(auth.passwordFile)) {
+      if (pathProblem(auth.passwordFile)) {
         report.error(where, 'metrics.basicAuth.passwordFile', 'must be the absolute path of a file (mode 0600) holding the password',
           'the password itself never goes into the cluster file');
       }
     }
   }
   const token = metrics.bearerTokenFile;
-  if (token !== undefined && (typeof token !== 'string' || !path.isAbsolute(token))) {
+  if (token !== undefined && pathProblem(token)) {
     report.error(where, 'metrics.bearerTokenFile', 'must be the absolute path of a file (mode 0600) holding the token');
   }
   if (auth !== undefined && token !== undefined) {

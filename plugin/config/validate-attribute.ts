@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { AttrDecl } from '../model/attributes';
 import { suggestion } from './did-you-mean';
-import { isHost } from '../model/values';
+import { hasControlChar, isHost, MAX_TIMER_SECONDS, pathProblem } from '../model/values';
 import { parseArgv } from '../core/argv';
 import { looksEncrypted, secretFormatProblem } from '../secrets/format';
 
@@ -20,9 +20,16 @@ const error = (message: string, hint?: string): Issue[] => [{ severity: 'error',
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 37)}…"` : `"${value}"`;
-  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'object') {
+    let name: unknown;
+    try { name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name; } catch { /* a proxy: plain words */ }
+    return typeof name === 'string' && name !== 'Object' && /^[A-Za-z_$][\w$]{0,40}$/.test(name) ? `a ${name} object` : 'an object';
+  }
   return String(value);
 }
 
@@ -33,6 +40,9 @@ function checkInteger(decl: AttrDecl, value: unknown, what: string): Issue[] {
   }
   if (decl.min !== undefined && value < decl.min) return error(`must be ≥ ${decl.min}, got ${value}`);
   if (decl.max !== undefined && value > decl.max) return error(`must be ≤ ${decl.max}, got ${value}`);
+  if (decl.kind === 'seconds' && value > MAX_TIMER_SECONDS) {
+    return error(`must be ≤ ${MAX_TIMER_SECONDS} s (24.8 days: the longest timer Node holds is 2^31−1 ms, and a longer one fires at once), got ${value}`);
+  }
   return [];
 }
 
@@ -43,9 +53,16 @@ export function checkPort(value: unknown): string | undefined {
 }
 
 function checkPath(value: unknown): Issue[] {
-  if (typeof value !== 'string' || value === '') return error(`must be an absolute path, got ${describe(value)}`);
-  if (!path.isAbsolute(value)) return error(`must be an absolute path, got ${describe(value)}`, `start it with /`);
-  if (value.includes('\0')) return error('contains a NUL character');
+  const problem = pathProblem(value);
+  if (!problem) return [];
+  return error(`${problem}, got ${describe(value)}`, typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? 'start it with /' : undefined);
+}
+
+/** A non-empty string without control characters, matching the declaration's pattern if it has one. */
+function checkString(decl: AttrDecl, value: unknown): Issue[] {
+  if (typeof value !== 'string' || value === '') return error(`must be a non-empty string, got ${describe(value)}`);
+  if (decl.pattern && !decl.pattern.regex.test(value)) return error(`must be ${decl.pattern.rule}, got ${describe(value)}`);
+  if (hasControlChar(value)) return error(`must not contain control characters (newline, escape, …), got ${describe(value)}`);
   return [];
 }
 
@@ -57,6 +74,7 @@ function checkCommand(value: unknown): Issue[] {
   const argv = parsed.argv;
   if (argv.length === 0 || argv[0] === '') return error('is empty');
   if (!path.isAbsolute(argv[0]!)) return error(`program "${argv[0]}" must be an absolute path`, 'commands run without a shell and without PATH lookup');
+  if (hasControlChar(argv[0]!)) return error(`program ${describe(argv[0])} must not contain control characters`);
   if (typeof value === 'string' && /[|;&$`<>]/.test(value)) {
     return [{ severity: 'warning', message: 'contains shell syntax (| ; & $ ` < >), but commands are run without a shell', hint: 'wrap it in a script if you need a shell' }];
   }
@@ -69,14 +87,14 @@ function checkSecret(value: unknown): Issue[] {
     const problem = secretFormatProblem(value);
     return problem ? error(problem, 'encrypt it again with `msgha encrypt`') : [];
   }
-  return [{ severity: 'warning', message: 'password given in clear text', hint: 'encrypt it with `msgha encrypt` and paste the enc:v1:… value' }];
+  return [{ severity: 'warning', message: 'password given in clear text', hint: 'encrypt it with `msgha encrypt --cluster FILE --for group.resource.Attribute` and paste the enc:v2:… value' }];
 }
 
 /** Checks one value against its declaration. `value` is never undefined here. */
 export function checkAttribute(decl: AttrDecl, value: unknown): Issue[] {
   switch (decl.kind) {
     case 'string':
-      return typeof value === 'string' && value !== '' ? [] : error(`must be a non-empty string, got ${describe(value)}`);
+      return checkString(decl, value);
     case 'path':
       return checkPath(value);
     case 'paths':
@@ -120,7 +138,7 @@ export function checkAttribute(decl: AttrDecl, value: unknown): Issue[] {
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
         return error(`must be a list of non-empty strings, got ${describe(value)}`);
       }
-      return [];
+      return value.flatMap((v: string, i) => (hasControlChar(v) ? error(`[${i}]: must not contain control characters, got ${describe(v)}`) : []));
     case 'secret':
       return checkSecret(value);
     case 'command':

@@ -1,22 +1,25 @@
 /**
  * Validation of a cluster definition: returns every problem at once (never only the first),
  * each naming the file, `group/resource`, the attribute, what is wrong and a hint. Never
- * throws, whatever the input; never decrypts a secret; looks at the file system only for
- * MonitorProgram (see generic-rules.ts).
+ * throws, whatever the input; never decrypts a secret; looks at the file system only for the
+ * programs and the EnvFile (the trusted-path rule, see generic-rules.ts). The definition is
+ * first copied as plain data (plain-data.ts), and only that copy is judged.
  */
 import { getResourceType, TYPE_NAMES } from '../resource-types';
 import { RESOURCE_META_KEYS } from '../model/attributes';
 import { isPlainObject, Report, type CheckedResource } from '../model/check-context';
 import { checkCrossResource } from './cluster-rules';
 import { suggestion } from './did-you-mean';
-import { checkGroupTimings, checkMonitorProgram, checkTimings } from './generic-rules';
+import { checkGroupTimings, checkTimings, checkTrustedFiles } from './generic-rules';
 import { findCycles } from './graph';
 import { NAME_PATTERN, TOP_LEVEL_KEYS } from './keys';
 import type { Problem } from '../model/problems';
+import { locate, plainDefinition } from './plain-data';
 import { applyDefaults } from './resolve';
 import { checkClusterSettings, checkGroupCycles, checkGroupKeys } from './settings-rules';
 import { checkTypeRules } from './type-rules';
 import { checkAttribute } from './validate-attribute';
+import { isUnboundSecret, unboundSecretWarning } from '../secrets/format';
 
 export interface ValidationResult {
   problems: Problem[];
@@ -82,6 +85,7 @@ function checkResource(report: Report, group: string, name: string, raw: unknown
     given.add(key);
     const issues = checkAttribute(decl, value);
     for (const i of issues) (i.severity === 'error' ? report.error : report.warn).call(report, where, key, i.message, i.hint);
+    if (decl.kind === 'secret' && isUnboundSecret(value) && issues.length === 0) { const w = unboundSecretWarning(report.file); report.warn(where, key, w.message, w.hint); }
     // A port map with one bad port still names its services: keep it for the service rules.
     if (!issues.some((i) => i.severity === 'error') || (decl.kind === 'portMap' && isPlainObject(value))) valid[key] = value;
   }
@@ -110,7 +114,22 @@ function inDeclarationOrder(problems: Problem[], def: unknown): Problem[] {
 }
 
 export function validateDefinition(def: unknown, file: string): ValidationResult {
+  return validateSnapshot(def, file).result;
+}
+
+/** Validation, and the plain copy it judged: the one to resolve (a .js file's getters are not read twice). */
+export function validateSnapshot(raw: unknown, file: string): { result: ValidationResult; definition: unknown } {
+  const plain = plainDefinition(raw);
+  const def = plain.value;
   const report = new Report(file);
+  for (const p of plain.problems) {
+    const { where, attribute } = locate(p.path);
+    report.error(where, attribute, p.message);
+  }
+  return { result: judge(report, def), definition: def };
+}
+
+function judge(report: Report, def: unknown): ValidationResult {
   const result = (groups = 0, resources = 0): ValidationResult => ({
     problems: inDeclarationOrder(report.problems, def),
     errors: report.problems.filter((p) => p.severity === 'error').length,
@@ -172,7 +191,7 @@ export function validateDefinition(def: unknown, file: string): ValidationResult
       for (const r of checked) {
         checkTypeRules(report, r);
         checkTimings(report, r);
-        checkMonitorProgram(report, r);
+        checkTrustedFiles(report, r);
       }
       checkGroupTimings(report, g, checked);
       all.push(...checked);

@@ -6,7 +6,8 @@
  * Guarantees: a scrape reads memory only (never PM2, the shared directory or a probe); the
  * exporter failing to start (port in use, missing credential file) is logged as an ERROR that
  * names the address and the key to change, and the coordinator keeps running without /metrics
- * (a port in use is tried again every `retryMs`, quietly, in case its holder goes away);
+ * (a port in use is tried again with a bounded backoff — metrics/exporter-keeper.ts — and shown
+ * in `msgha status` and `pm2 show` with its holder, so a foreign /healthz is told apart);
  * label values are configured names or closed enums (a check becomes its service name); no
  * reason sentence, user name or secret reaches a metric. /healthz is 200 while the
  * coordinator's reconcile loop is current (the lease bookkeeping joins when the lease lands).
@@ -15,6 +16,7 @@ import type { ResolvedCluster, ResolvedResource } from '../model/cluster-types';
 import type { Logger } from '../core/log';
 import { createMetrics, type Metrics } from '../metrics/metrics';
 import { DEFAULT_LISTEN, startExporter, type Exporter } from '../metrics/exporter';
+import { ExporterKeeper, type ExporterState } from '../metrics/exporter-keeper';
 import { publishCoordinatorMetrics, type Pm2IoLike } from '../metrics/pm2-io';
 import {
   AGENT_FUNCTIONS, serviceOfCheck, type GroupSnapshot, type LeaseEvents, type LeaseSnapshot, type NodeSnapshot,
@@ -36,62 +38,55 @@ export interface ObservabilityOptions {
   log: Logger;
   /** The lease's view of a group, once the lease is integrated; omitted → no lease series values. */
   lease?: (group: string) => LeaseSnapshot | undefined;
-  /** Retry period when the listen port is in use (default 30 s; 0 = never). */
+  /** First retry delay when the listen port is in use (default 2 s; 0 = never), doubling up to retryMaxMs (default 10 s). */
   retryMs?: number;
+  retryMaxMs?: number;
 }
 
 export class Observability {
   readonly metrics: Metrics;
-  private exporter: Exporter | undefined;
+  private readonly keeper: ExporterKeeper;
   private source: ObservedCoordinator | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private closed = false;
   /** resource id → service → certificate expiry (ms since the epoch), as last probed. */
   private readonly certExpiresAt = new Map<string, Map<string, number>>();
 
   constructor(private readonly options: ObservabilityOptions) {
     this.metrics = createMetrics({ node: options.node });
     this.metrics.setSnapshotProvider(() => this.snapshot());
+    const settings = options.cluster.settings.metrics ?? {};
+    const listen = settings.listen ?? DEFAULT_LISTEN;
+    this.keeper = new ExporterKeeper({
+      listen, log: options.log, file: options.cluster.file, retryMs: options.retryMs, retryMaxMs: options.retryMaxMs,
+      start: () => startExporter(this.metrics, {
+        listen,
+        ...(settings.basicAuth ? { basicAuth: settings.basicAuth } : {}),
+        ...(settings.bearerTokenFile ? { bearerTokenFile: settings.bearerTokenFile } : {}),
+        healthy: () => this.source?.healthy() ?? false,
+      }),
+    });
   }
 
   attach(source: ObservedCoordinator): void {
     this.source = source;
   }
 
-  /** Starts /metrics and /healthz; on failure logs why and resolves without an exporter. */
-  async startExporter(quiet = false): Promise<Exporter | undefined> {
-    const settings = this.options.cluster.settings.metrics ?? {};
-    const listen = settings.listen ?? DEFAULT_LISTEN;
-    if (this.closed || this.exporter) return this.exporter;
-    try {
-      this.exporter = await startExporter(this.metrics, {
-        listen,
-        ...(settings.basicAuth ? { basicAuth: settings.basicAuth } : {}),
-        ...(settings.bearerTokenFile ? { bearerTokenFile: settings.bearerTokenFile } : {}),
-        healthy: () => this.source?.healthy() ?? false,
-      });
-      this.options.log.info(`metrics on http://${listen}/metrics (health: /healthz)`);
-      return this.exporter;
-    } catch (err) {
-      // The message names the cause (EADDRINUSE, a credential file's problem), never a secret.
-      const why = err instanceof Error ? err.message : String(err);
-      const inUse = why.includes('EADDRINUSE');
-      const retryMs = this.options.retryMs ?? 30_000;
-      if (!quiet) {
-        this.options.log.error(`no /metrics on ${listen}: ${why}; change cluster.metrics.listen (or the metrics credentials) in ${this.options.cluster.file} and restart the coordinator; running without the exporter${inUse && retryMs > 0 ? ` (trying the port again every ${Math.round(retryMs / 1000)} s)` : ''}`);
-      }
-      if (inUse && retryMs > 0 && !this.closed) {
-        this.retry = setTimeout(() => { this.retry = undefined; void this.startExporter(true); }, retryMs);
-        this.retry.unref();
-      }
-      return undefined;
-    }
+  /** Starts /metrics and /healthz; on failure logs why, keeps trying when that can help, and resolves without an exporter. */
+  startExporter(): Promise<Exporter | undefined> {
+    return this.keeper.start();
+  }
+
+  /** Whether our exporter holds the port (for `msgha status`). */
+  exporterState(): ExporterState {
+    return this.keeper.state();
   }
 
   /** `pm2 show msgha`: per-group state and lease, groups online. `io` is the app's own @pm2/io. */
   publishPm2(io: Pm2IoLike): void {
     const groups = this.options.cluster.groups.filter((g) => g.systemList.includes(this.options.node)).map((g) => g.name);
     publishCoordinatorMetrics(io, () => this.snapshot(), groups);
+    // A closed state, never the holder's name: `msgha status` has the details.
+    const shown: Record<ExporterState['state'], string> = { starting: 'starting', listening: 'listening', 'port-taken': 'port taken, retrying', failed: 'failed', closed: 'closed' };
+    io.metric({ name: 'metrics exporter', value: (() => shown[this.keeper.state().state]) as unknown as () => number });
   }
 
   snapshot(): NodeSnapshot {
@@ -135,6 +130,7 @@ export class Observability {
     return {
       leaseRenew: (group, seconds, ok) => this.metrics.leaseRenew(group, seconds, ok),
       failover: (group, reason) => this.metrics.failover(group, reason),
+      sharedDirRejected: (kind) => this.metrics.sharedDirRejected(kind),
     };
   }
 
@@ -148,10 +144,7 @@ export class Observability {
     };
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    await this.exporter?.close();
-    this.exporter = undefined;
+  close(): Promise<void> {
+    return this.keeper.close();
   }
 }

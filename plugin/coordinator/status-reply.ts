@@ -1,4 +1,5 @@
 /** What `pm2 trigger msgha status` answers (the CLI's `msgha status` reads it). */
+import type { ExporterState } from '../metrics/exporter-keeper';
 import type { GroupStatus } from './group-runner';
 
 export interface StatusReply {
@@ -10,4 +11,6 @@ export interface StatusReply {
   groups: GroupStatus[];
   summary: string;
   error?: string;
+  /** Whether this coordinator's /metrics exporter holds its port (added by plugin/main.ts). */
+  metrics?: ExporterState;
 }

@@ -7,12 +7,18 @@
  * SIGKILLed; the agent's own environment (PM2 internals) never reaches the child; a stdin
  * secret is never on the command line, in the environment or in a log line; captured output is
  * bounded (the tail is kept); the promise always resolves (spawn failures are values).
+ * Right before each run the trusted-path rule (trusted-path.ts) is checked again on the program
+ * (argv[0] resolved, through PATH for a bare name), on `ip` for a ContainerName and on the
+ * EnvFile; an EnvFile may not set a variable of FORBIDDEN_ENV. A breach is refused as a
+ * configuration fault (`configurationFault`), naming the file, the rule and the fix.
  * Not guaranteed: daemons the program forks into another process group or session survive a
  * timeout kill (kill.ts deals with leftovers of an instance).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsc, promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import type { Logger } from './log';
+import { checkTrustedPathAsync, describeBreach } from './trusted-path';
 
 export const DEFAULT_MAX_OUTPUT = 64 * 1024;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -48,21 +54,63 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   durationMs: number;
-  /** Set when the program could not be started: ENOENT, EACCES, EPERM, ENOTDIR, EUSER, EENVFILE. */
+  /**
+   * Set when the program was not started: ENOENT, EACCES, EPERM, ENOTDIR (the program), EUSER
+   * (User), EENVFILE (EnvFile missing, untrusted or setting a forbidden variable), ECONTAINER
+   * (ContainerName not a plain name), EUNTRUSTED (the program breaks the trusted-path rule),
+   * ESECRET (its stdin secret could not be decrypted here: set by the caller, see notStarted).
+   */
   spawnError?: { code: string; message: string };
 }
 
+/** Spawn errors that a fix of the cluster file or of a file's owner or mode must cure: no restart helps. */
+const CONFIGURATION_CODES: ReadonlySet<string> = new Set(['EUSER', 'EENVFILE', 'ECONTAINER', 'EUNTRUSTED', 'ESECRET']);
+
+/** True when the run was refused for its configuration (recovery class 'configuration'). */
+export function configurationFault(r: ExecResult): boolean {
+  return r.spawnError !== undefined && CONFIGURATION_CODES.has(r.spawnError.code);
+}
+
+/**
+ * Variables an EnvFile may never set: each makes a program load code, or take options, from
+ * somewhere else when it starts (the dynamic loader, shells, interpreters). Every program a
+ * resource runs gets the EnvFile, root's tools included; a daemon that needs one sets it in its
+ * own start script.
+ */
+export const FORBIDDEN_ENV: readonly string[] = [
+  'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'IFS',
+  'GCONV_PATH', 'GETCONF_DIR', 'LOCPATH', 'NLSPATH', 'MALLOC_TRACE', 'HOSTALIASES', 'RESOLV_HOST_CONF',
+  'NODE_OPTIONS', 'NODE_PATH', 'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'PERL5DB', 'PYTHONSTARTUP', 'PYTHONPATH',
+  'PYTHONHOME', 'PYTHONINSPECT', 'RUBYOPT', 'RUBYLIB', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'CLASSPATH',
+];
+/** Every variable starting so is the dynamic loader's (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, …). */
+export const FORBIDDEN_ENV_PREFIXES: readonly string[] = ['LD_'];
+
+/** The keys of `env` an EnvFile may not set, in file order. */
+export function forbiddenEnvKeys(env: Readonly<Record<string, string>>): string[] {
+  return Object.keys(env).filter((k) => FORBIDDEN_ENV.includes(k) || FORBIDDEN_ENV_PREFIXES.some((p) => k.startsWith(p)));
+}
+
+/** A plain `ip netns` name (a file name in /run/netns): never a path, never "." or "..". */
+export const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A POSIX user name (portable characters, not starting with "-", at most 32), or a numeric uid. */
+export const USER_NAME = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d{1,10})$/;
+
 export interface UserIds { uid: number; gid: number; home: string }
 
-/** Looks a user up in /etc/passwd (names or numeric uids). */
-export async function lookupUser(user: string, passwdFile = '/etc/passwd'): Promise<UserIds | undefined> {
-  const text = await fs.readFile(passwdFile, 'utf8');
-  for (const line of text.split('\n')) {
+/** A user's entry in the text of /etc/passwd (by name or numeric uid). */
+export function findUser(passwd: string, user: string): UserIds | undefined {
+  for (const line of passwd.split('\n')) {
     const f = line.split(':');
     if (f.length < 7) continue;
     if (f[0] === user || f[2] === user) return { uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' };
   }
   return undefined;
+}
+
+/** Looks a user up in /etc/passwd (names or numeric uids). */
+export async function lookupUser(user: string, passwdFile = '/etc/passwd'): Promise<UserIds | undefined> {
+  return findUser(await fs.readFile(passwdFile, 'utf8'), user);
 }
 
 /**
@@ -111,6 +159,9 @@ class Tail {
   }
 }
 
+/** A run refused before the program started (`code` one of spawnError's codes). */
+export function notStarted(code: string, message: string): ExecResult { return failed(code, message, Date.now()); }
+
 function failed(code: string, message: string, start: number): ExecResult {
   return { code: null, signal: null, timedOut: false, stdout: '', stderr: '', durationMs: Date.now() - start, spawnError: { code, message } };
 }
@@ -128,36 +179,116 @@ async function ipCommand(): Promise<string> {
   return 'ip';
 }
 
-/** Runs argv[0] with argv[1..]; always resolves. */
-export async function execProgram(argv: string[], opts: ExecOptions): Promise<ExecResult> {
-  const start = Date.now();
-  const program = argv[0];
-  if (!program) return failed('ENOENT', 'no program given', start);
-  if (program.startsWith('/')) {
+type Refusal = NonNullable<ExecResult['spawnError']>;
+
+/** The file `program` names: a path (relative to `cwd`) as is, a bare name looked up in `pathVar`'s absolute entries. */
+async function resolveProgram(program: string, pathVar: string, cwd: string): Promise<{ file: string } | { refused: Refusal }> {
+  if (program.includes('/')) {
+    const file = path.resolve(cwd, program);
     try {
-      await fs.access(program, fsc.X_OK);
+      await fs.access(file, fsc.X_OK);
+      return { file };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'ENOENT';
-      return failed(code, `${program}: ${code === 'EACCES' ? 'permission denied (not executable)' : code === 'ENOENT' ? 'no such file' : code}`, start);
+      return { refused: { code, message: `${program}: ${code === 'EACCES' ? 'permission denied (not executable)' : code === 'ENOENT' ? 'no such file' : code}` } };
     }
+  }
+  // Relative PATH entries are skipped: they would depend on the working directory.
+  for (const dir of pathVar.split(':').filter((d) => path.isAbsolute(d))) {
+    const file = path.join(dir, program);
+    const st = await fs.stat(file).catch(() => undefined);
+    if (st?.isFile() && (st.mode & 0o111) !== 0) return { file };
+  }
+  return { refused: { code: 'ENOENT', message: `${program}: not found in PATH` } };
+}
+
+/** The trusted-path rule on a file about to run (or be read) for a program. */
+async function trusted(what: string, file: string, owners: number[], code: string): Promise<Refusal | undefined> {
+  const t = await checkTrustedPathAsync(file, { owners });
+  if (t.ok) return undefined;
+  if (t.breach.code === 'ENOENT' && t.breach.path === file) return { code: code === 'EUNTRUSTED' ? 'ENOENT' : code, message: `${what} ${file}: no such file` };
+  return { code, message: `${describeBreach(what, file, t.breach)} (fix: ${t.breach.fix})` };
+}
+
+interface Prepared { argv: string[]; argv0: string; env: Record<string, string>; ids?: UserIds }
+
+/** Everything decided before the spawn: user, environment, the program's file, the trust checks. */
+async function prepare(argv: string[], opts: ExecOptions): Promise<Prepared | Refusal> {
+  const program = argv[0]!;
+  if (opts.containerName !== undefined && !NETNS_NAME.test(opts.containerName)) {
+    return { code: 'ECONTAINER', message: `ContainerName ${JSON.stringify(opts.containerName)} is not a plain network namespace name (letters, digits, ., - and _; no /)` };
   }
   const env: Record<string, string> = { PATH: DEFAULT_PATH, LANG: process.env.LANG ?? 'C.UTF-8', HOME: process.env.HOME ?? '/' };
   let ids: UserIds | undefined;
   if (opts.user) {
     ids = await lookupUser(opts.user).catch(() => undefined);
-    if (!ids) return failed('EUSER', `user '${opts.user}' not found in /etc/passwd`, start);
+    if (!ids) return { code: 'EUSER', message: `user '${opts.user}' not found in /etc/passwd` };
     env.HOME = ids.home;
     env.USER = env.LOGNAME = opts.user;
   }
+  // Root, and the user the program runs as: a file that user can change gives them nothing new.
+  const runAs = ids?.uid ?? process.geteuid?.() ?? 0;
+  const owners = runAs === 0 ? [] : [runAs];
   if (opts.envFile) {
+    const refused = await trusted('EnvFile', opts.envFile, owners, 'EENVFILE');
+    if (refused) return refused;
+    let vars: Record<string, string>;
     try {
-      Object.assign(env, parseEnvFile(await fs.readFile(opts.envFile, 'utf8')));
+      vars = parseEnvFile(await fs.readFile(opts.envFile, 'utf8'));
     } catch (err) {
-      return failed('EENVFILE', `EnvFile ${opts.envFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, start);
+      return { code: 'EENVFILE', message: `EnvFile ${opts.envFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}` };
     }
+    const forbidden = forbiddenEnvKeys(vars);
+    if (forbidden.length > 0) {
+      return { code: 'EENVFILE', message: `EnvFile ${opts.envFile} sets ${forbidden.join(', ')}, which change${forbidden.length === 1 ? 's' : ''} how programs start: refused (remove ${forbidden.length === 1 ? 'that line' : 'those lines'}; a daemon that needs one sets it in its start script)` };
+    }
+    Object.assign(env, vars);
   }
   if (opts.env) Object.assign(env, opts.env);
-  const full = opts.containerName ? [await ipCommand(), 'netns', 'exec', opts.containerName, ...argv] : argv;
+  const found = await resolveProgram(program, env.PATH ?? DEFAULT_PATH, opts.cwd ?? '/');
+  if ('refused' in found) return found.refused;
+  const refused = await trusted('program', found.file, owners, 'EUNTRUSTED');
+  if (refused) return refused;
+  if (!opts.containerName) return { argv: [found.file, ...argv.slice(1)], argv0: program, env, ids };
+  const ip = await ipCommand();
+  const ipRefused = path.isAbsolute(ip) ? await trusted('program', ip, owners, 'EUNTRUSTED') : undefined;
+  if (ipRefused) return ipRefused;
+  return { argv: [ip, 'netns', 'exec', opts.containerName, found.file, ...argv.slice(1)], argv0: ip, env, ids };
+}
+
+/** `work`, unless the deadline passes or the caller aborts first (a hung file system must not hold a run). */
+async function beforeDeadline<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | 'deadline'> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), Math.max(1, ms));
+    onAbort = (): void => resolve('deadline');
+    if (signal?.aborted) resolve('deadline');
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Runs argv[0] with argv[1..]; always resolves. */
+export async function execProgram(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+  const start = Date.now();
+  const program = argv[0];
+  if (!program) return failed('ENOENT', 'no program given', start);
+  const ready = await beforeDeadline(prepare(argv, opts), opts.timeoutMs, opts.signal);
+  if (ready === 'deadline') {
+    return { code: null, signal: null, timedOut: true, stdout: '', stderr: '', durationMs: Date.now() - start };
+  }
+  if ('code' in ready) {
+    opts.log?.trace(`exec ${program}: refused: ${ready.message}`);
+    return failed(ready.code, ready.message, start);
+  }
+  const { env, ids } = ready;
+  const full = ready.argv;
   opts.log?.trace(`exec ${full.map((a) => JSON.stringify(a)).join(' ')}${opts.stdin !== undefined ? ' (with stdin)' : ''}${opts.user ? ` as ${opts.user}` : ''}`);
 
   return new Promise<ExecResult>((resolve) => {
@@ -169,6 +300,7 @@ export async function execProgram(argv: string[], opts: ExecOptions): Promise<Ex
     let child: ChildProcess;
     try {
       child = spawn(full[0]!, full.slice(1), {
+        argv0: ready.argv0,
         cwd: opts.cwd ?? '/',
         env,
         detached: true, // own process group, so a timeout can kill everything it started

@@ -3,10 +3,18 @@
  * is re-parented to init, outside PM2's tree) and sends arm / renew / disarm / adopt / spawn /
  * fire / status / shutdown.
  *
- * Guarantees: every call resolves by `timeoutMs` with a reply value (ok:false with the reason
- * when the fence is unreachable — the caller must then self-fence: a holder without a working
- * fence may not serve); deadlines are sent as absolute CLOCK_MONOTONIC ms computed at send time
- * from the remaining time, so transit never extends them.
+ * Guarantees: every call resolves with a reply value (ok:false with the reason when the fence is
+ * unreachable or silent — the caller must then self-fence: a holder without a working fence may
+ * not serve); deadlines are sent as absolute CLOCK_MONOTONIC ms computed at call time from the
+ * remaining time, so transit never extends them.
+ * One channel: every call goes over one unix-socket connection, opened by the first call (the
+ * status of ensureRunning, before any arm) and kept, one request at a time; it is reopened only
+ * after an error. So a renewal needs no new descriptor, and a process out of descriptors (a
+ * connection flood elsewhere in it) still renews. If reopening fails for want of descriptors
+ * (EMFILE, ENFILE, …) the call is retried every 50 ms instead of failing: a renewal until the
+ * kill deadline the fence holds for that epoch (the fence's own judgment, F, decides), any other
+ * call for `timeoutMs`. A fence that stops answering fails the call `timeoutMs` after it was
+ * sent. An older fence (one request per connection) gets one connection per call, as before.
  * Adoption covers: with cgroups, the pid and all its current descendants, and everything they
  * start later (no fork or setsid escapes a cgroup); without cgroups, the pid, its current
  * descendants by pid, and the process groups that one of them leads — a later setsid/setpgid
@@ -19,6 +27,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { FenceSettings } from '../model/cluster-types';
+import { createLogger, type Logger } from '../core/log';
 import { monotonicMs } from '../lease/clock';
 import { defaultWatchdogMs, type LeaseTimings } from '../lease/profiles';
 import { compiledScript } from '../lease/script-path';
@@ -37,32 +46,179 @@ export interface FenceClientOptions {
   rtPriority?: number;
   /** Test hook: read boottime from this file instead of /proc/uptime. */
   uptimeFile?: string;
+  /** How long the fence may take to answer a sent request (default 1000 ms). */
   timeoutMs?: number;
+  /** Where the channel reports running short of descriptors (default: the coordinator's stdout/stderr). */
+  log?: Logger;
+}
+
+/** Failures of this process (no descriptor, no buffer), not of the fence: worth retrying. */
+const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EAGAIN']);
+const RETRY_MS = 50;
+/** A reply longer than this (no newline yet) is not a fence's. */
+const MAX_REPLY_BYTES = 1 << 20;
+
+interface Call {
+  line: string;
+  /** For log lines, e.g. "renew of mail epoch 7". */
+  what: string;
+  /** CLOCK_MONOTONIC ms until which a transient failure to open the channel is retried. */
+  transientUntil: number;
+  resolve(r: FenceReply): void;
+  /** Runs while the call waits to be sent; cleared once it is written. */
+  queued?: NodeJS.Timeout;
 }
 
 export class FenceClient {
-  constructor(private readonly o: FenceClientOptions) {}
+  private sock: net.Socket | undefined;
+  private connected = false;
+  /** False once the fence answered without `keep` (an older fence): one connection per call. */
+  private keeps = true;
+  private readonly queue: Call[] = [];
+  /** Written, waiting for its reply. */
+  private inFlight: { call: Call; timer: NodeJS.Timeout } | undefined;
+  private buf = '';
+  private reopen: NodeJS.Timeout | undefined;
+  /** Since when (monotonic ms) the channel cannot be opened for want of descriptors, and why. */
+  private short: { since: number; code: string } | undefined;
+  /** The kill deadline the fence accepted last, per group: how long a renewal may wait for descriptors. */
+  private readonly accepted = new Map<string, { epoch: number; deadlineMono: number }>();
+  private readonly log: Logger;
+
+  constructor(private readonly o: FenceClientOptions) {
+    this.log = o.log ?? createLogger('msgha', 'fence-client');
+  }
 
   private get timeout(): number { return this.o.timeoutMs ?? 1000; }
 
-  request(req: FenceRequest): Promise<FenceReply> {
+  /** One request over the channel; `transientUntil` (CLOCK_MONOTONIC ms) extends the wait for descriptors. */
+  request(req: FenceRequest, transientUntil = monotonicMs() + this.timeout): Promise<FenceReply> {
     return new Promise((resolve) => {
-      let buf = '';
-      let done = false;
-      const finish = (r: FenceReply): void => { if (!done) { done = true; clearTimeout(timer); sock.destroy(); resolve(r); } };
-      const timer = setTimeout(() => finish({ ok: false, reason: `fence did not answer within ${this.timeout} ms` }), this.timeout);
-      const sock = net.createConnection(socketPath(this.o.runDir));
-      sock.setEncoding('utf8');
-      sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
-      sock.on('data', (d: string) => {
-        buf += d;
-        const nl = buf.indexOf('\n');
-        if (nl >= 0) {
-          try { finish(JSON.parse(buf.slice(0, nl)) as FenceReply); } catch { finish({ ok: false, reason: 'bad reply from fence' }); }
-        }
-      });
-      sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, reason: `fence unreachable (${e.code ?? e.message})` }));
+      const call: Call = { line: JSON.stringify(req) + '\n', what: describe(req), transientUntil, resolve };
+      // Not sent by then (the channel cannot be opened, or another call hangs): give up.
+      call.queued = setTimeout(() => {
+        const i = this.queue.indexOf(call);
+        if (i < 0) return;
+        this.queue.splice(i, 1);
+        resolve({ ok: false, reason: this.short ? `fence unreachable (${this.short.code}: this process could not open a socket for ${Math.round(monotonicMs() - this.short.since)} ms)` : `fence did not answer within ${this.timeout} ms` });
+      }, Math.max(this.timeout, transientUntil - monotonicMs()));
+      this.queue.push(call);
+      this.pump();
     });
+  }
+
+  /** Closes the channel (calls still waiting fail); the next call opens a new one. */
+  close(): void {
+    if (this.reopen) clearTimeout(this.reopen);
+    this.reopen = undefined;
+    this.drop();
+    for (const c of this.queue.splice(0)) { clearTimeout(c.queued); c.resolve({ ok: false, reason: 'fence client closed' }); }
+  }
+
+  private pump(): void {
+    if (this.inFlight || !this.queue.length || this.reopen) return;
+    if (!this.sock) { this.open(); return; }
+    if (!this.connected) return;
+    const call = this.queue.shift()!;
+    clearTimeout(call.queued);
+    const timer = setTimeout(() => {
+      // A fence that does not answer is as good as none: this call fails, and the channel is
+      // reopened for the next one (a late reply must never be taken for another call's).
+      this.inFlight = undefined;
+      this.drop();
+      call.resolve({ ok: false, reason: `fence did not answer within ${this.timeout} ms` });
+      this.pump();
+    }, this.timeout);
+    this.inFlight = { call, timer };
+    this.sock.write(call.line);
+  }
+
+  private open(): void {
+    const sock = net.createConnection(socketPath(this.o.runDir));
+    this.sock = sock;
+    this.connected = false;
+    this.buf = '';
+    // The channel never keeps a process alive on its own (calls in progress have their timers).
+    sock.unref();
+    sock.setEncoding('utf8');
+    sock.on('connect', () => {
+      if (this.sock !== sock) return;
+      this.connected = true;
+      if (this.short) {
+        this.log.info(`fence channel open again after ${Math.round(monotonicMs() - this.short.since)} ms without descriptors (${this.short.code})`);
+        this.short = undefined;
+      }
+      this.pump();
+    });
+    sock.on('data', (d: string) => { if (this.sock === sock) this.received(d); });
+    sock.on('error', (e: NodeJS.ErrnoException) => { if (this.sock === sock) this.lost(e.code ?? e.message); });
+    sock.on('close', () => { if (this.sock === sock) this.lost('connection closed'); });
+  }
+
+  private received(d: string): void {
+    this.buf += d;
+    const nl = this.buf.indexOf('\n');
+    if (nl < 0) {
+      if (this.buf.length > MAX_REPLY_BYTES) this.lost('reply too long');
+      return;
+    }
+    const line = this.buf.slice(0, nl);
+    this.buf = this.buf.slice(nl + 1);
+    const f = this.inFlight;
+    if (!f) { this.lost('reply nobody asked for'); return; }
+    this.inFlight = undefined;
+    clearTimeout(f.timer);
+    let reply: FenceReply;
+    try { reply = JSON.parse(line) as FenceReply; } catch { reply = { ok: false, reason: 'bad reply from fence' }; }
+    const { keep, ...rest } = reply;
+    if (!keep) {
+      // An older fence closes after each answer: from now on one connection per call.
+      if (this.keeps) this.log.warn(`the running fence answers one request per connection (an older version): every call opens a socket; for the long-lived channel, while no group is armed on this node stop it (kill -TERM $(cat ${pidPath(this.o.runDir)})) and restart the coordinator`);
+      this.keeps = false;
+      this.drop();
+    }
+    f.call.resolve(rest);
+    this.pump();
+  }
+
+  /** The connection failed or closed: the call in flight fails; waiting calls retry or fail by `code`. */
+  private lost(code: string): void {
+    const f = this.inFlight;
+    this.inFlight = undefined;
+    this.drop();
+    if (f) { clearTimeout(f.timer); f.call.resolve({ ok: false, reason: `fence connection lost before it answered (${code})` }); }
+    if (!this.queue.length) return;
+    const now = monotonicMs();
+    if (TRANSIENT.has(code)) {
+      const waiting = this.queue.filter((c) => c.transientUntil > now);
+      if (!this.short) {
+        this.short = { since: now, code };
+        const renew = waiting.find((c) => c.what.startsWith('renew'));
+        this.log.error(`fence channel: cannot open a socket to ${socketPath(this.o.runDir)} (${code}: this process is out of descriptors); retrying every ${RETRY_MS} ms — not a reason to self-fence: ${renew ? `the fence's kill deadline for the ${renew.what} (in ${Math.round(renew.transientUntil - now)} ms) decides` : 'the fence keeps its deadlines'}`);
+      }
+      for (const c of this.queue.filter((x) => x.transientUntil <= now)) this.fail(c, `fence unreachable (${code}: no descriptor for a socket until the deadline)`);
+      if (this.queue.length) {
+        this.reopen = setTimeout(() => { this.reopen = undefined; this.pump(); }, RETRY_MS);
+      }
+      return;
+    }
+    // The fence is not there (ENOENT, ECONNREFUSED) or went away: every waiting call learns it now.
+    for (const c of [...this.queue]) this.fail(c, `fence unreachable (${code})`);
+  }
+
+  private fail(c: Call, reason: string): void {
+    const i = this.queue.indexOf(c);
+    if (i >= 0) this.queue.splice(i, 1);
+    clearTimeout(c.queued);
+    c.resolve({ ok: false, reason });
+  }
+
+  /** Forgets the socket; its late events are ignored (they name another socket). */
+  private drop(): void {
+    this.sock?.destroy();
+    this.sock = undefined;
+    this.connected = false;
+    this.buf = '';
   }
 
   /** Pid of a running fence (from its pid file, confirmed by a status call), or undefined. */
@@ -110,26 +266,47 @@ export class FenceClient {
   }
 
   /** `mounts`: the group's shared-disk mount points, lazily unmounted when the fence fires. */
-  arm(group: string, epoch: number, nonce: string, killRemainingMs: number, mounts: string[] = []): Promise<FenceReply> {
+  async arm(group: string, epoch: number, nonce: string, killRemainingMs: number, mounts: string[] = []): Promise<FenceReply> {
     const now = monotonicMs();
-    return this.request({ op: 'arm', group, epoch, nonce, deadlineMono: now + killRemainingMs, sentMono: now, mounts });
+    const deadlineMono = now + killRemainingMs;
+    const r = await this.request({ op: 'arm', group, epoch, nonce, deadlineMono, sentMono: now, mounts });
+    if (r.ok) this.accepted.set(group, { epoch, deadlineMono });
+    return r;
   }
 
-  renew(group: string, epoch: number, killRemainingMs: number): Promise<FenceReply> {
+  /**
+   * Moves the kill deadline. Without a descriptor to reach the fence it waits, up to the deadline
+   * the fence holds now: until then the group may serve anyway, and past it the fence has fired.
+   */
+  async renew(group: string, epoch: number, killRemainingMs: number): Promise<FenceReply> {
     const now = monotonicMs();
-    return this.request({ op: 'renew', group, epoch, deadlineMono: now + killRemainingMs, sentMono: now });
+    const deadlineMono = now + killRemainingMs;
+    const held = this.accepted.get(group);
+    const r = await this.request({ op: 'renew', group, epoch, deadlineMono, sentMono: now }, held?.epoch === epoch ? held.deadlineMono : undefined);
+    if (r.ok) this.accepted.set(group, { epoch, deadlineMono });
+    return r;
   }
 
   /** Only after the group's services are confirmed stopped. */
-  disarm(group: string, epoch: number): Promise<FenceReply> { return this.request({ op: 'disarm', group, epoch }); }
+  async disarm(group: string, epoch: number): Promise<FenceReply> {
+    const r = await this.request({ op: 'disarm', group, epoch });
+    if (r.ok) this.accepted.delete(group);
+    return r;
+  }
   adopt(group: string, pid: number): Promise<FenceReply> { return this.request({ op: 'adopt', group, pid }); }
   /** The fence starts the program itself, inside the group's cgroup (or as a new process group). */
   spawn(group: string, argv: string[], opts: { env?: Record<string, string>; cwd?: string; logFile?: string } = {}): Promise<FenceReply> {
     return this.request({ op: 'spawn', group, argv, ...opts });
   }
-  fireNow(group: string, reason: string): Promise<FenceReply> { return this.request({ op: 'fire', group, reason }); }
+  fireNow(group: string, reason: string): Promise<FenceReply> {
+    this.accepted.delete(group);
+    return this.request({ op: 'fire', group, reason });
+  }
   async status(): Promise<{ ok: boolean; mode?: 'cgroup' | 'pgid'; groups: GroupStatus[]; reason?: string; sched?: string; watchdog?: WatchdogStatus }> {
     const r = await this.request({ op: 'status' });
+    // A coordinator that resumes an armed epoch learns its deadline here (for renew's wait).
+    const now = monotonicMs();
+    for (const g of r.groups ?? []) if (g.armed && g.remainingMs !== undefined && !this.accepted.has(g.group)) this.accepted.set(g.group, { epoch: g.epoch, deadlineMono: now + g.remainingMs });
     return { ok: r.ok, mode: r.mode, groups: r.groups ?? [], reason: r.reason, sched: r.sched, watchdog: r.watchdog };
   }
   shutdown(force = false): Promise<FenceReply> { return this.request({ op: 'shutdown', force }); }
@@ -138,6 +315,12 @@ export class FenceClient {
   pidFromFile(): number | undefined {
     try { return Number(fs.readFileSync(pidPath(this.o.runDir), 'utf8')) || undefined; } catch { return undefined; }
   }
+}
+
+/** e.g. "renew of mail epoch 7", for log lines. */
+function describe(req: FenceRequest): string {
+  if ('epoch' in req) return `${req.op} of ${req.group} epoch ${req.epoch}`;
+  return 'group' in req ? `${req.op} of ${req.group}` : req.op;
 }
 
 /**

@@ -32,6 +32,8 @@ import { SuspendDetector } from './suspend';
 import { Watchdog } from './watchdog';
 
 const TICK_MS = 10;
+/** A request line longer than this (no newline yet) closes its connection. */
+const MAX_REQUEST_BYTES = 1 << 20;
 
 interface GroupState {
   armed: boolean;
@@ -286,15 +288,20 @@ function main(): void {
   const sock = socketPath(runDir!);
   try { fs.unlinkSync(sock); } catch { /* none */ }
   const server = net.createServer((c) => {
+    // Any number of requests per connection, answered in order: the coordinator keeps one
+    // connection open (client.ts), so a renewal never needs a new descriptor on its side.
     let buf = '';
     c.setEncoding('utf8');
     c.on('data', (d: string) => {
       buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      let reply: FenceReply;
-      try { reply = handle(JSON.parse(buf.slice(0, nl)) as FenceRequest); } catch (e) { reply = { ok: false, reason: `bad request: ${(e as Error).message}` }; }
-      c.end(JSON.stringify(reply) + '\n');
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let reply: FenceReply;
+        try { reply = handle(JSON.parse(line) as FenceRequest); } catch (e) { reply = { ok: false, reason: `bad request: ${(e as Error).message}` }; }
+        c.write(JSON.stringify({ ...reply, keep: true }) + '\n');
+      }
+      if (buf.length > MAX_REQUEST_BYTES) c.destroy();
     });
     c.on('error', () => { /* client went away */ });
   });

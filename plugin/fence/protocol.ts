@@ -1,6 +1,8 @@
 /**
  * The fence process's wire protocol: one JSON object per line over the unix socket
- * `<runDir>/fence.sock`, one request and one reply per connection. Deadlines travel as absolute
+ * `<runDir>/fence.sock`, one reply per request, in order. A fence that marks its replies `keep`
+ * serves any number of requests on one connection (the client keeps one open); an older fence
+ * answered one request and closed, and the client then opens one per request. Deadlines travel as absolute
  * CLOCK_MONOTONIC milliseconds, computed by the client at send time (so time spent in transit
  * never extends them); `sentMono` lets the fence refuse a client whose monotonic clock is not
  * its own (another time namespace). No dependencies: the fence imports only node: modules.
@@ -42,6 +44,8 @@ export interface FenceReply {
   /** Scheduling the fence runs with, e.g. 'SCHED_FIFO 10' or 'SCHED_OTHER nice -10'. */
   sched?: string;
   watchdog?: WatchdogStatus;
+  /** Set by the fence: this connection stays open for the next request (client.ts strips it). */
+  keep?: boolean;
 }
 
 export interface WatchdogStatus {

@@ -5,6 +5,7 @@
 import type { Logger } from '../core/log';
 import type { Clock } from './clock';
 import type { LeaseProfile } from './profiles';
+import type { SharedDirKey } from './shared-key';
 import type { LeaseStore } from './store';
 
 export type ElectorState = 'stopped' | 'follower' | 'holder' | 'fencing';
@@ -37,6 +38,12 @@ export interface ElectorOptions {
   store: LeaseStore;
   clock: Clock;
   profile: LeaseProfile;
+  /**
+   * Signs and verifies the records (shared-key.ts). The coordinator always passes the cluster's;
+   * without one, a key of this process only (tests and benchmarks that run every node in one
+   * process): records from anywhere else never verify.
+   */
+  key?: SharedDirKey;
   /** Distinguishes restarts of the same node (e.g. the coordinator's start time). */
   incarnation?: number;
   log?: Logger;

@@ -5,23 +5,32 @@
  *
  * Guarantees, given the store contract (store.ts), T1–T4 (profiles.ts) and clock rate errors
  * within rho:
- * - it claims epoch N+1 only after a read it issued at least L after it first received the
- *   current bytes of epoch.N returned the same bytes, or after a valid RELEASED record (at once
- *   when handoff_to names this node, after the placement wait when it names nobody, after L
- *   otherwise or when it released itself);
+ * - it claims only after a read it issued at least L after the last life of epoch.N (a trusted
+ *   record with a greater counter: observation.ts) found no newer life, or after a trusted
+ *   RELEASED record (at once when handoff_to names this node, after the placement wait when it
+ *   names nobody, after L otherwise or when it released itself);
+ * - it claims the first number above N whose file is absent: on EEXIST it reads the file, follows
+ *   it when it is trusted, and passes it when it is not once it showed no life for L
+ *   (observation.ts FileSights; CLAIM_TRIES per cycle, the next cycle goes on from there), so
+ *   unverified files never block a takeover for good and every contender of N meets the same
+ *   first free number;
+ * - a holder steps down only for a newer epoch whose record it trusts; unverified files are
+ *   counted, logged and ignored;
  * - a renewal counts only when it started before FS − T_io after the previous one and took at
  *   most T_io, measured from before the write; the serve deadline is w_last + FS;
  * - at the serve deadline, when superseded, or on fence(), the leadership signal aborts and
  *   onLost runs; RELEASED is written only after onLost resolved (services stopped);
- * - decisions use only this node's monotonic clock and raw bytes; wall time is never read for
- *   a decision.
+ * - decisions use only this node's monotonic clock and records verified with the cluster's
+ *   shared-directory key (shared-key.ts); wall time is never read for a decision.
  * Not guaranteed: that services stop — the fence process (plugin/fence) kills them at F even
  * when this loop is paused; that a frozen group moves (freeze stops claims, never self-fencing).
  */
 import type { AcquireInfo, ElectorEvent, ElectorOptions, ElectorState, ElectorStatus, LostReason, RenewInfo, ResumeToken } from './elector-types';
+import { effectiveAdmin } from './admin';
 import { GroupFiles } from './group-files';
-import { Observation, type ClaimRules } from './observation';
-import { decodeRecord, type LeaseRecord } from './record';
+import { FileSights, Observation, type ClaimRules } from './observation';
+import { type LeaseRecord } from './record';
+import { SharedDirKey } from './shared-key';
 import { fenceMs, renewDeadlineMs, timingsDigest } from './profiles';
 import type { IoResult } from './store';
 
@@ -32,6 +41,9 @@ const CHECK_EVERY = 5;
 /** Follower polls between directory listings (to move up when a newer epoch appeared). */
 const LIST_EVERY = 5;
 const GC_KEEP = 1000;
+/** Epoch files tried per claim cycle, and read per listing or holder check (unverified files cost this much at most). */
+const CLAIM_TRIES = 8;
+const SCAN_READS = 8;
 const TMP_MAX_AGE_MS = 3_600_000;
 
 const defaultNonce = (): string => {
@@ -48,7 +60,13 @@ export class Elector {
 
   // follower: the epoch watched and when it may be claimed
   private readonly obs = new Observation();
+  /** Untrusted files above the followed epoch, judged before a claim passes them. */
+  private readonly sights = new FileSights();
   private polls = 0;
+  /** The claim goes on from this number while following `claimFrom.n` (files below it did not verify). */
+  private claimFrom: { n: number; next: number } | undefined;
+  /** The holder's scan of newer files goes on from here (files below it did not verify). */
+  private supersedeFrom = 0;
 
   // holder
   private record: LeaseRecord | undefined;
@@ -67,6 +85,7 @@ export class Elector {
 
   private lastHolder = '';
   private lastLeaseState: ElectorStatus['leaseState'] = 'UNKNOWN';
+  readonly key: SharedDirKey;
   private frozen = false;
   private readonly nonceFn: () => string;
   private readonly F: number;
@@ -78,7 +97,8 @@ export class Elector {
     this.nonceFn = o.nonce ?? defaultNonce;
     this.F = fenceMs(o.profile.timings);
     this.Dr = renewDeadlineMs(o.profile.timings);
-    this.files = new GroupFiles(o.store, o.group, o.node, o.clock, o.profile.timings.ioTimeoutMs);
+    this.key = o.key ?? SharedDirKey.ephemeral();
+    this.files = new GroupFiles(o.store, o.group, o.node, o.clock, o.profile.timings.ioTimeoutMs, this.key);
     this.rules = { node: o.node, leaseMs: o.profile.timings.leaseMs, claimDelay: (prev) => this.claimDelay(prev) };
   }
 
@@ -191,6 +211,14 @@ export class Elector {
     this.setState('follower', why);
   }
 
+  /**
+   * Lists the group and moves up to the newest epoch whose record this node trusts. Files above
+   * the followed epoch are read newest first, then oldest first (SCAN_READS each way at most);
+   * one that does not verify is ignored for judgement and read again at the next listing (a
+   * real record may replace it). Before anything is trusted, the lowest file is followed: a
+   * follower may judge too old an epoch (its claim then walks up through the newer files), never
+   * one above the real holder's.
+   */
   private async discover(missing = false): Promise<boolean> {
     const l = await this.files.listEpochs();
     if (!l.ok) return false;
@@ -202,7 +230,23 @@ export class Elector {
       this.obs.reset(0);
       return true;
     }
-    this.obs.follow(Math.max(...l.value), missing);
+    const from = this.obs.n ?? -1;
+    const above = l.value.filter((e) => e > from);
+    const order = [...above.slice(-SCAN_READS).reverse(), ...above.slice(0, SCAN_READS)];
+    const tried = new Set<number>();
+    let newest: number | undefined;
+    for (const e of order) {
+      if (tried.has(e) || (newest !== undefined && e <= newest)) continue;
+      tried.add(e);
+      const r = await this.files.readEpoch(e);
+      if (r.ok && r.value.record) { this.obs.trust(e); newest = e; }
+      // judged from now on, so that a claim can pass it once it showed no life for L
+      else if (r.ok) this.sights.note(e, r.value, this.o.clock.now(), this.t.leaseMs);
+    }
+    if (newest !== undefined) this.sights.forget(newest);
+    if (newest !== undefined) this.obs.follow(newest, missing);
+    else if (this.obs.n === undefined) this.obs.follow(Math.max(l.value[0]!, this.obs.highest), missing);
+    else if (missing) this.obs.follow(Math.max(...l.value.filter((e) => e <= this.obs.n!), -1), true);
     return true;
   }
 
@@ -216,21 +260,24 @@ export class Elector {
     const r = await this.files.readEpoch(n);
     if (this.state !== 'follower' || this.obs.n !== n) return;
     if (!r.ok) {
-      if (r.code === 'ENOENT') await this.discover(true);
+      if (r.code !== 'ENOENT') return;
+      // A trusted epoch whose file vanished is not released: its holder may be alive. No life
+      // comes from it; after L without life the claim goes above it.
+      if (n <= this.obs.highest) {
+        if (this.obs.absent(tIssue, this.o.clock.now(), this.rules) === 'claim') await this.claim(n);
+      } else {
+        await this.discover(true);
+      }
       return;
     }
     const tDone = this.o.clock.now();
-    const dec = decodeRecord(r.value, n);
-    if (dec.valid) {
-      this.lastHolder = dec.record.state === 'HELD' ? dec.record.holder : '';
-      this.lastLeaseState = dec.record.state;
-    } else {
-      this.lastLeaseState = 'UNKNOWN';
-    }
-    const { verdict, changed } = this.obs.observe(n, r.value, dec, tIssue, tDone, this.rules);
-    if (changed) this.emit({ type: 'observed-change', epoch: n });
+    const rec = r.value.record;
+    const { verdict, life } = this.obs.observe(n, r.value, tIssue, tDone, this.rules);
+    this.lastHolder = this.obs.holder();
+    this.lastLeaseState = this.obs.leaseState();
+    if (life) this.emit({ type: 'observed-change', epoch: n });
     // A claim whose outcome we never learned turned out to be ours: nothing started, release it.
-    if (verdict === 'release-pending' && dec.valid) await this.writeReleased(n, '', dec.record);
+    if (verdict === 'release-pending' && rec) await this.writeReleased(n, '', rec);
     else if (verdict === 'claim') await this.claim(n);
   }
 
@@ -250,32 +297,55 @@ export class Elector {
     };
   }
 
-  /** Claims epoch n+1 (docs/lease.md, Claim). */
+  /** Claims the first free epoch above n (docs/lease.md, Claim). */
   private async claim(n: number): Promise<void> {
     // 1. Frozen, or the admin file unreadable: do nothing.
     const adm = await this.files.readAdmin();
     if (!adm.ok) return;
-    const cmd = adm.value;
+    const cmd = adm.value.cmd === 'invalid' ? adm.value : effectiveAdmin(adm.value);
     const wasFrozen = this.frozen;
     this.frozen = cmd.cmd === 'freeze';
     if (this.frozen) { if (!wasFrozen) this.emit({ type: 'frozen', epoch: n }); return; }
     if (cmd.cmd === 'invalid') return;
-    // 2.–3. Full HELD record in a temp file, link() to epoch.n+1.
-    const next = n + 1;
-    const rec = this.makeRecord(next, 'HELD', '');
-    const t0 = this.o.clock.now();
-    const r = await this.files.createEpoch(next, rec);
-    const t1 = this.o.clock.now();
-    if (this.stopping) return;
-    let won = r.ok && r.value === 'created';
-    let unknown = !r.ok;
-    if (r.ok && r.value === 'exists') {
-      // 4. EEXIST: ours only if the file carries our nonce (a retransmitted link after a lost reply).
+    // 2.–3. Full HELD record in a temp file, link() to the first absent number above n. A file
+    // there that does not verify is passed once it showed no life for L (FileSights); the walk
+    // goes on from where it stopped at the next poll.
+    let next = this.claimFrom?.n === n ? this.claimFrom.next : n + 1;
+    let rec: LeaseRecord | undefined;
+    let r: IoResult<'created' | 'exists'> | undefined;
+    let t0 = 0;
+    let t1 = 0;
+    let won = false;
+    let unknown = false;
+    for (let tries = 0; ; tries++) {
+      if (!Number.isSafeInteger(next + 1)) { this.o.log?.error(`lease ${this.o.group}: no epoch number left above ${n}: no claim`); return; }
+      if (tries >= CLAIM_TRIES) {
+        this.claimFrom = { n, next };
+        this.o.log?.warn(`lease ${this.o.group}: epoch files ${n + 1}..${next - 1} exist but do not verify: claim goes on from epoch ${next} at the next poll`);
+        return;
+      }
+      rec = this.makeRecord(next, 'HELD', '');
+      t0 = this.o.clock.now();
+      r = await this.files.createEpoch(next, rec);
+      t1 = this.o.clock.now();
+      if (this.stopping) return;
+      won = r.ok && r.value === 'created';
+      unknown = !r.ok;
+      if (!r.ok || r.value !== 'exists') break;
+      // 4. EEXIST: ours if the file carries our nonce (a retransmitted link after a lost reply);
+      // someone else's trusted record: they won. Anything else may be passed once it showed no
+      // life for L (FileSights): until then, no claim.
       const back = await this.files.readEpoch(next);
-      const d = back.ok ? decodeRecord(back.value, next) : undefined;
-      won = !!d?.valid && d.record.nonce === rec.nonce;
-      unknown = !back.ok;
+      if (!back.ok) { unknown = true; break; }
+      const there = back.value.record;
+      if (there) { won = there.nonce === rec.nonce; break; }
+      if (!this.sights.note(next, back.value, this.o.clock.now(), this.t.leaseMs)) {
+        this.claimFrom = { n, next };
+        return;
+      }
+      next += 1;
     }
+    this.claimFrom = undefined;
     if (unknown) {
       // Outcome unknown: follow n+1; if it turns out to carry our nonce, release it.
       this.obs.pending = { epoch: next, nonce: rec.nonce };
@@ -284,9 +354,11 @@ export class Elector {
     }
     if (!won) {
       this.emit({ type: 'claim-lost', epoch: next });
+      this.obs.trust(next);
       this.obs.reset(next); // restart observation from nothing: a full L
       return;
     }
+    this.obs.trust(next);
     // 5. Won, but too slowly: nothing has started, so give it back.
     if (t1 - t0 > this.t.ioTimeoutMs) {
       await this.writeReleased(next, '', rec);
@@ -294,13 +366,15 @@ export class Elector {
       this.obs.ownReleased = next;
       return;
     }
-    this.becomeHolder(rec, t0);
+    this.becomeHolder(rec!, t0);
   }
 
   private becomeHolder(rec: LeaseRecord, wLast: number, resumed = false): void {
     this.record = rec;
     this.wLast = wLast;
     this.obs.n = rec.epoch;
+    this.obs.trust(rec.epoch);
+    this.supersedeFrom = rec.epoch + 1;
     this.obs.ownReleased = undefined;
     this.obs.pending = undefined;
     this.lastHolder = this.o.node;
@@ -381,16 +455,40 @@ export class Elector {
     if (++this.cycles % CHECK_EVERY === 0) await this.holderChecks(rec.epoch);
   }
 
-  /** Every few renewals: superseded (epoch.E+1 exists)? operator command? */
+  /**
+   * Superseded? Only a trusted record of a newer epoch says so. A real claim above E is at the
+   * first number above E that was free when it was made, so the files above E are read in
+   * ascending order: epoch.E+1 first (absent: nobody claimed), then up to SCAN_READS more per
+   * check, going on from where the previous check stopped.
+   */
+  private async superseded(epoch: number): Promise<boolean> {
+    const first = await this.files.readEpoch(epoch + 1);
+    if (!first.ok) return false;
+    if (first.value.record) return true;
+    const l = await this.files.listEpochs();
+    if (!l.ok) return false;
+    let above = l.value.filter((e) => e > epoch + 1 && e >= this.supersedeFrom);
+    if (above.length === 0) { this.supersedeFrom = epoch + 2; above = l.value.filter((e) => e > epoch + 1); }
+    for (const e of above.slice(0, SCAN_READS)) {
+      const r = await this.files.readEpoch(e);
+      if (r.ok && r.value.record) return true;
+      this.supersedeFrom = e + 1;
+    }
+    return false;
+  }
+
+  /** Every few renewals: superseded (a trusted newer epoch)? operator request? */
   private async holderChecks(epoch: number): Promise<void> {
-    const sup = await this.files.readEpoch(epoch + 1);
+    const sup = await this.superseded(epoch);
     if (this.state !== 'holder') return;
-    if (sup.ok) { await this.selfFence('superseded'); return; }
+    if (sup) { await this.selfFence('superseded'); return; }
     const adm = await this.files.readAdmin();
     if (!adm.ok || this.state !== 'holder') return;
-    const cmd = adm.value;
+    const cmd = effectiveAdmin(adm.value);
     this.frozen = cmd.cmd === 'freeze';
-    if (cmd.cmd === 'move' && cmd.to && cmd.to !== this.o.node && !this.releasing) {
+    // A move is for the holder of the epoch it names (an unsigned one, read with acceptUnsigned, names none).
+    const forUs = cmd.epoch === epoch || (cmd.unsigned === true && cmd.epoch === undefined);
+    if (cmd.cmd === 'move' && cmd.to && cmd.to !== this.o.node && forUs && !this.releasing) {
       const key = `${cmd.id ?? ''}/${cmd.to}/${epoch}`;
       if (this.handledAdmin.has(key)) return;
       this.handledAdmin.add(key);
@@ -438,10 +536,14 @@ export class Elector {
   private async tryResume(tok: ResumeToken): Promise<void> {
     const refused = (why: string): void => this.emit({ type: 'resume-failed', epoch: tok.epoch, detail: why });
     if (tok.killRemainingMs <= this.t.ioTimeoutMs) return refused('the fence deadline is too close');
-    const r = await this.files.readEpoch(tok.epoch);
+    const r = await this.files.readEpoch(tok.epoch, true);
     if (!r.ok) return refused(`cannot read epoch ${tok.epoch}`);
-    const d = decodeRecord(r.value, tok.epoch);
-    if (!d.valid || d.record.state !== 'HELD' || d.record.nonce !== tok.nonce || d.record.holder !== this.o.node) return refused(`epoch ${tok.epoch} is no longer ours`);
-    this.becomeHolder(d.record, this.o.clock.now() + tok.killRemainingMs - this.F, true);
+    // Our own record in format 1 (written before an upgrade) is ours too: the fence, armed with
+    // this epoch and nonce, vouches for it. The next renewal rewrites it in format 2.
+    const d = r.value.decoded;
+    const rec = d.kind === 'valid' || d.kind === 'format1' ? d.record : undefined;
+    if (!rec || rec.state !== 'HELD' || rec.nonce !== tok.nonce || rec.holder !== this.o.node) return refused(`epoch ${tok.epoch} is no longer ours`);
+    if (d.kind === 'format1') this.o.log?.info(`lease ${this.o.group}: resuming our own epoch ${tok.epoch} from a format-1 record (the fence vouches for it); it is rewritten in format 2 now`);
+    this.becomeHolder(rec, this.o.clock.now() + tok.killRemainingMs - this.F, true);
   }
 }

@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../core/log';
 import { compiledScript } from './script-path';
-import { ioFail, type IoCode, type IoResult, type LeaseStore } from './store';
+import { ioFail, type EpochBytes, type IoCode, type IoResult, type LeaseStore, type TreeCheck } from './store';
 
 export interface HelperOptions {
   /** `<shared>/.cluster/<cluster>`. */
@@ -26,6 +26,11 @@ export interface HelperOptions {
   wedgeKillMs: number;
   directIo: boolean;
   log?: Logger;
+  /**
+   * Run the helper as this user (tests: the files it creates are then owned by that user, as
+   * root's are on an NFS export with root_squash).
+   */
+  runAs?: { uid: number; gid: number };
 }
 
 interface Pending {
@@ -37,7 +42,7 @@ interface Pending {
   done: boolean;
 }
 
-const CODES: readonly IoCode[] = ['ENOENT', 'EEXIST', 'EIO', 'EROFS', 'EACCES'];
+const CODES: readonly IoCode[] = ['ENOENT', 'EEXIST', 'EIO', 'EROFS', 'EACCES', 'REJECTED'];
 
 export class HelperStore implements LeaseStore {
   private child: ChildProcess | undefined;
@@ -62,6 +67,7 @@ export class HelperStore implements LeaseStore {
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, MSGHA_LEASE_ROOT: this.o.root, MSGHA_LEASE_DIRECT: this.o.directIo ? '1' : '0' },
+      ...(this.o.runAs ? { uid: this.o.runAs.uid, gid: this.o.runAs.gid } : {}),
     });
     child.on('message', (m: { id: number; ok: boolean; value?: unknown; code?: string; message?: string }) => this.onReply(child, m));
     child.on('exit', () => {
@@ -169,9 +175,9 @@ export class HelperStore implements LeaseStore {
   private tag(suffix: string): string { return `.tmp.${this.o.node}.${suffix}`; }
 
   listEpochs(group: string) { return this.call<number[]>('listEpochs', [group]); }
-  async readEpoch(group: string, n: number): Promise<IoResult<Buffer>> {
-    const r = await this.call<Uint8Array>('readEpoch', [group, n]);
-    return r.ok ? { ok: true, value: Buffer.from(r.value) } : r;
+  async readEpoch(group: string, n: number): Promise<IoResult<EpochBytes>> {
+    const r = await this.call<{ bytes: Uint8Array; id: string }>('readEpoch', [group, n]);
+    return r.ok ? { ok: true, value: { bytes: Buffer.from(r.value.bytes), id: r.value.id } } : r;
   }
   createEpoch(group: string, n: number, bytes: Buffer, tmpTag: string) { return this.call<'created' | 'exists'>('createEpoch', [group, n, bytes, tmpTag]); }
   writeEpoch(group: string, n: number, bytes: Buffer) { return this.call<void>('writeEpoch', [group, n, bytes]); }
@@ -181,4 +187,6 @@ export class HelperStore implements LeaseStore {
   readMeta(name: string) { return this.call<string | null>('readMeta', [name]); }
   createMeta(name: string, text: string) { return this.call<'created' | 'exists'>('createMeta', [name, text, this.tag(`${process.pid}${Date.now()}`)]); }
   writeMeta(name: string, text: string) { return this.call<void>('writeMeta', [name, text]); }
+  /** The start-up check of the shared directory, done by the helper like all its I/O. */
+  checkTree(groups: string[]) { return this.call<TreeCheck>('checkTree', [groups], Math.max(this.o.ioTimeoutMs, 10_000)); }
 }

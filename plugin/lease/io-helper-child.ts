@@ -26,6 +26,7 @@ function perform(req: Request): unknown {
     case 'readMeta': return ops.readMeta(a[0] as string);
     case 'createMeta': return ops.createMeta(a[0] as string, a[1] as string, a[2] as string);
     case 'writeMeta': return ops.writeMeta(a[0] as string, a[1] as string);
+    case 'checkTree': return ops.checkTree(a[0] as string[]);
     default: throw Object.assign(new Error(`unknown op ${req.op}`), { code: 'EINVAL' });
   }
 }

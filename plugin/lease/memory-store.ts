@@ -6,7 +6,7 @@
  * (createEpoch is create-if-absent). Not a model of directory caching.
  */
 import type { Clock } from './clock';
-import { ioFail, ioOk, type IoCode, type IoResult, type LeaseStore } from './store';
+import { ioFail, ioOk, type EpochBytes, type IoCode, type IoResult, type LeaseStore } from './store';
 
 export class MemoryDirectory {
   readonly epochs = new Map<string, Map<number, Buffer>>();
@@ -14,6 +14,19 @@ export class MemoryDirectory {
   readonly meta = new Map<string, string>();
   /** Every successful createEpoch: group, epoch, creator tag (tests count acquisitions). */
   readonly creates: Array<{ group: string; epoch: number; tag: string }> = [];
+  /** File ids (an inode): a new one per file created or replaced under a name. */
+  private readonly ids = new Map<string, number>();
+  private nextId = 1;
+
+  idOf(group: string, n: number): string {
+    const k = `${group}\0${n}`;
+    let id = this.ids.get(k);
+    if (id === undefined) { id = this.nextId++; this.ids.set(k, id); }
+    return String(id);
+  }
+
+  /** A new file under the name (creation, or a replacement with rename). */
+  newFile(group: string, n: number): void { this.ids.set(`${group}\0${n}`, this.nextId++); }
 
   groupMap(group: string): Map<number, Buffer> {
     let m = this.epochs.get(group);
@@ -21,8 +34,11 @@ export class MemoryDirectory {
     return m;
   }
 
-  /** Test injection: replace the bytes of an epoch file (corruption, truncation). */
+  /** Test injection: change the bytes of an epoch file in place (corruption, truncation). */
   poke(group: string, n: number, bytes: Buffer): void { this.groupMap(group).set(n, Buffer.from(bytes)); }
+
+  /** Test injection: another file under the name (write a temp file, rename it over). */
+  replace(group: string, n: number, bytes: Buffer): void { this.newFile(group, n); this.poke(group, n, bytes); }
 }
 
 export interface ViewFaults {
@@ -66,10 +82,10 @@ export class MemoryStoreView implements LeaseStore {
     return this.op(() => ioOk([...this.dir.groupMap(group).keys()].sort((a, b) => a - b)));
   }
 
-  readEpoch(group: string, n: number): Promise<IoResult<Buffer>> {
+  readEpoch(group: string, n: number): Promise<IoResult<EpochBytes>> {
     return this.op(() => {
       const b = this.dir.groupMap(group).get(n);
-      return b ? ioOk(Buffer.from(b)) : ioFail('ENOENT', `epoch.${n} does not exist`);
+      return b ? ioOk({ bytes: Buffer.from(b), id: this.dir.idOf(group, n) }) : ioFail('ENOENT', `epoch.${n} does not exist`);
     });
   }
 
@@ -78,6 +94,7 @@ export class MemoryStoreView implements LeaseStore {
       const m = this.dir.groupMap(group);
       if (m.has(n)) return ioOk('exists' as const);
       m.set(n, Buffer.from(bytes));
+      this.dir.newFile(group, n);
       this.dir.creates.push({ group, epoch: n, tag: tmpTag });
       return ioOk('created' as const);
     }, true);

@@ -14,7 +14,7 @@ export const PREFIX = 'msgha_';
 
 /** The label names allowed anywhere: identity labels plus the closed-enum dimensions. */
 export const IDENTITY_LABELS = ['node', 'group', 'resource', 'type', 'service'] as const;
-export const ENUM_LABELS = ['state', 'reason', 'function', 'phase', 'outcome'] as const;
+export const ENUM_LABELS = ['state', 'reason', 'function', 'phase', 'outcome', 'kind'] as const;
 
 // Agent functions run from milliseconds (monitor) to minutes (online of a big store: OnlineTimeout
 // 300 s). The histogram is per group, type and function, not per resource: per resource it was
@@ -53,6 +53,7 @@ export interface MetricSet {
   concurrencyViolations: CounterFamily<'group' | 'resource'>;
   leaseRenewDuration: HistogramFamily<'group'>;
   leaseRenewFailures: CounterFamily<'group'>;
+  sharedDirRejected: CounterFamily<'kind'>;
 }
 
 /** The scrape-time gauges (rebuilt from the snapshot at every scrape). */
@@ -101,6 +102,7 @@ export function defineMetrics(): { set: MetricSet; families: AnyFamily[] } {
     concurrencyViolations: c('concurrency_violations_total', 'Times the resource was found running on this node while the node did not hold its group.', ['group', 'resource']),
     leaseRenewDuration: h('lease_renew_duration_seconds', 'Duration of lease renewals (one record rewrite in the shared directory), successful or not.', ['group'], RENEW_BUCKETS),
     leaseRenewFailures: c('lease_renew_failures_total', 'Lease renewals that failed or timed out.', ['group']),
+    sharedDirRejected: c('shared_dir_rejected_total', 'Files of the shared directory ignored because they did not verify (forged, replayed, unsigned, a link, not ours), by kind: lease, view, admin, cluster.', ['kind']),
   };
   return { set, families };
 }

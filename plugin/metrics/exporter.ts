@@ -6,12 +6,47 @@
  * Guarantees: a scrape only reads memory (the metrics registry and the coordinator's snapshot);
  * credential files are read once, at start, and must be private (mode 0600 or stricter); their
  * contents never appear in an error, a log line or a response. /healthz needs no credentials and
- * says nothing but ok/unhealthy. Not guaranteed: TLS — put a reverse proxy in front for that.
+ * says nothing but ok/unhealthy. A connection flood cannot use up the coordinator's descriptors
+ * (the lease's fence channel lives in the same process): at most `maxConnections` sockets are
+ * open at once (more are closed as soon as they are accepted and counted as dropped), a socket
+ * that sends nothing for `idleTimeoutMs` is closed, headers must arrive within
+ * `headersTimeoutMs`, and requests are bounded (GET/HEAD, no body, short URL, 8 KiB of headers).
+ * Not guaranteed: TLS — put a reverse proxy in front for that; answering scrapes during a flood
+ * (a flood can hold every slot; it cannot hurt the lease).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Metrics } from './metrics';
+
+/** Bounds on what one client can hold; defaults in EXPORTER_LIMITS. */
+export interface ExporterLimits {
+  /** Open sockets at once; beyond it a new connection is closed at once (counted as dropped). */
+  maxConnections: number;
+  /** The request line and headers must have arrived within this. */
+  headersTimeoutMs: number;
+  /** The whole request must have arrived within this. */
+  requestTimeoutMs: number;
+  /** A socket with no traffic for this long is closed (also between keep-alive requests). */
+  idleTimeoutMs: number;
+  /** Longest request target (path and query). */
+  maxUrlBytes: number;
+  /** Largest request line plus headers (Node answers 431 beyond it). */
+  maxHeaderBytes: number;
+  /** How often Node checks the header and request timeouts (its default is 30 s). */
+  checkIntervalMs: number;
+}
+
+/** A Prometheus scrape needs one connection, a few hundred bytes and well under a second. */
+export const EXPORTER_LIMITS: Readonly<ExporterLimits> = {
+  maxConnections: 64,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 5_000,
+  idleTimeoutMs: 5_000,
+  maxUrlBytes: 1_024,
+  maxHeaderBytes: 8_192,
+  checkIntervalMs: 1_000,
+};
 
 export interface ExporterOptions {
   /** HOST:PORT, e.g. '127.0.0.1:9464' (the default). */
@@ -20,11 +55,14 @@ export interface ExporterOptions {
   bearerTokenFile?: string;
   /** /healthz answers 200 while this returns true (e.g. this node's lease bookkeeping is current). */
   healthy: () => boolean;
+  limits?: Partial<ExporterLimits>;
 }
 
 export interface Exporter {
   host: string;
   port: number;
+  /** Sockets open now, and those closed at once because `maxConnections` were open. */
+  connections(): { open: number; dropped: number };
   close(): Promise<void>;
 }
 
@@ -38,9 +76,18 @@ export async function startExporter(metrics: Metrics, options: ExporterOptions):
     throw new Error(`metrics.listen ${listen} is not a loopback address: set metrics.basicAuth ({ user, passwordFile }) or metrics.bearerTokenFile, or listen on 127.0.0.1`);
   }
 
-  const server = http.createServer((req, res) => {
+  const limits: ExporterLimits = { ...EXPORTER_LIMITS, ...options.limits };
+  const server = http.createServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  }, (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+    // A scrape has no body; one that announces a body is not a scrape and is not read.
+    if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) !== 0) return refuse(res, 413, 'no request body accepted\n');
+    if ((req.url ?? '/').length > limits.maxUrlBytes) return refuse(res, 414, 'request target too long\n');
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
     if (path === '/healthz') {
       let ok = false;
       try { ok = options.healthy(); } catch { ok = false; }
@@ -55,13 +102,21 @@ export async function startExporter(metrics: Metrics, options: ExporterOptions):
       () => reply(res, 500, 'metrics unavailable\n'),
     );
   });
-  // A scraper that never finishes its request must not hold a socket for long.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 10_000;
+  // Each open socket is a descriptor of the coordinator: a bounded number, none kept idle.
+  server.maxConnections = limits.maxConnections;
+  server.timeout = limits.idleTimeoutMs;
+  server.keepAliveTimeout = limits.idleTimeoutMs;
+  let open = 0;
+  let dropped = 0;
+  server.on('connection', (sock) => { open++; sock.once('close', () => { open--; }); });
+  server.on('drop', () => { dropped++; });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new Error(`metrics exporter cannot listen on ${listen} (${err.code ?? err.message}): change metrics.listen`));
+      // The code travels with the error: a port in use is worth retrying, a bad address is not.
+      const e: NodeJS.ErrnoException = new Error(`metrics exporter cannot listen on ${listen} (${err.code ?? err.message}): change metrics.listen`);
+      if (err.code) e.code = err.code;
+      reject(e);
     };
     server.once('error', onError);
     server.listen(port, host, () => {
@@ -77,11 +132,17 @@ export async function startExporter(metrics: Metrics, options: ExporterOptions):
   return {
     host,
     port: bound,
+    connections: () => ({ open, dropped }),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
+}
+
+/** An answer to a request that is not a scrape: the socket is not kept for another one. */
+function refuse(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  reply(res, status, body, { connection: 'close', ...headers });
 }
 
 function reply(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -15,8 +15,8 @@ import type { ProbeResult } from '../../probes/types';
 import { PREFIX, SNAPSHOT_GAUGES, defineMetrics } from './definitions';
 import type { Cell, FamilyInfo } from './family';
 import {
-  AGENT_FUNCTIONS, FAILOVER_REASONS, FAULT_REASONS, GROUP_STATES, PROBE_OUTCOMES, PROBE_PHASES, RESOURCE_STATES, oneOf,
-  type AgentFunctionName, type FailoverReason, type FaultReason, type NodeSnapshot, type SnapshotProvider,
+  AGENT_FUNCTIONS, FAILOVER_REASONS, FAULT_REASONS, GROUP_STATES, PROBE_OUTCOMES, PROBE_PHASES, RESOURCE_STATES, SHARED_DIR_KINDS, oneOf,
+  type AgentFunctionName, type FailoverReason, type FaultReason, type NodeSnapshot, type SharedDirKind, type SnapshotProvider,
 } from './snapshot';
 
 export interface MetricsOptions {
@@ -39,6 +39,8 @@ export interface Metrics {
   failover(group: string, reason: FailoverReason): void;
   concurrencyViolation(group: string, resource: string): void;
   leaseRenew(group: string, seconds: number, ok: boolean): void;
+  /** A file of the shared directory did not verify and was ignored. */
+  sharedDirRejected(kind: SharedDirKind): void;
   /** The /metrics body (Prometheus text format 0.0.4). */
   render(): Promise<string>;
   readonly contentType: string;
@@ -64,6 +66,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   let generation = 0;
   const certExpiryAt = new Map<string, { group: string; resource: string; service: string; at: number }>();
   const initialised = new Set<string>();
+  // Zero-valued from the start, so that an increase() alert sees the first rejection.
+  for (const kind of SHARED_DIR_KINDS) m.sharedDirRejected.inc({ kind }, 0);
 
   function rebuild(): void {
     const gen = ++generation;
@@ -198,6 +202,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     fault(group, resource, reason) { m.faults.inc({ group, resource, reason: oneOf(FAULT_REASONS, reason, 'unknown') }); },
     failover(group, reason) { m.failovers.inc({ group, reason: oneOf(FAILOVER_REASONS, reason, 'unknown') }); },
     concurrencyViolation(group, resource) { m.concurrencyViolations.inc({ group, resource }); },
+    sharedDirRejected(kind) { m.sharedDirRejected.inc({ kind: oneOf(SHARED_DIR_KINDS, kind, 'lease') }); },
     leaseRenew(group, seconds, ok) {
       if (validSeconds(seconds)) m.leaseRenewDuration.observe({ group }, seconds);
       m.leaseRenewFailures.inc({ group }, ok ? 0 : 1);

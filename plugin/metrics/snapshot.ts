@@ -31,10 +31,16 @@ export type FaultReason = (typeof FAULT_REASONS)[number];
 export const FAILOVER_REASONS = ['resource-fault', 'lease-lost', 'lease-expired', 'switch', 'drill', 'dependency', 'unknown'] as const;
 export type FailoverReason = (typeof FAILOVER_REASONS)[number];
 
-/** What the lease side of a node reports for the metrics (renewals, failovers). */
+/** What a rejected read of the shared directory was (lease/shared-key.ts RejectKind). */
+export const SHARED_DIR_KINDS = ['lease', 'view', 'admin', 'cluster'] as const;
+export type SharedDirKind = (typeof SHARED_DIR_KINDS)[number];
+
+/** What the lease side of a node reports for the metrics (renewals, failovers, rejected reads). */
 export interface LeaseEvents {
   leaseRenew(group: string, seconds: number, ok: boolean): void;
   failover(group: string, reason: FailoverReason): void;
+  /** A record of the shared directory did not verify (or was a link, or not ours) and was ignored. */
+  sharedDirRejected?(kind: SharedDirKind): void;
 }
 
 export const AGENT_FUNCTIONS = ['online', 'offline', 'monitor', 'clean'] as const;

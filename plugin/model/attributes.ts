@@ -4,6 +4,7 @@
  * from these declarations, so a key can never be documented one way and checked another.
  */
 import { toArgv } from '../core/argv';
+import { NETNS_NAME, USER_NAME } from '../core/exec';
 
 /** The value kinds an attribute can have; each kind has one checker in validate-attribute.ts. */
 export type AttrKind =
@@ -18,7 +19,7 @@ export type AttrKind =
   | 'enum'
   | 'portMap' // { service: port }, e.g. MsgServices
   | 'stringList'
-  | 'secret' // 'enc:v1:…' (or clear text, which is accepted with a warning)
+  | 'secret' // 'enc:v2:…' (or enc:v1, warned) (or clear text, which is accepted with a warning)
   | 'command'; // absolute program path followed by arguments: string or string[]
 
 export interface AttrDecl {
@@ -36,6 +37,8 @@ export interface AttrDecl {
   max?: number;
   /** Unit shown in the documentation, e.g. 's'. */
   unit?: string;
+  /** For kind 'string': the characters the value may have, and the rule in words for messages. */
+  pattern?: { regex: RegExp; rule: string };
   /** Example value shown in the documentation. */
   example?: unknown;
   /**
@@ -97,11 +100,11 @@ const GENERIC = [
     doc: 'Consecutive monitor cycles that may report OFFLINE before the resource is declared FAULTED.' },
   { name: 'Critical', kind: 'bool', default: true,
     doc: 'A fault of a critical resource restarts it and, beyond RestartLimit, faults the group; a non-critical one only faults itself.' },
-  { name: 'User', kind: 'string',
+  { name: 'User', kind: 'string', pattern: { regex: USER_NAME, rule: 'a POSIX user name (letters, digits, ., _ and -, not starting with - or a digit, at most 32) or a numeric uid' },
     doc: 'Run the start, stop and monitor programs as this UNIX user (default: the agent\'s user).' },
   { name: 'EnvFile', kind: 'path',
     doc: 'File of KEY=VALUE lines added to the environment of every program the agent runs (not a shell script: no expansion).' },
-  { name: 'ContainerName', kind: 'string',
+  { name: 'ContainerName', kind: 'string', pattern: { regex: NETNS_NAME, rule: 'a plain network namespace name (letters, digits, ., _ and -, not starting with . or -, at most 63; never a path)' },
     doc: 'Run the programs inside this named network namespace (`ip netns`), as the seed ran them in a zone.' },
   { name: 'ResLogLevel', kind: 'enum', default: 'INFO', values: ['ERROR', 'WARN', 'INFO', 'TRACE'],
     doc: 'Log level of this resource\'s agent; TRACE logs every command and probe phase.' },
@@ -109,6 +112,10 @@ const GENERIC = [
     doc: 'Deep (protocol) check cadence: 0 = never, 1 = every monitor cycle, N = every N-th cycle.' },
   { name: 'MonitorProgram', kind: 'command',
     doc: 'Absolute path of your own check program, with arguments; run after the built-in checks pass. Exit 110 or 0 = ONLINE, 100 or 1 = OFFLINE, other = UNKNOWN.' },
+  { name: 'ProbeCAFile', kind: 'path', example: '/etc/msgha/mail-ca.pem',
+    doc: 'PEM file of the CA certificates a deep check trusts when it logs in over TLS (imaps, pops, https, ldaps, STARTTLS); unset: the system CAs. Read at each check.' },
+  { name: 'ProbeSSLVerify', kind: 'bool', default: true,
+    doc: 'A deep check that logs in over TLS first verifies the server certificate and host name. false sends the test password to whoever answers on the port (msgha validate warns). Checks without a login never verify.' },
 ] as const satisfies readonly AttrDecl[];
 
 export const GENERIC_ATTRIBUTES: readonly AttrDecl[] = GENERIC;

@@ -4,7 +4,7 @@
  * rules can rely on types without re-checking them.
  */
 import type { TypeDescriptor } from './attributes';
-import type { Problem } from './problems';
+import { problem, type Problem } from './problems';
 
 export interface CheckedResource {
   group: string;
@@ -24,17 +24,21 @@ export class Report {
   readonly problems: Problem[] = [];
   constructor(readonly file: string) {}
 
+  // Messages quote user values (names, keys, strings): problem() escapes what a terminal would act on.
   error(where: string, attribute: string, message: string, hint?: string): void {
-    this.problems.push({ severity: 'error', file: this.file, where, attribute, message, ...(hint ? { hint } : {}) });
+    this.problems.push(problem('error', this.file, where, attribute, message, hint));
   }
 
   warn(where: string, attribute: string, message: string, hint?: string): void {
-    this.problems.push({ severity: 'warning', file: this.file, where, attribute, message, ...(hint ? { hint } : {}) });
+    this.problems.push(problem('warning', this.file, where, attribute, message, hint));
   }
 }
 
+/** A `{ … }` literal (or a JSON object, or an object without prototype): not a list, a Map, a Date or a class instance. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

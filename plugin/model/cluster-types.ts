@@ -18,7 +18,8 @@ export interface ClusterSettings {
   nodes: string[];
   /** Shared directory holding leases, node states and operator requests. */
   sharedDir?: string;
-  lease?: { profile?: 'nfs' | 'local' | 'fast' };
+  /** acceptUnsigned: trust format-1 (unsigned) shared-directory files, only during a rolling upgrade. */
+  lease?: { profile?: 'nfs' | 'local' | 'fast'; acceptUnsigned?: boolean };
   /** The per-node fence process (docs/lease.md). */
   fence?: FenceSettings;
   metrics?: MetricsSettings;

@@ -31,3 +31,26 @@ export function listOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.map((x) => String(x).trim()).filter(Boolean);
   return typeof value === 'string' && value.trim() ? [value.trim()] : [];
 }
+
+/** The longest delay a Node timer holds (2^31−1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest time, in whole seconds, a timing attribute may give (2,147,423 s): the agents,
+ * the coordinator and PM2 turn it into a timer and add up to a minute of slack to it.
+ */
+export const MAX_TIMER_SECONDS = Math.floor((MAX_TIMER_MS - 60_000) / 1000);
+
+/** C0 and C1 control characters (newline, escape, …) and DEL. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** True when `value` holds a control character: never in a name, a path, a user or a command's program. */
+export function hasControlChar(value: string): boolean {
+  return CONTROL.test(value);
+}
+
+/** Why a value is not an absolute path we accept (a string, absolute, no control character), or undefined. */
+export function pathProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '' || !value.startsWith('/')) return 'must be an absolute path';
+  if (hasControlChar(value)) return 'must not contain control characters (NUL, newline, escape, …)';
+  return undefined;
+}

@@ -2,18 +2,19 @@
  * Kills what is left of ONE instance: SIGTERM, a grace period, then SIGKILL.
  *
  * Guarantees: only the pids handed in (found by pid file, matcher, instance root or the agent's
- * memory) and the process groups led by one of them are signalled — never by a broad name;
- * never a thread id (kill(tid) would signal the whole process it belongs to); never one of our
- * own processes (own.ts `ownProcess`: this agent and its ancestors, other agents,
- * the coordinator, the fence, PM2) nor their process groups; every pid is tied to its start
+ * memory, each verified as the instance's, and their descendants) and the process groups led by
+ * one of them are signalled — never by a broad name; never what identity.ts refuses: pid 1, the
+ * init of a nested PID namespace, this agent or an ancestor, a thread id (kill(tid) would signal
+ * the whole process it belongs to), a kernel thread, one of our own processes (agents, the
+ * coordinator, the fence, PM2), nor the process groups of our own; every pid is tied to its start
  * time when first seen (or to the one the caller remembered) and re-checked before each signal,
  * so a pid reused meanwhile by another process is never signalled; a zombie counts as gone.
  * Returns the pids that survived SIGKILL (normally none) and the ones it refused to touch.
  */
 import type { Logger } from '../core/log';
 import { sleep } from '../core/deadline';
-import { ownProcess } from './own';
-import { invalidateSnapshot, protectedPids, readStat, sameProcess, startTimeOf, stillRunning, threadGroupOf } from './table';
+import { describeProcess, refusal } from './identity';
+import { invalidateSnapshot, protectedPids, readCmdlineSync, readStat, readStatSync, readStatusSync, sameProcess, stillRunning } from './table';
 
 export interface KillOptions {
   /** Time between SIGTERM and SIGKILL. */
@@ -53,16 +54,16 @@ export async function killPids(pids: number[], opts: KillOptions): Promise<KillR
   /** pid → start time: the one process each pid stands for. */
   const targets = new Map<number, number>();
   for (const p of new Set(pids)) {
-    if (p <= 1 || safe.has(p)) { spared.push({ pid: p, why: 'this agent or one of its ancestors' }); continue; }
-    const started = startTimeOf(p);
-    if (started === undefined) continue; // already gone
+    if (p <= 1 || safe.has(p)) { spared.push({ pid: p, why: p <= 1 ? 'pid 1 is init' : 'this agent or one of its ancestors' }); continue; }
+    const st = readStatSync(p);
+    if (!st || st.state === 'Z' || st.state === 'X') continue; // already gone
     const want = opts.expected?.get(p);
-    if (want !== undefined && want !== started) { spared.push({ pid: p, why: 'pid reused by another process' }); continue; }
-    const tgid = threadGroupOf(p);
-    if (tgid !== undefined && tgid !== p) { spared.push({ pid: p, why: `a thread of process ${tgid}` }); continue; }
-    const own = ownProcess(p);
-    if (own) { spared.push({ pid: p, why: `one of our own processes (${own})` }); continue; }
-    targets.set(p, started);
+    if (want !== undefined && want !== st.starttime) { spared.push({ pid: p, why: 'pid reused by another process' }); continue; }
+    const argv = st.kernelThread ? undefined : readCmdlineSync(p);
+    const status = readStatusSync(p);
+    const why = refusal(p, st, status, argv);
+    if (why) { spared.push({ pid: p, why: `${describeProcess(p, argv, status?.uid)}: ${why}` }); continue; }
+    targets.set(p, st.starttime);
   }
   if (spared.length > 0) opts.log?.warn(`not signalled: ${spared.map((s) => `${s.pid} (${s.why})`).join(', ')}`);
   const live = (): number[] => stillRunning(targets).map(([pid]) => pid);

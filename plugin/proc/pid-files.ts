@@ -1,14 +1,14 @@
 /**
  * Pid files, checked against the kernel's view. A pid read from a pid file is evidence, not
- * truth: it counts only when it names a live thread-group leader (never a thread id: kill(tid)
- * would signal the whole process) that is not a kernel thread, not one of our own processes
- * (`ownProcess`: agents, coordinator, fence, CLI, PM2) and, where the caller says how, a process
- * of the instance. Pid files are read bounded and never through a symlink.
- * Not guaranteed: a pid file with neither a matcher nor a root to check against is trusted once
- * the checks above pass.
+ * truth: it counts only when it names a live process of the instance — not refused by
+ * identity.ts (pid 1, a namespace's init, an ancestor, a thread id, a kernel thread, one of our
+ * own processes), running as one of the instance's `Owners`, and passing the type's own test
+ * (its argv, instance root or executable). Pid files are read bounded and never through a
+ * symlink. A pid that fails is reported in one sentence: "names pid 4242, which is
+ * /usr/sbin/sshd (uid 0), not this instance" and the rule it broke.
  */
 import { closeSync, constants as fsc, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { ownProcess } from './own';
+import { agentOwners, describeProcess, ownerRefusal, refusal, type Owners } from './identity';
 import { readCmdlineSync, readStatSync, readStatusSync, type ProcessInfo } from './table';
 
 /** What a pid file says, after checking it against the kernel's view. */
@@ -20,14 +20,33 @@ export interface PidFileVerdict {
   ok: boolean;
   /**
    * True when the file holds a pid that is not this instance's (gone, a thread, ours, another
-   * program's): such a file is removed before a start. False for a missing file, a valid one,
-   * or content that is not a pid at all (the path may be misconfigured: never deleted).
+   * program's or another user's): such a file is removed before a start. False for a missing
+   * file, a valid one, or content that is not a pid at all (the path may be misconfigured:
+   * never deleted).
    */
   stale: boolean;
-  /** Why it does not count, as a phrase ("names pid 12, a thread of process 10"). */
+  /** Why it does not count, as a phrase ("names pid 12, which is /usr/bin/sleep (uid 0), not this instance"). */
   why?: string;
+  /** The rule the process broke ("it runs as uid 65534; this instance's processes run as root"). */
+  rule?: string;
   /** Start time of the process it names (ok only): tells it from a later one with the same pid. */
   starttime?: number;
+}
+
+/** What makes a process this instance's, beyond the generic checks. */
+export interface InstanceTest {
+  /** The users its processes run as (default: the agent's user). */
+  owners?: Owners;
+  /** The type's own test of the process (argv, instance root, executable). */
+  belongs?: (p: ProcessInfo) => boolean | Promise<boolean>;
+  /** What `belongs` checks, for messages ("its command line contains no MonitorProcesses string"). */
+  rule?: string;
+}
+
+/** "pid file F names pid N, …: ignored (rule)": the sentence for a monitor's reason or a log. */
+export function pidFileSentence(v: PidFileVerdict): string {
+  if (v.ok) return `pid file ${v.file} names pid ${v.pid}, a process of this instance`;
+  return `pid file ${v.file} ${v.why ?? 'names no process of this instance'}${v.stale ? ': ignored' : ''}${v.rule ? ` (${v.rule})` : ''}`;
 }
 
 /** Reads the pid number of a pid file: bounded (64 bytes), regular files only, no symlinks. */
@@ -56,52 +75,52 @@ function readPidNumber(file: string): { pid?: number; why?: string; missing?: bo
 }
 
 /**
- * Checks a pid file: the pid must name a live, non-zombie thread-group leader with a command
- * line (not a kernel thread), not one of our own processes, and — when `belongs` is given — a
- * process of the instance. `belongs` gets the process's pid and argv.
+ * Checks a pid file: the pid must name a live, non-zombie process that no generic rule refuses
+ * (identity.ts), running as one of the instance's owners, and passing the type's `belongs`.
  */
-export async function checkPidFile(file: string, belongs?: (p: ProcessInfo) => boolean | Promise<boolean>): Promise<PidFileVerdict> {
+export async function checkPidFile(file: string, test: InstanceTest = {}): Promise<PidFileVerdict> {
   const n = readPidNumber(file);
   if (n.pid === undefined) return { file, ok: false, stale: false, why: n.why };
   const pid = n.pid;
-  const bad = (why: string): PidFileVerdict => ({ file, pid, ok: false, stale: true, why: `names pid ${pid}, ${why}` });
+  const gone = (): PidFileVerdict => ({ file, pid, ok: false, stale: true, why: `names pid ${pid}, which is not running` });
   const st = readStatSync(pid);
-  if (!st || st.state === 'Z' || st.state === 'X') return bad('which is not running');
+  if (!st || st.state === 'Z' || st.state === 'X') return gone();
   const status = readStatusSync(pid);
-  if (!status) return bad('which is not running');
-  // /proc/<tid> exists for every thread, and kill(tid) signals the whole process it belongs to.
-  if (status.tgid !== pid) return bad(`a thread of process ${status.tgid}, not a process`);
-  const argv = readCmdlineSync(pid);
-  if (!argv) return bad('a kernel thread');
-  const own = ownProcess(pid, argv);
-  if (own) return bad(`one of our own processes (${own})`);
+  if (!status && !st.kernelThread) return gone();
+  const argv = st.kernelThread ? undefined : readCmdlineSync(pid);
+  const notOurs = (rule: string): PidFileVerdict => ({
+    file, pid, ok: false, stale: true, rule,
+    why: `names pid ${pid}, which is ${st.kernelThread ? 'a kernel thread' : describeProcess(pid, argv, status?.uid)}, not this instance`,
+  });
+  const generic = refusal(pid, st, status, argv);
+  if (generic) return notOurs(generic);
+  if (!argv || !status) return gone();
+  const owner = ownerRefusal(status.uid, test.owners ?? agentOwners());
+  if (owner) return notOurs(owner);
   const info: ProcessInfo = { pid, argv, cmdline: argv.join(' ') };
-  if (belongs && !(await belongs(info))) return bad(`which is not this instance (${shorten(info.cmdline)})`);
+  if (test.belongs && !(await test.belongs(info))) return notOurs(test.rule ?? 'its command line is not the one this instance runs');
   // Re-read: the process may have exited (and the pid been reused) while we looked at it.
   const again = readStatSync(pid);
-  if (!again || again.starttime !== st.starttime) return bad('which is not running');
+  if (!again || again.starttime !== st.starttime) return gone();
   return { file, pid, ok: true, stale: false, starttime: st.starttime };
-}
-
-function shorten(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
 /**
  * Removes the pid files that are stale (see PidFileVerdict.stale), after checking each again:
  * returns one sentence per file removed (or that could not be removed), naming file, pid and why.
  */
-export async function removeStalePidFiles(verdicts: PidFileVerdict[], belongsOf: (file: string) => ((p: ProcessInfo) => boolean | Promise<boolean>) | undefined): Promise<string[]> {
+export async function removeStalePidFiles(verdicts: PidFileVerdict[], testOf: (file: string) => InstanceTest): Promise<string[]> {
   const out: string[] = [];
   for (const v of verdicts) {
     if (!v.stale) continue;
-    const now = await checkPidFile(v.file, belongsOf(v.file));
+    const now = await checkPidFile(v.file, testOf(v.file));
     if (!now.stale) continue;
+    const why = `${now.why}${now.rule ? ` (${now.rule})` : ''}`;
     try {
       unlinkSync(v.file);
-      out.push(`stale pid file ${v.file} removed: it ${now.why}`);
+      out.push(`stale pid file ${v.file} removed: it ${why}`);
     } catch (err) {
-      out.push(`stale pid file ${v.file} (it ${now.why}) could not be removed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      out.push(`stale pid file ${v.file} (it ${why}) could not be removed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
   }
   return out;

@@ -26,7 +26,12 @@ export interface ProcStat {
   sid: number;
   /** Start time in clock ticks since boot: tells a process from a later one with the same pid. */
   starttime: number;
+  /** A kernel thread (PF_KTHREAD): never a daemon, never ours to signal. */
+  kernelThread: boolean;
 }
+
+/** The kernel's flag for its own threads (include/linux/sched.h). */
+const PF_KTHREAD = 0x00200000;
 
 /** How long one snapshot is reused (one monitor cycle of all resources). */
 export const SNAPSHOT_MAX_AGE_MS = 300;
@@ -54,7 +59,10 @@ function parseStat(pid: number, text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const f = text.slice(close + 2).split(' ');
-  return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), starttime: Number(f[19]) };
+  return {
+    pid, state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), starttime: Number(f[19]),
+    kernelThread: (Number(f[6]) & PF_KTHREAD) !== 0,
+  };
 }
 
 /** True when the pid exists and is neither a zombie nor dead (Z/X count as exited). */
@@ -85,14 +93,38 @@ export function cwdOf(pid: number): string | undefined {
   }
 }
 
-/** Tgid and real uid from /proc/<pid>/status (first 4 KiB: both come early). */
-export function readStatusSync(pid: number): { tgid: number; uid: number } | undefined {
+/** What /proc/<pid>/status says about who a process is. */
+export interface ProcStatus {
+  /** One letter, as in stat: Z and X are dead. */
+  state: string;
+  tgid: number;
+  /** Real uid: the user who runs it (a setuid program run by nobody still has nobody's real uid). */
+  uid: number;
+  /** The process is pid 1 of a PID namespace nested in ours (a container's or a node's init). */
+  namespaceInit: boolean;
+}
+
+/** Tgid, real uid and PID-namespace position from /proc/<pid>/status (first 4 KiB: all come early). */
+export function readStatusSync(pid: number): ProcStatus | undefined {
   let text: string;
   try { text = readBounded(`/proc/${pid}/status`, 4096); } catch { return undefined; }
+  const state = /^State:\s*(\S)/m.exec(text)?.[1] ?? '?';
   const tgid = /^Tgid:\s*(\d+)/m.exec(text);
   const uid = /^Uid:\s*(\d+)/m.exec(text);
   if (!tgid || !uid) return undefined;
-  return { tgid: Number(tgid[1]), uid: Number(uid[1]) };
+  // NSpid lists the pid in our namespace first and in the process's own namespace last.
+  const nspid = /^NSpid:\s*([\d\s]+?)\s*$/m.exec(text)?.[1]?.split(/\s+/) ?? [];
+  const namespaceInit = nspid.length > 1 && nspid[nspid.length - 1] === '1';
+  return { state, tgid: Number(tgid[1]), uid: Number(uid[1]), namespaceInit };
+}
+
+/** The executable a process runs (as this mount namespace sees it), undefined when unreadable or a kernel thread. */
+export function exeOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The process a pid belongs to (its thread-group id; equal to pid for a process), undefined when gone. */

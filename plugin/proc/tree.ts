@@ -1,6 +1,8 @@
 /**
  * Process trees: the live descendants of some pids (children of daemons such as Dovecot's and
  * Postfix's lose the instance root in their titles, so they are found through their parents).
+ * Callers hand in only pids already verified as the instance's (pid files and matches that
+ * passed identity.ts and the owner rule): the descendants of anything else are not ours to kill.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { readStatSync, snapshot, startTimeOf, type ProcessInfo } from './table';

@@ -18,7 +18,7 @@ export interface AgentContext {
   log: Logger;
   /** Aborted when the function's timeout passes or the agent is told to stop. */
   signal: AbortSignal;
-  /** Decrypts a secret attribute (enc:v1:…) at the moment of use; undefined when unset. */
+  /** Decrypts a secret attribute (enc:v2:… or enc:v1:…) at the moment of use; undefined when unset. */
   secret(attribute: string): Promise<string | undefined>;
 }
 

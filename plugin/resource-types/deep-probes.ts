@@ -9,6 +9,7 @@
  * that cannot be decrypted is reported as a configuration problem, never thrown and never shown.
  */
 import { deadlineIn } from '../core/deadline';
+import { boolAttr, textAttr } from '../model/attributes';
 import { getProbe, type ProbePolicy, type ProtocolOptions } from '../../probes/registry';
 import { foldProbes, type LevelResult, type NamedProbe } from './monitor-levels';
 import type { AgentContext } from './contract';
@@ -39,6 +40,15 @@ export interface RunPlanOptions {
   policy?: ProbePolicy;
   /** Upper bound of one probe's deadline (NetscapeMsg's ProbeTimeout). */
   capMs?: number;
+  /** The resource's attributes: ProbeCAFile and ProbeSSLVerify apply to every probe of the plan. */
+  attrs?: Readonly<Record<string, unknown>>;
+}
+
+/** The TLS trust of a resource's deep checks (ProbeCAFile, ProbeSSLVerify). */
+export function probeTrust(attrs: Readonly<Record<string, unknown>> | undefined): Pick<ProtocolOptions, 'caFile' | 'verifyCertificate'> {
+  if (!attrs) return {};
+  const caFile = textAttr(attrs, 'ProbeCAFile');
+  return { ...(caFile ? { caFile } : {}), ...(boolAttr(attrs, 'ProbeSSLVerify') ? {} : { verifyCertificate: false }) };
 }
 
 /** Runs every planned probe in parallel and folds the results. */
@@ -51,7 +61,7 @@ export async function runProbePlan(plan: PlannedProbe[], opts: RunPlanOptions): 
   });
   const results = await Promise.all(runnable.map(async (p): Promise<NamedProbe> => {
     const probe = p.run;
-    const result = await probe({ host: p.host, port: p.port }, { ...p.options, timeoutMs }, opts.signal);
+    const result = await probe({ host: p.host, port: p.port }, { ...probeTrust(opts.attrs), ...p.options, timeoutMs }, opts.signal);
     return { check: p.check, result };
   }));
   return foldProbes(results, opts.policy);

@@ -27,7 +27,7 @@ import type { Logger } from '../core/log';
 import { invalidateSnapshot, readStat, sameProcess, startTimeOf, stillRunning } from '../proc/table';
 import { treeOf } from '../proc/tree';
 import { execBase, genericAttr } from './attr-access';
-import { describeExit, execProgram, outputTail, type ExecResult } from '../core/exec';
+import { configurationFault, describeExit, execProgram, notStarted, outputTail, type ExecResult } from '../core/exec';
 import { killPids } from '../proc/kill';
 import type { LevelResult } from './monitor-levels';
 import type { ActionResult, MonitorResult, RecoveryClass } from '../core/results';
@@ -141,7 +141,7 @@ const stillThere = (captured: Map<number, number>): number[] => stillRunning(cap
 export function classifyRun(r: ExecResult): RecoveryClass {
   const code = r.spawnError?.code;
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR') return 'move';
-  if (code === 'EUSER' || code === 'EENVFILE') return 'configuration';
+  if (configurationFault(r)) return 'configuration'; // User, EnvFile, ContainerName, trust, secret
   if (r.code === 126 || r.code === 127) return 'move'; // the shell could not find or execute something
   return 'restartable';
 }
@@ -154,7 +154,13 @@ function runSentence(argv: string[], r: ExecResult): string {
 async function runProgram(ctx: AgentContext, fn: string, p: ProgramSpec, timeoutMs: number, signal: AbortSignal): Promise<ExecResult> {
   const log = ctx.log.child(fn);
   let stdin = p.stdin;
-  if (stdin === undefined && p.stdinSecret) stdin = await ctx.secret(p.stdinSecret);
+  if (stdin === undefined && p.stdinSecret) {
+    // A secret that does not decrypt here (moved from another place, another key, untrusted key
+    // file) is a configuration fault: no restart or failover fixes it.
+    try { stdin = await ctx.secret(p.stdinSecret); } catch (err) {
+      return notStarted('ESECRET', `${p.stdinSecret}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const r = await execProgram(p.argv, { ...execBase(ctx, log), timeoutMs, signal, stdin });
   invalidateSnapshot();
   log.trace(`${p.argv[0]} ${describeExit(r)} in ${r.durationMs} ms`);

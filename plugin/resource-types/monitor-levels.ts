@@ -81,7 +81,8 @@ export async function runMonitor(ctx: AgentContext, options: MonitorOptions, spe
     checks.push(r.check);
     if (r.state !== 'ONLINE') {
       log.trace(r.reason);
-      return { state: r.state, reason: r.reason, recovery: r.state === 'OFFLINE' ? 'restartable' : undefined, level: 'program', pids: first.pids, checks };
+      const recovery = r.configuration ? 'configuration' : r.state === 'OFFLINE' ? 'restartable' : undefined;
+      return { state: r.state, reason: r.reason, recovery, level: 'program', pids: first.pids, checks };
     }
     reason = `${reason}; ${r.reason}`;
     level = 'program';

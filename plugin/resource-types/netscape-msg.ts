@@ -14,6 +14,7 @@ import type { AttrDecl } from '../model/attributes';
 import { num, portMap } from '../model/check-context';
 import { attrReader } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
+import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
 import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
@@ -39,6 +40,7 @@ const ATTRIBUTES = [
     doc: 'any = every failed probe counts; timeout-only = act only on probe timeouts, as the seed did.' },
   { name: 'LDAPTestUser', kind: 'string', doc: 'Test account for synthetic logins (optional).' },
   { name: 'LDAPTestPasswd', kind: 'secret', doc: 'Password of LDAPTestUser, encrypted with `msgha encrypt`.' },
+  DAEMON_USER_ATTRIBUTE,
 ] as const satisfies readonly AttrDecl[];
 
 const attr = attrReader(ATTRIBUTES);
@@ -46,8 +48,8 @@ const attr = attrReader(ATTRIBUTES);
 function spec(ctx: AgentContext): LifecycleSpec {
   const root = attr.required(ctx, 'ServerRoot');
   return {
-    first: () => processesPresent(NETSCAPE_DAEMONS.map((name) => ({ name, root })), root),
-    leftovers: () => listInstanceProcesses(root),
+    first: async () => processesPresent(NETSCAPE_DAEMONS.map((name) => ({ name, root })), root, await processOwners(ctx)),
+    leftovers: async () => listInstanceProcesses(root, { owners: await processOwners(ctx) }),
     start: { argv: [path.join(root, 'start-msg')] },
     stop: { argv: [path.join(root, 'stop-msg')] },
     missingRoot: () => missingDir('ServerRoot', root),
@@ -76,7 +78,7 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
       if (login && service === 'smtp' && domain) options.recipient = `${login.user}@${domain}`;
       plan.push({ check: `${service}:${port}`, probe: service, host, port, options });
     }
-    return runProbePlan(plan, { budgetMs: remaining(), signal, policy, capMs });
+    return runProbePlan(plan, { budgetMs: remaining(), signal, policy, capMs, attrs: ctx.attrs });
   });
 }
 

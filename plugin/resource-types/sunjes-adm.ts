@@ -11,6 +11,7 @@ import { listInstanceProcesses } from '../proc/matching';
 import type { AttrDecl } from '../model/attributes';
 import { attrReader } from './attr-access';
 import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
+import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
 import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
@@ -31,6 +32,7 @@ const ATTRIBUTES = [
   { name: 'AdminPasswd', kind: 'secret', doc: 'Password of AdminUser (required with it), encrypted with `msgha encrypt`.' },
   { name: 'SSLDbPasswd', kind: 'secret',
     doc: 'Certificate-database password, given to start-admin on its standard input (never on a command line).' },
+  DAEMON_USER_ATTRIBUTE,
 ] as const satisfies readonly AttrDecl[];
 
 const attr = attrReader(ATTRIBUTES);
@@ -41,9 +43,9 @@ function spec(ctx: AgentContext): LifecycleSpec {
   const pidFile = path.join(root, 'admin-serv', 'logs', 'pid');
   const matchers = ADMIN_DAEMONS.map((name) => ({ name, root: config, pidFile }));
   return {
-    first: () => processesPresent(matchers, `${config}`),
-    removeStalePidFiles: () => removeStaleMatcherPidFiles(matchers),
-    leftovers: () => listInstanceProcesses(root),
+    first: async () => processesPresent(matchers, `${config}`, await processOwners(ctx)),
+    removeStalePidFiles: async () => removeStaleMatcherPidFiles(matchers, await processOwners(ctx)),
+    leftovers: async () => listInstanceProcesses(root, { owners: await processOwners(ctx) }),
     start: { argv: [path.join(root, 'start-admin')], stdinSecret: 'SSLDbPasswd' },
     stop: { argv: [path.join(root, 'stop-admin')] },
     missingRoot: () => missingDir('ServerRoot', root),
@@ -60,7 +62,7 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
     // With AdminUser: an authenticated GET of getPort that must read back AdminPort; without:
     // a connection (a full TLS handshake with SSLEnabled).
     const options: PlannedProbe['options'] = account ? { user: account.user, password: account.password ?? '', path: ADMIN_PORT_PATH, expectPort: port } : {};
-    return runProbePlan([{ check: `admin:${port}`, probe, host, port, options }], { budgetMs: remaining(), signal });
+    return runProbePlan([{ check: `admin:${port}`, probe, host, port, options }], { budgetMs: remaining(), signal, attrs: ctx.attrs });
   });
 }
 

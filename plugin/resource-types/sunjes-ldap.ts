@@ -11,6 +11,7 @@ import type { AttrDecl } from '../model/attributes';
 import { num } from '../model/check-context';
 import { attrReader } from './attr-access';
 import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
+import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
 import { runProbePlan, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
@@ -29,6 +30,7 @@ const ATTRIBUTES = [
     doc: 'LDAPS port (0 = none). When set, the deep check also needs a TLS handshake there.' },
   { name: 'SSLDbPasswd', kind: 'secret',
     doc: 'Certificate-database password, given to start-slapd on its standard input (never on a command line).' },
+  DAEMON_USER_ATTRIBUTE,
 ] as const satisfies readonly AttrDecl[];
 
 const attr = attrReader(ATTRIBUTES);
@@ -38,9 +40,9 @@ function spec(ctx: AgentContext): LifecycleSpec {
   const pidFile = path.join(root, 'logs', 'pid');
   const matchers = [{ name: LDAP_DAEMON, root, pidFile }];
   return {
-    first: () => processesPresent(matchers, root),
-    removeStalePidFiles: () => removeStaleMatcherPidFiles(matchers),
-    leftovers: () => listInstanceProcesses(root),
+    first: async () => processesPresent(matchers, root, await processOwners(ctx)),
+    removeStalePidFiles: async () => removeStaleMatcherPidFiles(matchers, await processOwners(ctx)),
+    leftovers: async () => listInstanceProcesses(root, { owners: await processOwners(ctx) }),
     start: { argv: [path.join(root, 'start-slapd')], stdinSecret: 'SSLDbPasswd' },
     stop: { argv: [path.join(root, 'stop-slapd')] },
     missingRoot: () => missingDir('InstanceRoot', root),
@@ -56,7 +58,7 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
   // version; the probe takes either). SSLPort: a full TLS handshake, certificate expiry reported.
   const plan: PlannedProbe[] = [{ check: `ldap:${port}`, probe: 'ldap', host, port }];
   if (sslPort > 0) plan.push({ check: `ldaps:${sslPort}`, probe: 'tls', host, port: sslPort });
-  return runProbePlan(plan, { budgetMs, signal });
+  return runProbePlan(plan, { budgetMs, signal, attrs: ctx.attrs });
 }
 
 export const SunJESLDAP = defineType({

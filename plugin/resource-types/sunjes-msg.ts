@@ -18,6 +18,7 @@ import { isFqdn } from '../model/values';
 import { attrReader, execBase } from './attr-access';
 import { budgetClock, probeDeadlineMs, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
 import { matchedWithDescendants, missingDir, processesPresent } from './first-level';
+import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
 import { foldProbes, type LevelResult } from './monitor-levels';
 import { commandDriven } from './command-driven-type';
@@ -43,6 +44,7 @@ const ATTRIBUTES = [
     doc: 'Test account for synthetic transactions (login, and RCPT TO for smtp/lmtp).' },
   { name: 'LDAPTestPasswd', kind: 'secret',
     doc: 'Password of LDAPTestUser, encrypted with `msgha encrypt`.' },
+  DAEMON_USER_ATTRIBUTE,
 ] as const satisfies readonly AttrDecl[];
 
 const attr = attrReader(ATTRIBUTES);
@@ -95,11 +97,14 @@ function spec(ctx: AgentContext): LifecycleSpec & { plan: Plan } {
   const p = plan(ctx);
   return {
     plan: p,
-    first: () => processesPresent(matchers(p), `${p.root} with that daemon name`),
+    first: async () => processesPresent(matchers(p), `${p.root} with that daemon name`, await processOwners(ctx)),
     // Services and MMP: their own daemons only (an MMP may share its root with a MSG).
     // Core: offline waits for its own daemons, then whatever is left of the instance goes.
-    leftovers: () => (p.kind === 'core' ? listInstanceProcesses(p.root) : matchedWithDescendants(matchers(p))),
-    running: () => matchedWithDescendants(matchers(p)),
+    leftovers: async () => {
+      const owners = await processOwners(ctx);
+      return p.kind === 'core' ? listInstanceProcesses(p.root, { owners }) : matchedWithDescendants(matchers(p), owners);
+    },
+    running: async () => matchedWithDescendants(matchers(p), await processOwners(ctx)),
     start: { argv: p.start },
     stop: { argv: p.stop },
     missingRoot: () => missingDir('ServerRoot', p.root),
@@ -151,7 +156,7 @@ async function deep(ctx: AgentContext, p: Plan, budgetMs: number, signal: AbortS
   }
   const host = attr.required(ctx, 'MsgHost');
   return withTestAccount(ctx, attr.text(ctx, 'LDAPTestUser'), 'LDAPTestPasswd', (account) =>
-    runProbePlan(planServiceProbes(p, host, account?.user, account?.password), { budgetMs: remaining(), signal }));
+    runProbePlan(planServiceProbes(p, host, account?.user, account?.password), { budgetMs: remaining(), signal, attrs: ctx.attrs }));
 }
 
 export const SunJESMsg = defineType({

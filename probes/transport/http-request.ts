@@ -3,18 +3,22 @@
  * keep-alive connection when the server allows it; otherwise a new connection is opened
  * (untimed: it belongs to the phase that needed it).
  *
- * Guarantees: headers are bounded by Node's parser (16 KiB), bodies by `maxBodyBytes` (the rest
- * is dropped by destroying the response); every socket and the agent are released when the
- * probe ends; credentials travel only in the Authorization header, never in a reason.
+ * Guarantees: headers are bounded by Node's parser (16 KiB); a body (chunked or not) longer
+ * than `maxBodyBytes` fails the request as soon as the cap is passed, the rest unread (the
+ * response is destroyed), so a server streaming an endless body costs at most the cap; a
+ * connection opened here takes the probe's Trust, like the first; every socket and the agent
+ * are released when the probe ends; credentials travel only in the Authorization header, never
+ * in a reason.
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ProbeContext } from './run-probe';
-import { ProbeFailure, describeError } from './run-probe';
-import type { Endpoint, TlsMode, TlsOptions } from './socket';
+import { ProbeFailure, certificateFailure, describeError } from './run-probe';
+import { watchCertificate, type Endpoint, type TlsMode } from './socket';
+import { connectOptions, type Trust } from './trust';
 
-export interface HttpAnswer { status: number; body: string; truncated: boolean }
+export interface HttpAnswer { status: number; body: string }
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -23,7 +27,8 @@ export interface HttpRequest {
   body?: string;
 }
 
-export const MAX_BODY_BYTES = 64 * 1024;
+/** A login page or an admin answer is a few KiB; a webmail page with inline scripts a few hundred. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The Basic Authorization header value (credentials travel only in this header). */
 export function basicAuth(user: string, password: string): string {
@@ -44,17 +49,21 @@ export class HttpSession {
   private first: net.Socket | undefined;
 
   constructor(private readonly ctx: ProbeContext, private readonly target: Endpoint, socket: net.Socket,
-    private readonly mode: TlsMode, private readonly tlsOptions: TlsOptions, private readonly maxBodyBytes = MAX_BODY_BYTES) {
+    private readonly mode: TlsMode, private readonly trust: Trust, private readonly maxBodyBytes = MAX_BODY_BYTES) {
     this.first = socket;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     // The first request rides on the socket the probe already opened and timed.
     (this.agent as unknown as { createConnection: () => net.Socket }).createConnection = () => {
       const ready = this.first;
       if (ready && !ready.destroyed) { this.first = undefined; return ready; }
-      const fresh = this.mode === 'implicit'
-        ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: tlsOptions.verifyCertificate ?? false,
-          ...(tlsOptions.servername ? { servername: tlsOptions.servername } : {}), ...(tlsOptions.ca ? { ca: tlsOptions.ca } : {}) })
-        : net.connect({ host: target.host, port: target.port });
+      let fresh: net.Socket;
+      if (this.mode === 'implicit') {
+        const secure = tls.connect({ ...connectOptions(trust, target.host), port: target.port });
+        watchCertificate(ctx, secure);
+        fresh = secure;
+      } else {
+        fresh = net.connect({ host: target.host, port: target.port });
+      }
       ctx.defer(() => fresh.destroy());
       return fresh;
     };
@@ -63,32 +72,32 @@ export class HttpSession {
 
   request(req: HttpRequest): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { 'User-Agent': 'msgha-probe', Host: hostHeader(this.tlsOptions.servername ?? this.target.host, this.target.port), ...req.headers };
+      const headers: Record<string, string> = { 'User-Agent': 'msgha-probe', Host: hostHeader(this.trust.servername ?? this.target.host, this.target.port), ...req.headers };
       if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
       const r = http.request({ agent: this.agent, host: this.target.host, port: this.target.port, method: req.method, path: req.path,
         headers, maxHeaderSize: 16 * 1024 }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        let truncated = false;
-        const done = (): void => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), truncated });
+        let tooLong = false;
         res.on('data', (chunk: Buffer) => {
-          if (truncated) return;
+          if (tooLong) return;
           size += chunk.length;
           if (size > this.maxBodyBytes) {
-            truncated = true;
-            chunks.push(chunk.subarray(0, chunk.length - (size - this.maxBodyBytes)));
+            // Endless (or merely huge) bodies end here: nothing more is read or kept.
+            tooLong = true;
+            chunks.length = 0;
             res.destroy();
-            done();
+            reject(new ProbeFailure(`the answer to ${req.method} ${req.path} is longer than ${this.maxBodyBytes} bytes, the probe's cap`));
             return;
           }
           chunks.push(chunk);
         });
-        res.on('end', done);
-        res.on('error', (err) => { if (!truncated) reject(new ProbeFailure(`reading the answer to ${req.method} ${req.path} failed: ${describeError(err)}`)); });
-        res.on('aborted', () => { if (!truncated) reject(new ProbeFailure(`the server closed the connection during the answer to ${req.method} ${req.path}`)); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => { if (!tooLong) reject(new ProbeFailure(`reading the answer to ${req.method} ${req.path} failed: ${describeError(err)}`)); });
+        res.on('aborted', () => { if (!tooLong) reject(new ProbeFailure(`the server closed the connection during the answer to ${req.method} ${req.path}`)); });
       });
       this.ctx.defer(() => r.destroy());
-      r.on('error', (err) => reject(new ProbeFailure(`${req.method} ${req.path} failed: ${describeError(err)}`)));
+      r.on('error', (err) => reject(certificateFailure(err) ?? new ProbeFailure(`${req.method} ${req.path} failed: ${describeError(err)}`)));
       r.end(req.body);
     });
   }

@@ -2,9 +2,10 @@
  * A bounded line reader for text protocols (POP3 here; usable by any CRLF protocol).
  *
  * Guarantees: never buffers more than `maxLineBytes` of an unterminated line nor reads more than
- * `maxTotalBytes` in all; a line too long, too many bytes, an end or error of the connection and
- * an abort each reject the pending read with a ProbeFailure (never hang, never throw outside the
- * promise). Bytes are decoded as latin1 so that garbage never throws.
+ * `maxTotalBytes` or `maxLines` in all (lines count too: each queued line is a string, and 256 KiB
+ * of 8-byte lines cost 5 MB); a line too long, too many bytes or lines, an end or error of the
+ * connection and an abort each reject the pending read with a ProbeFailure (never hang, never
+ * throw outside the promise). Bytes are decoded as latin1 so that garbage never throws.
  */
 import type { Socket } from 'node:net';
 import { ProbeFailure, clean, describeError } from './run-probe';
@@ -14,13 +15,16 @@ export interface LineLimits {
   maxLineBytes?: number;
   /** Most bytes read over the connection (default 256 KiB). */
   maxTotalBytes?: number;
+  /** Most lines read over the connection (default 1000; a probe's exchange is a dozen). */
+  maxLines?: number;
 }
 
-export const LINE_DEFAULTS: Required<LineLimits> = { maxLineBytes: 8 * 1024, maxTotalBytes: 256 * 1024 };
+export const LINE_DEFAULTS: Required<LineLimits> = { maxLineBytes: 8 * 1024, maxTotalBytes: 256 * 1024, maxLines: 1000 };
 
 export class LineReader {
   private buffer = '';
   private total = 0;
+  private lineCount = 0;
   private lines: string[] = [];
   private failure: ProbeFailure | undefined;
   private waiter: { resolve(line: string): void; reject(err: Error): void } | undefined;
@@ -32,7 +36,12 @@ export class LineReader {
   private readonly onError = (err: Error): void => this.fail(new ProbeFailure(`connection error: ${describeError(err)}`));
 
   constructor(socket: Socket, limits: LineLimits = {}, signal?: AbortSignal) {
-    this.limits = { ...LINE_DEFAULTS, ...limits };
+    // Field by field: a caller's options object may carry a limit as undefined.
+    this.limits = {
+      maxLineBytes: limits.maxLineBytes ?? LINE_DEFAULTS.maxLineBytes,
+      maxTotalBytes: limits.maxTotalBytes ?? LINE_DEFAULTS.maxTotalBytes,
+      maxLines: limits.maxLines ?? LINE_DEFAULTS.maxLines,
+    };
     this.attach(socket);
     signal?.addEventListener('abort', () => this.fail(new ProbeFailure('aborted', { timeout: true })), { once: true });
   }
@@ -84,6 +93,10 @@ export class LineReader {
       const line = this.buffer.slice(0, at).replace(/\r$/, '');
       this.buffer = this.buffer.slice(at + 1);
       if (line.length + 2 > this.limits.maxLineBytes) { this.tooLong(); return; }
+      if (++this.lineCount > this.limits.maxLines) {
+        this.fail(new ProbeFailure(`the server sent more than ${this.limits.maxLines} lines`));
+        return;
+      }
       this.lines.push(line);
     }
     if (this.buffer.length > this.limits.maxLineBytes) { this.tooLong(); return; }
@@ -109,7 +122,9 @@ export class LineReader {
     this.buffer = '';
     this.socket?.destroy();
     // Lines already complete are still served; a waiter only gets the failure when none is left.
-    if (this.waiter && this.lines.length === 0) {
+    if (this.waiter && this.lines.length > 0) {
+      this.deliver();
+    } else if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
       w.reject(err);

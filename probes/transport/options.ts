@@ -4,7 +4,8 @@
  */
 import type { ProbeResult, ProbeTarget } from '../types';
 import type { LineLimits } from './line-reader';
-import type { TlsMode, TlsOptions } from './socket';
+import type { TlsMode } from './socket';
+import type { TlsOptions } from './trust';
 
 export interface ProtocolTarget extends ProbeTarget {
   /** 'implicit' = TLS from the first byte (imaps, pops, https, ldaps); 'starttls' = upgrade in-protocol. */
@@ -30,7 +31,7 @@ export interface ProtocolOptions extends TlsOptions, LineLimits {
   path?: string;
   loginPath?: string;
   loginMethod?: 'GET' | 'POST';
-  /** http: largest body read (default 64 KiB); the rest is discarded by closing the connection. */
+  /** http, admin: largest answer body (default 1 MiB); a longer one fails the probe, unread. */
   maxBodyBytes?: number;
   /** ldap: bind DN (anonymous when unset); search base (default cn=monitor) and attributes. */
   bindDn?: string;

@@ -4,13 +4,17 @@
  *
  * Guarantees: `runProbe` never throws and never outlives its deadline by more than one event
  * loop turn; every resource registered with `defer` (sockets, clients) is released before it
- * returns, whatever happened; a failure or timeout names the phase that was running. Not
- * guaranteed: that a library call running at the deadline stops its work (it is abandoned and
- * its socket destroyed, so it fails on its own shortly after, and that failure is swallowed).
+ * returns, whatever happened; a failure or timeout names the phase that was running; a watcher
+ * outside the body's flow (a byte cap, a certificate check) ends the probe at once with `refuse`;
+ * a server certificate refused by the TLS check is a configuration error in phase tls, whichever
+ * library met it. Not guaranteed: that a library call running at the deadline stops its work (it
+ * is abandoned and its socket destroyed, so it fails on its own shortly after, and that failure
+ * is swallowed).
  */
 import type { ProbeResult } from '../types';
 import { nowMs } from '../../plugin/core/deadline';
 import type { Phases } from '../../plugin/core/results';
+import { CERT_WAY_OUT, certificateProblem } from './trust';
 
 export type PhaseName = keyof Phases;
 
@@ -42,6 +46,11 @@ export interface ProbeContext {
   defer(release: () => void): void;
   /** Extra facts for the result (server version, certificate expiry). */
   readonly details: Record<string, string | number>;
+  /**
+   * Ends the probe now with `failure`, whatever the body is waiting for (the first refusal
+   * wins): for watchers outside the body's flow, such as a byte cap on a library's socket.
+   */
+  refuse(failure: ProbeFailure): void;
 }
 
 type Body = (ctx: ProbeContext) => Promise<string | void>;
@@ -66,6 +75,17 @@ export function clean(text: string, max = 200): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
+/**
+ * The failure for a server certificate the TLS check refused, or undefined for any other error:
+ * a configuration error (the probe cannot trust this server; restarting it will not help), in
+ * phase tls, with the way out.
+ */
+export function certificateFailure(err: unknown): ProbeFailure | undefined {
+  if (err instanceof ProbeFailure) return undefined;
+  const problem = certificateProblem(err);
+  return problem ? new ProbeFailure(`server certificate refused: ${problem}; ${CERT_WAY_OUT}`, { configurationError: true, phase: 'tls' }) : undefined;
+}
+
 function isTimeoutError(err: unknown): boolean {
   if (err instanceof ProbeFailure) return err.timeout;
   const code = (err as { code?: unknown } | null)?.code;
@@ -84,6 +104,8 @@ export async function runProbe(timeoutMs: number, callerSignal: AbortSignal | un
   let phase: PhaseName | undefined;
   let phaseStart = start;
   const controller = new AbortController();
+  let refuse: (failure: ProbeFailure) => void = () => undefined;
+  const refused = new Promise<ProbeFailure>((resolve) => { refuse = resolve; });
 
   const closePhase = (): void => {
     if (phase && phase !== 'total') {
@@ -97,6 +119,7 @@ export async function runProbe(timeoutMs: number, callerSignal: AbortSignal | un
     current: () => phase,
     defer: (release) => { releases.push(release); },
     details,
+    refuse: (failure) => refuse(failure),
   };
 
   let timer: NodeJS.Timeout | undefined;
@@ -117,8 +140,9 @@ export async function runProbe(timeoutMs: number, callerSignal: AbortSignal | un
   let result: ProbeResult;
   try {
     const winner = await Promise.race([
-      work.then((note) => ({ kind: 'done' as const, note }), (err: unknown) => ({ kind: 'error' as const, err })),
+      work.then((note) => ({ kind: 'done' as const, note }), (err: unknown) => ({ kind: 'error' as const, err: certificateFailure(err) ?? err })),
       expired.then((why) => ({ kind: why })),
+      refused.then((err) => ({ kind: 'error' as const, err })),
     ]);
     if (winner.kind === 'done') {
       closePhase();

@@ -3,24 +3,43 @@
  *
  * Guarantees: every socket made here is registered with `ctx.defer`, so it is destroyed when
  * the probe ends, however it ends; a connect or handshake that outlives the deadline is torn
- * down by the probe frame. Certificates are not verified unless asked: a liveness probe must
- * not fail on a self-signed certificate (the tls probe judges certificates, with its policy).
+ * down by the probe frame. Every handshake follows the probe's Trust (trust.ts): verified when
+ * the probe sends credentials, not for a banner-only check unless asked.
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ProbeContext } from './run-probe';
-import { ProbeFailure, describeError } from './run-probe';
+import { ProbeFailure, certificateFailure, describeError } from './run-probe';
+import { connectOptions, decideTrust, type TlsOptions, type Trust } from './trust';
+
+export type { TlsOptions, Trust } from './trust';
 
 export type TlsMode = 'implicit' | 'starttls' | 'none';
 
-export interface TlsOptions {
-  /** Name for SNI and for verification; defaults to the host when it is not an IP address. */
-  servername?: string;
-  /** Verify the certificate chain and name (default false). */
-  verifyCertificate?: boolean;
-  /** Extra trusted CA certificates (PEM), e.g. a self-signed server certificate. */
-  ca?: string | string[];
+/**
+ * The Trust of a probe to `target` that does (`sendsCredentials`) or does not send a login or
+ * password over its connection; the target's servername wins over the options'. A CA file that
+ * cannot be used is a configuration error naming it; it is not read when the target speaks no
+ * TLS (a ProbeCAFile set for a resource's TLS services must not fail its plain ones).
+ */
+export function trustFor(target: { tls?: TlsMode; servername?: string }, options: TlsOptions, sendsCredentials: boolean): Trust {
+  const servername = target.servername ?? options.servername;
+  if ((target.tls ?? 'none') === 'none') return { verify: false, ...(servername ? { servername } : {}) };
+  const trust = decideTrust({ ...options, ...(servername ? { servername } : {}) }, sendsCredentials);
+  if ('problem' in trust) throw new ProbeFailure(trust.problem, { configurationError: true, phase: 'tls' });
+  return trust;
+}
+
+/**
+ * Ends the probe at once when `secure` refuses the server's certificate, whatever library drives
+ * the socket (they wrap or rename the error; the refusal must stay a configuration error).
+ */
+export function watchCertificate(ctx: ProbeContext, secure: tls.TLSSocket): void {
+  secure.once('error', (err) => {
+    const refused = certificateFailure(err);
+    if (refused) ctx.refuse(refused);
+  });
 }
 
 export interface Endpoint { host: string; port: number }
@@ -107,18 +126,15 @@ export function openTcp(ctx: ProbeContext, target: Endpoint): Promise<net.Socket
 }
 
 /** Runs a TLS handshake over an open socket (phase `tls`), and notes the certificate's expiry. */
-export function startTls(ctx: ProbeContext, socket: net.Socket, target: Endpoint, options: TlsOptions = {}): Promise<tls.TLSSocket> {
+export function startTls(ctx: ProbeContext, socket: net.Socket, target: Endpoint, trust: Trust): Promise<tls.TLSSocket> {
   ctx.enter('tls');
-  const servername = options.servername ?? (net.isIP(target.host) ? undefined : target.host);
   return new Promise((resolve, reject) => {
-    const secure = tls.connect({
-      socket,
-      ...(servername ? { servername } : {}),
-      rejectUnauthorized: options.verifyCertificate ?? false,
-      ...(options.ca ? { ca: options.ca } : {}),
-    });
+    const secure = tls.connect({ socket, ...connectOptions(trust, target.host) });
     ctx.defer(() => secure.destroy());
-    const onError = (err: Error): void => { secure.destroy(); reject(new ProbeFailure(`TLS handshake failed: ${describeError(err)}`)); };
+    const onError = (err: Error): void => {
+      secure.destroy();
+      reject(certificateFailure(err) ?? new ProbeFailure(`TLS handshake failed: ${describeError(err)}`));
+    };
     const onClose = (): void => reject(new ProbeFailure('the server closed the connection during the TLS handshake'));
     secure.once('error', onError);
     secure.once('close', onClose);
@@ -143,7 +159,7 @@ export function noteCertificate(ctx: ProbeContext, secure: tls.TLSSocket): void 
 }
 
 /** Connects and, for implicit TLS, runs the handshake: the socket to speak the protocol on. */
-export async function openStream(ctx: ProbeContext, target: Endpoint, mode: TlsMode, options: TlsOptions = {}): Promise<net.Socket> {
+export async function openStream(ctx: ProbeContext, target: Endpoint, mode: TlsMode, trust: Trust): Promise<net.Socket> {
   const socket = await openTcp(ctx, target);
-  return mode === 'implicit' ? startTls(ctx, socket, target, options) : socket;
+  return mode === 'implicit' ? startTls(ctx, socket, target, trust) : socket;
 }

@@ -6,6 +6,7 @@
  * by pid, and the fences' cgroups.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readOnlyOverSteps, removeCgroup } from '../fixtures/cluster/node';
@@ -33,17 +34,36 @@ export interface Tick { node: string; epoch: number; t: number }
 
 export class LeaseCluster {
   readonly shared: string;
+  /** The store root, `<shared>/.cluster/lc` as on a real cluster (groups/, cluster.json). */
+  readonly root: string;
   readonly out: string;
   readonly procs = new Map<string, ChildProcess>();
   /** Per-node bind mounts of the shared directory (so a fault can hit one node's view). */
   private readonly views: string[] = [];
   private readonly tag = `t${process.pid}${Math.floor(Math.random() * 1e4)}`;
+  /** The cluster key every node reads (base64, mode 0600, like `msgha keygen` writes it). */
+  readonly keyFile: string;
+  readonly key: Buffer;
+  /** cluster.nodes of the lease nodes (holders outside it are never trusted). */
+  nodes = ['n1', 'n2', 'n3', 'n9'];
 
-  constructor(readonly base: string, readonly profile = 'fast', readonly bindViews = false) {
+  /**
+   * `squashUid`: the I/O helpers run as that user and the shared directory belongs to it — what
+   * root's writes look like on an NFS export with root_squash (anyone with that uid may write).
+   */
+  constructor(readonly base: string, readonly profile = 'fast', readonly bindViews = false, readonly squashUid?: number) {
     this.shared = path.join(base, 'shared');
+    this.root = path.join(this.shared, '.cluster', 'lc');
     this.out = path.join(base, 'out');
     fs.mkdirSync(this.shared, { recursive: true });
     fs.mkdirSync(this.out, { recursive: true });
+    this.key = randomBytes(32);
+    this.keyFile = path.join(base, 'cluster.key');
+    fs.writeFileSync(this.keyFile, this.key.toString('base64') + '\n', { mode: 0o600 });
+    if (squashUid !== undefined) {
+      fs.chmodSync(base, 0o755);
+      fs.chownSync(this.shared, squashUid, squashUid);
+    }
   }
 
   runDir(node: string): string { return path.join(this.base, 'run', node); }
@@ -71,7 +91,10 @@ export class LeaseCluster {
     const script = path.join(__dirname, 'lease-node.cjs');
     const child = spawn(process.execPath, [script], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NODE_NAME: node, SHARED: this.sharedView(node), RUN_DIR: this.runDir(node), OUT: this.out, PROFILE: this.profile, FENCE_ID: this.fenceId(node), ...env },
+      env: {
+        ...process.env, NODE_NAME: node, SHARED: path.join(this.sharedView(node), '.cluster', 'lc'), RUN_DIR: this.runDir(node), OUT: this.out, PROFILE: this.profile, FENCE_ID: this.fenceId(node),
+        KEY_FILE: this.keyFile, NODES: this.nodes.join(','), ...(this.squashUid !== undefined ? { SQUASH_UID: String(this.squashUid) } : {}), ...env,
+      },
     });
     child.stderr?.on('data', (d: Buffer) => { fs.appendFileSync(path.join(this.out, `${node}.stderr`), d); });
     this.procs.set(node, child);

@@ -4,10 +4,14 @@
 // one CLOCK_MONOTONIC. Each test names the failure it tries; docs/lease.md ("What happens when
 // something fails") says what the lease promises for each.
 // Needs `npm run build`.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { failoverBounds, fenceMs, PROFILES } from '../../plugin/lease/profiles';
+import { adminText } from '../../plugin/lease/admin';
+import { SharedDirKey } from '../../plugin/lease/shared-key';
 import { LeaseCluster, mono, sleep } from './harness';
 
 const T = PROFILES.fast.timings;
@@ -20,7 +24,7 @@ const SLACK = 800;
 let cluster: LeaseCluster | undefined;
 let n = 0;
 function fresh(bindViews = false): LeaseCluster {
-  cluster = new LeaseCluster(fs.mkdtempSync(`/tmp/mh-lc${n++}-`), 'fast', bindViews);
+  cluster = new LeaseCluster(fs.mkdtempSync(`/tmp/mh-lc${process.pid}-${n++}-`), 'fast', bindViews);
   return cluster;
 }
 
@@ -149,8 +153,10 @@ describe('lease on a shared directory, real processes', () => {
     const target = ['n1', 'n2', 'n3'].find((x) => x !== holder)!;
     await sleep(500);
     const t0 = mono();
-    fs.writeFileSync(path.join(c.shared, 'groups', 'g', 'admin.tmp'), JSON.stringify({ cmd: 'move', to: target, id: 'h1' }));
-    fs.renameSync(path.join(c.shared, 'groups', 'g', 'admin.tmp'), path.join(c.shared, 'groups', 'g', 'admin'));
+    // signed, for the holder of epoch 1, as msgha switch writes it (lease/admin.ts)
+    const key = new SharedDirKey(c.key, 'lc', {});
+    fs.writeFileSync(path.join(c.root, 'groups', 'g', 'admin.tmp'), adminText({ key, group: 'g' }, { cmd: 'move', to: target, epoch: 1, seq: Date.now(), by: 'cli', id: 'h1' }));
+    fs.renameSync(path.join(c.root, 'groups', 'g', 'admin.tmp'), path.join(c.root, 'groups', 'g', 'admin'));
     expect(await c.waitFor(() => c.ticks().some((k) => k.epoch === 2), 5000)).toBe(true);
     const took = c.ticks().find((k) => k.epoch === 2)!.t - t0;
     expect(c.acquires()[1]!.node).toBe(target);
@@ -168,5 +174,59 @@ describe('lease on a shared directory, real processes', () => {
     expect(code).toBe(3);
     const refused = c.events('n9').find((e) => e.type === 'refused')!;
     expect(String(refused.detail)).toMatch(/this node runs profile 'local'.*cluster runs profile 'fast'/);
+  });
+});
+
+// Writers without the key (issue 10, item 1): what they can no longer do to the lease.
+describe('lease on a shared directory, real processes: writers without the cluster key', () => {
+  it('a nobody process writes a forged HELD record for a ghost holder every 200 ms after the holder is killed (NFS root_squash emulated): takeover after L, no overlap', async () => {
+    cluster = new LeaseCluster(fs.mkdtempSync(`/tmp/mh-lcg${process.pid}-`), 'fast', false, 65534);
+    const c = cluster;
+    const holder = await startNodes(c, ['n1', 'n2', 'n3']);
+    await sleep(1000);
+    const epochFile = path.join(c.root, 'groups', 'g', 'epoch.1');
+    // As nobody: a record signed with a key of its own, holder 'ghost', counter rising, written to
+    // a temp file and renamed over epoch.1 every 200 ms (what a writer of the directory can do).
+    const forger = `
+      const fs = require('fs');
+      const { encodeRecord } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/plugin/lease/record.js'))});
+      const { SharedDirKey } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/plugin/lease/shared-key.js'))});
+      const key = SharedDirKey.ephemeral('forger');
+      let i = 0;
+      setInterval(() => {
+        const b = encodeRecord({ state: 'HELD', epoch: 1, counter: 1e6 + i, holder: 'ghost', nonce: 'g' + i, incarnation: 0, leaseMs: 1, fenceMs: 1, wallMs: Date.now(), handoffTo: '', flags: 0, profileDigest: 0 }, { key, group: 'g' });
+        i++;
+        try { fs.writeFileSync(${JSON.stringify(epochFile)} + '.f', b); fs.renameSync(${JSON.stringify(epochFile)} + '.f', ${JSON.stringify(epochFile)}); } catch (e) { process.stderr.write(String(e) + '\\n'); }
+      }, 200);`;
+    const t0 = mono();
+    c.crash(holder);
+    const ghost = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '-e', forger], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let ghostErr = '';
+    ghost.stderr!.on('data', (d: Buffer) => { ghostErr += d.toString(); });
+    try {
+      expect(await c.waitFor(() => c.ticks().some((k) => k.epoch >= 2), CRASH_BOUND + L + 3000)).toBe(true);
+      const took = c.ticks().find((k) => k.epoch >= 2)!.t - t0;
+      expect(ghostErr).toBe('');
+      // The first replacement restarts the wait once (a holder whose file is replaced can no
+      // longer renew); forged records after it are never life.
+      expect(took).toBeLessThanOrEqual(CRASH_BOUND + L + SLACK);
+      expect(c.events().some((e) => e.type === 'rejected' && /bad MAC/.test(String(e.detail)))).toBe(true);
+      expect(c.violations()).toEqual([]);
+    } finally {
+      ghost.kill('SIGKILL');
+    }
+  });
+
+  it('garbage epoch.E+1 created while the holder lives: no step-down, no claim', async () => {
+    const c = fresh();
+    const holder = await startNodes(c, ['n1', 'n2', 'n3']);
+    await sleep(500);
+    fs.writeFileSync(path.join(c.root, 'groups', 'g', 'epoch.2'), randomBytes(512));
+    await sleep(3 * L);
+    expect(c.acquires()).toHaveLength(1);
+    expect(c.events(holder).some((e) => e.type === 'lost')).toBe(false);
+    expect(new Set(c.ticks().filter((k) => k.t > mono() - L).map((k) => k.node))).toEqual(new Set([holder]));
+    expect(c.events().some((e) => e.type === 'rejected' && /epoch\.2/.test(String(e.detail)))).toBe(true);
+    expect(c.violations()).toEqual([]);
   });
 });

@@ -2,7 +2,9 @@
 // real shared-directory store (I/O helper process) with the real fence process. On acquire it
 // arms the fence and has the fence spawn tick-service.cjs; on every renewal it renews the fence;
 // on loss it stops the service, then disarms. Events go to OUT/<node>.events as JSON lines
-// with CLOCK_MONOTONIC times. Env: NODE_NAME SHARED RUN_DIR OUT GROUP PROFILE. Needs dist/.
+// with CLOCK_MONOTONIC times. Env: NODE_NAME SHARED RUN_DIR OUT GROUP PROFILE, KEY_FILE (the
+// cluster key, base64), NODES (cluster.nodes, comma-separated), SQUASH_UID (run the I/O helper
+// as that user: its files are then owned by it, as root's are under NFS root_squash). Needs dist/.
 const fs = require('node:fs');
 const path = require('node:path');
 const dist = path.resolve(__dirname, '..', '..', 'dist', 'plugin');
@@ -12,6 +14,7 @@ const lease = {
   ...require(path.join(dist, 'lease', 'elector.js')),
   ...require(path.join(dist, 'lease', 'helper-store.js')),
   ...require(path.join(dist, 'lease', 'profiles.js')),
+  ...require(path.join(dist, 'lease', 'shared-key.js')),
 };
 const { FenceClient } = require(path.join(dist, 'fence', 'client.js'));
 
@@ -23,7 +26,12 @@ const t = profile.timings;
 const events = path.join(out, `${node}.events`);
 const log = (type, extra = {}) => fs.appendFileSync(events, JSON.stringify({ t: lease.monotonicMs(), node, type, ...extra }) + '\n');
 
-const store = new lease.HelperStore({ root: process.env.SHARED, node, ioTimeoutMs: t.ioTimeoutMs, wedgeKillMs: t.leaseMs, directIo: false });
+const squash = process.env.SQUASH_UID ? Number(process.env.SQUASH_UID) : undefined;
+const store = new lease.HelperStore({ root: process.env.SHARED, node, ioTimeoutMs: t.ioTimeoutMs, wedgeKillMs: t.leaseMs, directIo: false, ...(squash !== undefined ? { runAs: { uid: squash, gid: squash } } : {}) });
+const key = new lease.SharedDirKey(Buffer.from(fs.readFileSync(process.env.KEY_FILE, 'utf8').trim(), 'base64'), 'lc', {
+  nodes: (process.env.NODES || '').split(',').filter(Boolean),
+  log: { warn: (m) => log('rejected', { detail: m }), error: () => undefined, info: () => undefined, trace: () => undefined, child() { return this; }, level: 'INFO' },
+});
 const fence = new FenceClient({ runDir: process.env.RUN_DIR, node: process.env.FENCE_ID || node });
 let service; // { pid, epoch }
 let armedEpoch = 0;
@@ -44,7 +52,9 @@ async function main() {
   const ready = await store.start();
   if (!ready.ok) { process.stderr.write(`${node}: I/O helper did not start: ${ready.message}\n`); process.exit(4); }
   try {
-    await lease.checkClusterProfile(store, profile);
+    const tree = await store.checkTree([group]);
+    if (!tree.ok) throw new Error(tree.message);
+    await lease.checkClusterProfile(store, profile, key);
   } catch (err) {
     log('refused', { detail: err.message });
     process.stderr.write(`${node}: ${err.message}\n`);
@@ -55,7 +65,7 @@ async function main() {
   log('fence', { detail: f });
   if (!f.ok) { process.stderr.write(`${node}: ${f.reason}\n`); store.close(); process.exit(4); } // no fence, no serving
   const elector = new lease.Elector({
-    group, node, store, profile, clock: lease.monotonicClock,
+    group, node, store, key, profile, clock: lease.monotonicClock,
     onEvent: (e) => { if (e.type !== 'renewed' && e.type !== 'observed-change') log(e.type, { epoch: e.epoch, detail: e.detail }); },
     onAcquired: async (epoch, signal, info) => {
       const tenure = elector.tenure();

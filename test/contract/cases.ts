@@ -194,7 +194,7 @@ export function contractCases(dovecot: { conf: string; masterPid: string }, enc:
         PidFiles: [dovecot.masterPid],
         MonitorProcesses: [`/usr/sbin/dovecot -c ${dovecot.conf}`],
         ProbeHost: sb.host, ProbeServices: { imap: sb.ports.imap, imaps: sb.ports.imaps },
-        ProbeUser: sb.testUser.name, ProbePasswd: enc(sb.testUser.password), ...TIMEOUTS,
+        ProbeUser: sb.testUser.name, ProbePasswd: enc(sb.testUser.password), ProbeCAFile: sb.certFile, ...TIMEOUTS,
       }),
       logins: (sb) => ({ [`imap:${sb.ports.imap}`]: IMAP_LOGIN, [`imaps:${sb.ports.imaps}`]: IMAP_LOGIN }),
       credential: 'ProbePasswd',

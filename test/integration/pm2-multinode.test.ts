@@ -10,6 +10,7 @@
  * Standby offline monitoring is off here (OfflineMonitorInterval 0): on one machine every node
  * would see the other's daemon through the shared pid file.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -52,9 +53,13 @@ function writeCluster(): string {
   const dist = path.join(PACKAGE_ROOT, 'dist', 'plugin', 'index.js');
   const svc = path.join(WORK, 'svc.js');
   fs.writeFileSync(svc, DAEMON);
+  // A multi-node cluster signs its shared directory with a key derived from the cluster key.
+  const keyFile = path.join(WORK, 'keys', 'cluster.key');
+  fs.mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(keyFile)) fs.writeFileSync(keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
   const fast = { MonitorInterval: 1, OfflineMonitorInterval: 0, OnlineTimeout: 10, OfflineTimeout: 5, CleanTimeout: 5, MonitorTimeout: 3, RestartLimit: 1, ConfInterval: 600 };
   const def = {
-    cluster: { name: 'mn', nodes: ['a', 'b'], sharedDir: SHARED, lease: { profile: 'fast' }, metrics: { listen: `127.0.0.1:${BASE + 90}` } },
+    cluster: { name: 'mn', nodes: ['a', 'b'], sharedDir: SHARED, keyFile, lease: { profile: 'fast' }, metrics: { listen: `127.0.0.1:${BASE + 90}` } },
     groups: {
       app: {
         systemList: ['a', 'b'],

@@ -45,10 +45,11 @@ beforeAll(async () => {
   const keyFile = path.join(WORK, 'cluster.key');
   const env = { ...process.env, MSGHA_KEY_FILE: keyFile };
   expect((await runNode([CLI, 'keygen', '--key-file', keyFile], env)).code).toBe(0);
-  const enc = await runNode([CLI, 'encrypt', '--key-file', keyFile], env, { input: `${PASSWORD}\n` });
+  // Bound to its place (cluster sec, group adm, resource admin, attribute SSLDbPasswd).
+  const enc = await runNode([CLI, 'encrypt', '--key-file', keyFile, '--cluster-name', 'sec', '--for', 'adm.admin.SSLDbPasswd'], env, { input: `${PASSWORD}\n` });
   expect(enc.code, enc.stderr).toBe(0);
   const secret = enc.stdout.trim().split('\n').pop()!;
-  expect(secret).toMatch(/^enc:v1:/);
+  expect(secret).toMatch(/^enc:v2:/);
   const def = {
     cluster: { name: 'sec', nodes: ['n1'], keyFile, metrics: { listen: `127.0.0.1:${BASE + 90}` } },
     groups: {

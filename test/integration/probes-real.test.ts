@@ -61,7 +61,8 @@ async function stopListeners(port: number, stopped: number[]): Promise<void> {
 }
 
 async function run(service: string, target: Partial<ProtocolTarget> & { port: number }, options: Partial<ProtocolOptions> = {}): Promise<ProbeResult> {
-  return getProbe(service)!({ host: '127.0.0.1', ...target }, { timeoutMs: T, ...options });
+  // The sandbox's self-signed certificate is the CA of its TLS logins (they verify by default).
+  return getProbe(service)!({ host: '127.0.0.1', ...target }, { timeoutMs: T, caFile: sb.certFile, ...options });
 }
 
 function expectOk(r: ProbeResult, phases: string[]): void {

@@ -75,12 +75,24 @@ export async function writeAdminRequest(clusterFile: string, group: string, requ
   if (request.to !== undefined && !g.systemList.includes(request.to)) return { ok: false, reason: `node ${request.to} is not in the systemList of ${group} (${g.systemList.join(', ')})` };
   const { HelperStore, getProfile, leaseRoot } = await import('../../lease');
   const { writeAdmin } = await import('../../lease/admin');
+  const { loadSharedDirKey } = await import('../../cluster/cluster-node');
+  const { readLease } = await import('../../cluster/cluster-status');
+  let key;
+  try { key = loadSharedDirKey(cluster); } catch (err) { return { ok: false, reason: (err as Error).message }; }
   const profile = getProfile(cluster.settings.lease?.profile);
   const store = new HelperStore({ root: leaseRoot(cluster.settings.sharedDir, cluster.settings.name), node: 'cli', ioTimeoutMs: profile.timings.ioTimeoutMs, wedgeKillMs: profile.timings.leaseMs, directIo: profile.directIo });
   try {
     const up = await store.start();
     if (!up.ok) return { ok: false, reason: `the I/O helper did not start: ${up.message}` };
-    const w = await writeAdmin(store, group, request, 'cli');
+    let req = request;
+    if (request.cmd === 'move') {
+      // A move is for the holder of the newest verified epoch only (a later holder ignores it).
+      const l = await store.listEpochs(group);
+      const lease = l.ok ? await readLease(store, key, group, l.value) : undefined;
+      if (!lease || lease.leaseState !== 'HELD' || lease.epoch === null) return { ok: false, reason: `nobody holds ${group} now (no verified HELD record in the shared directory): nothing to move` };
+      req = { ...request, epoch: lease.epoch };
+    }
+    const w = await writeAdmin(store, { key, group }, req, 'cli');
     return w.ok ? { ok: true, reason: 'written' } : { ok: false, reason: `cannot write the admin file of ${group}: ${w.message}` };
   } finally {
     store.close();

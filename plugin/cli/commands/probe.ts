@@ -16,7 +16,9 @@ export const usage = 'probe --type T --host H --port P [--user U --password-env 
 const HELP = `usage: msgha ${usage}
   --type        ${PROBE_NAMES.join(' ')}
   --tls         implicit | starttls | none (default: implicit for the *s types, else none)
-  --servername  SNI name          --verify   verify the certificate   --ca-file F  trusted CA (PEM)
+  --servername  SNI name   --ca-file F  trusted CA (PEM)
+  --verify      verify the certificate even without a login (a login over TLS always verifies)
+  --no-verify   send the login without verifying the certificate (warned)
   --recipient   RCPT TO address (smtp, lmtp)       --client-name  EHLO/LHLO name
   --path        first page (http) or read-back path (admin)   --login-path P  --login-method GET|POST
   --bind-dn     LDAP bind DN (default: --user when given, else anonymous)   --base  search base
@@ -27,7 +29,7 @@ exit: 0 ok, 1 fail, 2 usage error, 3 timeout`;
 const VALUE_FLAGS = new Set(['--type', '--host', '--port', '--user', '--password-env', '--password-file', '--timeout-ms', '--tls',
   '--servername', '--ca-file', '--recipient', '--client-name', '--path', '--login-path', '--login-method', '--bind-dn', '--base',
   '--mailbox', '--command']);
-const BOOL_FLAGS = new Set(['--json', '--verify', '--select']);
+const BOOL_FLAGS = new Set(['--json', '--verify', '--no-verify', '--select']);
 
 class UsageError extends Error {}
 
@@ -113,6 +115,8 @@ export async function run(args: string[]): Promise<number> {
     if (type === 'command' && !p.values.get('--command')) throw new UsageError('--type command needs --command PROGRAM');
     const password = readPassword(p);
     const caFile = p.values.get('--ca-file');
+    if (p.flags.has('--verify') && p.flags.has('--no-verify')) throw new UsageError('--verify and --no-verify exclude each other');
+    if (p.flags.has('--no-verify') && password !== undefined) process.stderr.write('msgha probe: warning: --no-verify sends the password without checking who answers\n');
     const v = (name: string): string | undefined => p.values.get(name);
     target = { host, port, ...(tls ? { tls: tls as ProtocolTarget['tls'] } : {}) };
     options = {
@@ -121,6 +125,7 @@ export async function run(args: string[]): Promise<number> {
       ...(password !== undefined ? { password } : {}),
       ...(v('--servername') ? { servername: v('--servername') } : {}),
       ...(p.flags.has('--verify') ? { verifyCertificate: true } : {}),
+      ...(p.flags.has('--no-verify') ? { verifyCertificate: false } : {}),
       ...(caFile ? { ca: fs.readFileSync(caFile, 'utf8') } : {}),
       ...(v('--recipient') ? { recipient: v('--recipient') } : {}),
       ...(v('--client-name') ? { clientName: v('--client-name') } : {}),

@@ -10,6 +10,8 @@
  * $PM2_HOME). A multi-node coordinator's answer is shown as the cluster table (JSON:
  * ClusterStatus with source 'coordinator' plus `local`, the coordinator's own reply); a one-node
  * coordinator's as the group × resource table (JSON: its reply, unchanged).
+ * A coordinator's answer ends with one line about its /metrics exporter: listening (ours, with
+ * the coordinator's pid) or not, and who holds the port instead (so a foreign /healthz shows).
  * Either way a node's published view is watched for about two of its publish periods (at most
  * 5 s; the shared directory is re-read, the coordinator asked twice): a node whose view did not
  * change is shown as `unknown (silent N s)` and its groups as `unknown (last said …)` — never
@@ -19,6 +21,7 @@
 import type { ClusterStatusReply } from '../../cluster/multi-node';
 import type { StatusReply } from '../../coordinator/status-reply';
 import type { NodeView } from '../../cluster/node-view';
+import { describeExporter } from '../../metrics/exporter-keeper';
 import { COORDINATOR_NAMES, parseArgs } from './action-verb';
 
 export const usage = 'status [--json] [--cluster FILE]   the whole cluster (shared directory) or this node';
@@ -33,12 +36,15 @@ async function fromSharedDir(file: string): Promise<{ status?: unknown; text?: s
   if (!cluster.settings.sharedDir) return undefined;
   const { HelperStore, getProfile, leaseRoot } = await import('../../lease');
   const { readClusterStatus, formatClusterStatus } = await import('../../cluster/cluster-status');
+  const { loadSharedDirKey } = await import('../../cluster/cluster-node');
+  let key;
+  try { key = loadSharedDirKey(cluster); } catch (err) { return { error: (err as Error).message }; }
   const profile = getProfile(cluster.settings.lease?.profile);
   const store = new HelperStore({ root: leaseRoot(cluster.settings.sharedDir, cluster.settings.name), node: 'cli', ioTimeoutMs: Math.max(profile.timings.ioTimeoutMs, 2000), wedgeKillMs: profile.timings.leaseMs, directIo: profile.directIo });
   try {
     const up = await store.start();
     if (!up.ok) return { error: `cannot read the shared directory ${cluster.settings.sharedDir}: ${up.message}` };
-    const s = await readClusterStatus(cluster, store);
+    const s = await readClusterStatus(cluster, store, { key });
     return { status: s, text: formatClusterStatus(s, cluster.settings.nodes) };
   } finally {
     store.close();
@@ -124,7 +130,7 @@ export async function run(args: string[]): Promise<number> {
     const observed = asked.first && asked.watchedMs !== undefined ? observeViews(viewsOf(asked.first), views, asked.watchedMs) : undefined;
     observed?.set(reply.view.node, { changed: true, watchedMs: asked.watchedMs ?? 0 });
     const s = buildClusterStatus({ cluster, source: 'coordinator', views, observed, nowWallMs: Date.now() });
-    process.stdout.write(a.json ? JSON.stringify({ ...s, local: reply }, null, 2) + '\n' : formatClusterStatus(s, nodes) + '\n');
+    process.stdout.write(a.json ? JSON.stringify({ ...s, local: reply }, null, 2) + '\n' : formatClusterStatus(s, nodes) + '\n' + metricsLine(reply));
     return 0;
   }
   if (a.json) {
@@ -135,7 +141,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`coordinator not running a cluster: ${reply.error}\n`);
     return 1;
   }
-  process.stdout.write(`${reply.summary}\n`);
+  process.stdout.write(`${reply.summary}\n${metricsLine(reply)}`);
   const rows: string[][] = [['GROUP', 'RESOURCE', 'STATE', 'RESTARTS', 'REASON']];
   for (const g of reply.groups) {
     rows.push([g.name, '', g.state, '', g.last ? `${g.last.from} → ${g.last.to}: ${g.last.reason}` : g.reason]);
@@ -146,4 +152,9 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd() + '\n');
   }
   return 0;
+}
+
+/** Whether the exporter on the metrics port is this coordinator's (a coordinator older than this line sends none). */
+function metricsLine(reply: Reply): string {
+  return reply.metrics ? describeExporter(reply.metrics) + '\n' : '';
 }

@@ -4,7 +4,7 @@
  * starts nothing; bad input never crashes it.
  */
 import { loadCluster } from '../../config/load';
-import { formatProblem } from '../../model/problems';
+import { formatProblem, printable } from '../../model/problems';
 
 export const usage = 'validate FILE [--json]          check a cluster file; print every problem';
 
@@ -18,6 +18,7 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const file = rest[0]!;
+  const shown = printable(file);
   const { cluster, problems, summary } = await loadCluster(file);
   const valid = summary.errors === 0 && cluster !== undefined;
   if (json) {
@@ -26,8 +27,8 @@ export async function run(args: string[]): Promise<number> {
     for (const p of problems) process.stdout.write(formatProblem(p) + '\n');
     const warnings = summary.warnings > 0 ? `, ${plural(summary.warnings, 'warning')}` : '';
     process.stdout.write(valid
-      ? `${file}: valid — ${plural(summary.groups, 'group')}, ${plural(summary.resources, 'resource')}${warnings}\n`
-      : `${file}: ${plural(summary.errors, 'error')}${warnings}\n`);
+      ? `${shown}: valid — ${plural(summary.groups, 'group')}, ${plural(summary.resources, 'resource')}${warnings}\n`
+      : `${shown}: ${plural(summary.errors, 'error')}${warnings}\n`);
   }
   return valid ? 0 : 1;
 }

@@ -62,6 +62,15 @@ export const ALERT_RULES: AlertRule[] = [
     description: `{{ $value }} failed renewals in 5 minutes.`,
   },
   {
+    alert: 'MsghaSharedDirRejected',
+    // Nothing the product writes fails to verify: a rejected file is damage, an older release
+    // during an upgrade, or someone without the cluster key writing there.
+    expr: 'increase(msgha_shared_dir_rejected_total[10m]) > 0',
+    severity: 'critical',
+    summary: `${L('node')} ignored files of the shared directory that do not verify (kind ${L('kind')}): see which with \`msgha status --cluster FILE\` and the coordinator log (\`pm2 logs msgha\`); check who can write the shared directory (docs/lease.md, "Who may write the shared directory").`,
+    description: `{{ $value }} rejected ${L('kind')} files in 10 minutes.`,
+  },
+  {
     alert: 'MsghaLeaseServeTimeLow',
     // Renewals normally keep tens of seconds of serve time; under 10 s means several renewals in
     // a row were missed and self-fencing is close.

@@ -1,11 +1,12 @@
 /** A valid cluster definition that the validation tests mutate one rule at a time. */
 import type { ClusterDefinition } from '../../../plugin/model/cluster-types';
+import { testKeyFile } from '../../helpers/test-key';
 
-export const ENC = 'enc:v1:REPLACE_with_the_output_of_msgha_encrypt';
+export const ENC = 'enc:v2:REPLACE_with_the_output_of_msgha_encrypt_for_this_attribute';
 
 export function baseDefinition(): ClusterDefinition {
   return {
-    cluster: { name: 'mail', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha', lease: { profile: 'nfs' }, fence: { watchdog: '/dev/watchdog' }, metrics: { listen: '127.0.0.1:9464' } },
+    cluster: { name: 'mail', nodes: ['mx1', 'mx2'], sharedDir: '/shared/msgha', keyFile: testKeyFile(), lease: { profile: 'nfs' }, fence: { watchdog: '/dev/watchdog' }, metrics: { listen: '127.0.0.1:9464' } },
     groups: {
       directory: {
         systemList: ['mx1', 'mx2'],

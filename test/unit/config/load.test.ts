@@ -8,6 +8,7 @@ import { loadCluster, loadClusterOrThrow } from '../../../plugin/config/load';
 import { ClusterConfigError, formatProblem } from '../../../plugin/model/problems';
 import { onlineOrder } from '../../../plugin/config/resolve';
 import { baseDefinition } from './base-definition';
+import { testKeyFile } from '../../helpers/test-key';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DIST_INDEX = path.join(ROOT, 'dist/plugin/index.js');
@@ -163,6 +164,10 @@ describe('defineCluster', () => {
 });
 
 describe('the examples in ecosystem/', () => {
+  // They name the default key file, /etc/msgha/cluster.key: a test key stands in for it.
+  const env = { ...process.env, MSGHA_KEY_FILE: testKeyFile() };
+  beforeAll(() => { process.env.MSGHA_KEY_FILE = env.MSGHA_KEY_FILE; });
+  afterAll(() => { delete process.env.MSGHA_KEY_FILE; });
   const files = fs.readdirSync(path.join(ROOT, 'ecosystem')).filter((f) => f.endsWith('.config.js') && f !== 'demo.config.js');
 
   it('include the seed topologies, the Netscape profile and the open-source suite', () => {
@@ -177,7 +182,7 @@ describe('the examples in ecosystem/', () => {
 
   it('passes the compiled `msgha validate`', () => {
     for (const f of files) {
-      const out = execFileSync(process.execPath, [CLI, 'validate', `ecosystem/${f}`], { cwd: ROOT, encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [CLI, 'validate', `ecosystem/${f}`], { cwd: ROOT, encoding: 'utf8', env });
       expect(out).toMatch(new RegExp(`^ecosystem/${f}: valid — \\d+ groups?, \\d+ resources`, 'm'));
     }
   });

@@ -127,6 +127,21 @@ describe('execProgram', () => {
     expect(bad.spawnError?.code).toBe('EUSER');
   });
 
+  it('finds a bare name in PATH, runs that file and keeps the name as argv[0]', async () => {
+    const r = await execProgram(['cat', '/proc/self/cmdline'], { timeoutMs: 5000 });
+    expect(r.stdout).toBe('cat\0/proc/self/cmdline\0');
+    const missing = await execProgram(['no-such-program-x'], { timeoutMs: 5000 });
+    expect(missing.spawnError).toEqual({ code: 'ENOENT', message: 'no-such-program-x: not found in PATH' });
+  });
+
+  it('skips relative PATH entries (they would depend on the working directory)', async () => {
+    await script('relative-tool', 'echo found');
+    const envFile = path.join(dir, 'relative.env');
+    await fs.writeFile(envFile, 'PATH=bin:.\n');
+    const r = await execProgram(['relative-tool'], { timeoutMs: 5000, envFile, cwd: dir });
+    expect(r.spawnError?.code).toBe('ENOENT');
+  });
+
   it('does not wait for a daemon that keeps the output pipes open', async () => {
     const prog = await script('daemonize.sh', '/bin/sleep 3 &\necho started');
     const t0 = Date.now();

@@ -34,14 +34,15 @@ describe('guard file and hooks', () => {
     }
   });
 
+  // Without the cluster's key (a tool reading for display): the request, never trusted.
   it.each([
     [null, { cmd: 'none' }],
     ['', { cmd: 'none' }],
-    ['{"cmd":"freeze","id":"a"}', { cmd: 'freeze', id: 'a' }],
-    ['{"cmd":"move","to":"mx2"}', { cmd: 'move', to: 'mx2', id: undefined }],
-    ['{"cmd":"move"}', { cmd: 'invalid' }],
-    ['{not json', { cmd: 'invalid' }],
-  ])('parseAdmin(%j)', (text, want) => {
+    ['{"cmd":"freeze","id":"a"}', { cmd: 'freeze', id: 'a', unsigned: true }],
+    ['{"cmd":"move","to":"mx2"}', { cmd: 'move', to: 'mx2', id: undefined, unsigned: true }],
+    ['{"cmd":"move"}', { cmd: 'invalid', unsigned: true }],
+    ['{not json', { cmd: 'invalid', unsigned: true }],
+  ])('parseAdmin(%j) without a key', (text, want) => {
     expect(parseAdmin(text)).toEqual(want);
   });
 });

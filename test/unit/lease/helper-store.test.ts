@@ -6,7 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HelperStore } from '../../../plugin/lease/helper-store';
-import { decodeRecord, encodeRecord, type LeaseRecord } from '../../../plugin/lease/record';
+import { decodeRecord, encodeRecord as encodeSigned, type LeaseRecord } from '../../../plugin/lease/record';
+import { SharedDirKey } from '../../../plugin/lease/shared-key';
+
+const key = SharedDirKey.ephemeral('hs');
+const encodeRecord = (r: LeaseRecord): Buffer => encodeSigned(r, { key, group: 'any' });
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mh-hs-'));
 const stores: HelperStore[] = [];
@@ -32,10 +36,10 @@ describe('HelperStore (real directory, I/O helper process)', () => {
     expect(await s.createEpoch(g, 1, encodeRecord(rec(1, 'a')), '.tmp.a.1')).toEqual({ ok: true, value: 'created' });
     expect(await s.createEpoch(g, 1, encodeRecord(rec(1, 'b')), '.tmp.b.1')).toEqual({ ok: true, value: 'exists' });
     const r = await s.readEpoch(g, 1);
-    expect(r.ok && decodeRecord(r.value, 1)).toMatchObject({ valid: true, record: { holder: 'a' } });
+    expect(r.ok && decodeRecord(r.value.bytes, 1, { key, group: 'any' })).toMatchObject({ kind: 'valid', record: { holder: 'a' } });
     expect((await s.writeEpoch(g, 1, encodeRecord(rec(1, 'a', 5)))).ok).toBe(true);
     const r2 = await s.readEpoch(g, 1);
-    expect(r2.ok && decodeRecord(r2.value, 1)).toMatchObject({ valid: true, record: { counter: 5 } });
+    expect(r2.ok && decodeRecord(r2.value.bytes, 1, { key, group: 'any' })).toMatchObject({ kind: 'valid', record: { counter: 5 } });
     expect(await s.writeEpoch(g, 9, encodeRecord(rec(9, 'a')))).toMatchObject({ ok: false, code: 'ENOENT' });
     expect(fs.existsSync(path.join(dir, 'groups', g, 'epoch.9'))).toBe(false);
     expect(fs.readdirSync(path.join(dir, 'groups', g)).filter((n) => n.startsWith('.tmp'))).toEqual([]);
@@ -44,6 +48,8 @@ describe('HelperStore (real directory, I/O helper process)', () => {
 
   it('concurrent creators through separate helpers: exactly one wins each epoch', async () => {
     const nodes = ['n1', 'n2', 'n3', 'n4'].map((n) => mk(n, false));
+    // Node's start-up of each helper (seconds on a loaded machine) is not part of the race.
+    await Promise.all(nodes.map((s) => s.start()));
     for (let e = 1; e <= 5; e++) {
       const res = await Promise.all(nodes.map((s, i) => s.createEpoch('race', e, encodeRecord(rec(e, `n${i + 1}`)), `.tmp.n${i + 1}.${e}`)));
       expect(res.filter((r) => r.ok && r.value === 'created')).toHaveLength(1);
@@ -63,7 +69,10 @@ describe('HelperStore (real directory, I/O helper process)', () => {
 
   it('a stopped helper (hung storage): calls time out at T_io, the helper is killed and replaced at once', async () => {
     const s = mk('h', false, 300, 800);
-    await s.listEpochs('hang');
+    // Started and answering first, as the coordinator does: on a loaded machine a helper's start
+    // takes longer than T_io, and a call still in flight would run its own wedge timer.
+    expect(await s.start()).toMatchObject({ ok: true });
+    expect((await s.listEpochs('hang')).ok).toBe(true);
     const pid = s.pid()!;
     process.kill(pid, 'SIGSTOP');
     const t0 = Date.now();

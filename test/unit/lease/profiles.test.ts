@@ -1,6 +1,8 @@
 // Timing rules T1–T4 with their exact messages, the built-in profiles, cluster.json profile check.
 import { describe, expect, it } from 'vitest';
-import { checkClusterProfile, compareClusterFile, clusterFileText, ProfileMismatchError } from '../../../plugin/lease/cluster-profile';
+import { randomBytes } from 'node:crypto';
+import { checkClusterProfile, compareClusterFile, clusterFileText, ProfileMismatchError, readClusterFile } from '../../../plugin/lease/cluster-profile';
+import { SharedDirKey } from '../../../plugin/lease/shared-key';
 import { explainLease } from '../../../plugin/lease/explain';
 import { FakeClock } from '../../../plugin/lease/fake-clock';
 import { MemoryDirectory, MemoryStoreView } from '../../../plugin/lease/memory-store';
@@ -47,21 +49,41 @@ describe('T1–T4', () => {
 
 describe('cluster.json profile check', () => {
   const view = () => new MemoryStoreView(new MemoryDirectory(), new FakeClock(), 400);
+  const raw = randomBytes(32);
+  const key = new SharedDirKey(raw, 'mail');
 
   it('the first node creates it, the same profile joins, another profile is refused naming both', async () => {
     const v = view();
-    expect(await checkClusterProfile(v, PROFILES.nfs)).toBe('created');
-    expect(await checkClusterProfile(v, PROFILES.nfs)).toBe('matches');
-    await expect(checkClusterProfile(v, PROFILES.fast)).rejects.toThrow(ProfileMismatchError);
-    await expect(checkClusterProfile(v, PROFILES.fast)).rejects.toThrow(/this node runs profile 'fast' \(P=0.2s .* but cluster.json says the cluster runs profile 'nfs' \(P=2s .*L=40s/);
+    expect(await checkClusterProfile(v, PROFILES.nfs, key)).toBe('created');
+    expect(await checkClusterProfile(v, PROFILES.nfs, key)).toBe('matches');
+    await expect(checkClusterProfile(v, PROFILES.fast, key)).rejects.toThrow(ProfileMismatchError);
+    await expect(checkClusterProfile(v, PROFILES.fast, key)).rejects.toThrow(/this node runs profile 'fast' \(P=0.2s .* but cluster.json says the cluster runs profile 'nfs' \(P=2s .*L=40s/);
   });
 
   it('a node with the same name but a different L is refused', () => {
     const changed = { ...PROFILES.nfs, timings: { ...PROFILES.nfs.timings, leaseMs: 45_000 } };
-    expect(compareClusterFile(clusterFileText(PROFILES.nfs), changed, 'cluster.json')).toMatch(/profile 'nfs' .*L=45s.*profile 'nfs' .*L=40s/);
+    const read = readClusterFile(clusterFileText(PROFILES.nfs, key), key, 'cluster.json');
+    if ('problem' in read) throw new Error(read.problem);
+    expect(compareClusterFile(read.file, changed, 'cluster.json')).toMatch(/profile 'nfs' .*L=45s.*profile 'nfs' .*L=40s/);
   });
 
-  it('a malformed file refuses', () => {
-    expect(compareClusterFile('{', PROFILES.nfs, 'cluster.json')).toMatch(/not valid JSON/);
+  it('a malformed file, a forged one (another key) and an unsigned one refuse, naming the file', async () => {
+    expect(readClusterFile('{', key, 'cluster.json')).toEqual({ problem: expect.stringMatching(/not valid JSON/) });
+    const other = new SharedDirKey(randomBytes(32), 'mail');
+    expect(readClusterFile(clusterFileText(PROFILES.nfs, other), key, '/s/cluster.json')).toEqual({ problem: expect.stringMatching(/^\/s\/cluster.json is not signed with this node's cluster key \(bad MAC\)/) });
+    const unsigned = JSON.stringify({ version: 1, profile: 'nfs', timings: PROFILES.nfs.timings, digest: 0 });
+    expect(readClusterFile(unsigned, key, 'cluster.json')).toEqual({ problem: expect.stringMatching(/not signed .*acceptUnsigned/) });
+    // With acceptUnsigned an older release's file is accepted, then replaced by a signed one.
+    const v = view();
+    await v.createMeta('cluster.json', unsigned);
+    const lenient = new SharedDirKey(raw, 'mail', { acceptUnsigned: true });
+    expect(await checkClusterProfile(v, PROFILES.nfs, lenient)).toBe('matches');
+    const now = (await v.readMeta('cluster.json'));
+    expect(now.ok && readClusterFile(now.value!, key, 'cluster.json')).toMatchObject({ unsigned: false });
+  });
+
+  it('an older release still reads the profile from the signed file (the clear fields beside the MAC)', () => {
+    const f = JSON.parse(clusterFileText(PROFILES.local, key)) as { version: number; profile: string; timings: unknown };
+    expect(f).toMatchObject({ version: 1, profile: 'local', timings: PROFILES.local.timings });
   });
 });

@@ -4,6 +4,7 @@
  * node's serving interval at the kill deadline. Serving intervals are kept in global time so the
  * invariant "never two nodes serving at one instant" is checked from one clock.
  */
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../plugin/lease/clock';
 import { Elector, type ElectorEvent, type LostReason, type ResumeToken } from '../../../plugin/lease/elector';
 import { FakeClock } from '../../../plugin/lease/fake-clock';
@@ -11,6 +12,7 @@ import { MemoryDirectory, MemoryStoreView } from '../../../plugin/lease/memory-s
 import { PROFILES, type LeaseProfile } from '../../../plugin/lease/profiles';
 import type { IoResult } from '../../../plugin/lease/store';
 import { writeAdmin, type AdminRequest } from '../../../plugin/lease/admin';
+import { SharedDirKey, type SharedKeyOptions } from '../../../plugin/lease/shared-key';
 
 export class NodeClock implements Clock {
   paused = false;
@@ -32,6 +34,8 @@ export interface Interval { node: string; epoch: number; start: number; end?: nu
 export class SimNode {
   readonly clock: NodeClock;
   readonly view: MemoryStoreView;
+  /** This node's copy of the cluster's shared-directory key (its own memory of admin seqs). */
+  readonly key: SharedDirKey;
   elector!: Elector;
   readonly events: ElectorEvent[] = [];
   readonly lost: Array<{ reason: LostReason; epoch: number; at: number }> = [];
@@ -47,12 +51,13 @@ export class SimNode {
     this.clock = new NodeClock(sim.clock, opts.offset ?? 0, opts.rate ?? 1);
     this.view = new MemoryStoreView(sim.dir, this.clock, sim.profile.timings.ioTimeoutMs);
     this.view.gate = () => this.clock.unpaused();
+    this.key = new SharedDirKey(sim.rawKey, 'sim', sim.keyOptions);
     this.makeElector();
   }
 
   makeElector(): void {
     this.elector = new Elector({
-      group: 'g', node: this.name, store: this.view, clock: this.clock, profile: this.sim.profile,
+      group: 'g', node: this.name, store: this.view, key: this.key, clock: this.clock, profile: this.sim.profile,
       onEvent: (e) => this.events.push(e),
       claimDelayMs: (prev) => this.claimDelay(prev),
       onAcquired: (epoch, _signal, info) => {
@@ -106,7 +111,7 @@ export class SimNode {
    * the operator does: freeze, none (unfreeze) or move, each with a fresh id.
    */
   admin(cmd: AdminRequest): Promise<IoResult<void>> {
-    return writeAdmin(this.view, 'g', cmd, this.name);
+    return writeAdmin(this.view, { key: this.key, group: 'g' }, cmd, this.name);
   }
   holding(): boolean { return this.elector.status().state === 'holder'; }
 }
@@ -119,7 +124,13 @@ export class Sim {
   readonly acquires: Array<{ node: string; epoch: number; at: number }> = [];
   readonly fenceKills: Array<{ node: string; at: number }> = [];
 
-  constructor(readonly profile: LeaseProfile = PROFILES.fast) {}
+  /** The cluster key every simulated node shares. */
+  readonly rawKey = randomBytes(32);
+
+  constructor(readonly profile: LeaseProfile = PROFILES.fast, readonly keyOptions: SharedKeyOptions = {}) {}
+
+  /** The cluster's key as a writer without a node's memory holds it (tests forge and replay with it). */
+  key(): SharedDirKey { return new SharedDirKey(this.rawKey, 'sim', this.keyOptions); }
 
   add(name: string, opts: { offset?: number; rate?: number } = {}): SimNode {
     const n = new SimNode(this, name, opts);

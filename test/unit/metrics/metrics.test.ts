@@ -39,7 +39,7 @@ describe('metric definitions', () => {
       for (const l of Object.keys(s.labels)) expect(allowed.has(l), `${s.name} label ${l}`).toBe(true);
     }
     const catalog = a.catalog();
-    expect(catalog.length).toBe(24);
+    expect(catalog.length).toBe(25);
     for (const f of catalog) {
       expect(f.help.length, f.name).toBeGreaterThan(10);
       expect(f.name.endsWith('_total')).toBe(f.type === 'counter');

@@ -21,6 +21,8 @@ beforeAll(async () => {
   await listen(net.createServer((s) => s.write('* OK ready\r\n')), BASE);
   await listen(net.createServer(() => { /* accepts, never greets */ }), BASE + 1);
   await listen(net.createServer((s) => s.end('-ERR go away\r\n')), BASE + 2);
+  // A greeting with the right prefix that never ends its line.
+  await listen(net.createServer((s) => s.write('* OK ' + 'A'.repeat(10_000))), BASE + 4);
   await listen(http.createServer((req, res) => {
     if (req.url === '/port') {
       const ok = req.headers.authorization === 'Basic ' + Buffer.from('admin:pw').toString('base64');
@@ -50,6 +52,11 @@ describe('tcp probe', () => {
   it('fails on a wrong greeting and on a refused connection', async () => {
     expect(await probeTcp({ host, port: BASE + 2 }, { timeoutMs: 1000, greeting: '+OK' })).toMatchObject({ outcome: 'fail', failedPhase: 'greeting' });
     expect(await probeTcp({ host, port: BASE + 9 }, { timeoutMs: 1000 })).toMatchObject({ outcome: 'fail', failedPhase: 'connect' });
+  });
+  it('fails a greeting with no line end within 4096 bytes, whatever it starts with', async () => {
+    const r = await probeTcp({ host, port: BASE + 4 }, { timeoutMs: 2000, greeting: '* OK' });
+    expect(r).toMatchObject({ outcome: 'fail', failedPhase: 'greeting' });
+    expect(r.reason).toMatch(/no line end within 4096 bytes/);
   });
   it('ends at once when the caller aborts', async () => {
     const ac = new AbortController();

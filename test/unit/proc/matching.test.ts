@@ -71,11 +71,11 @@ describe('findProcesses', () => {
   it('never trusts a thread id, a symlinked pid file, a kernel thread, a lookalike of another root, nor ourselves', async () => {
     const tid = (await fs.readdir(`/proc/${process.pid}/task`)).map(Number).find((t) => t !== process.pid)!;
     await fs.writeFile(path.join(dir, 'thread.pid'), `${tid}\n`);
-    expect(await checkPidFile(path.join(dir, 'thread.pid'))).toMatchObject({ ok: false, stale: true, why: `names pid ${tid}, a thread of process ${process.pid}, not a process` });
+    expect(await checkPidFile(path.join(dir, 'thread.pid'))).toMatchObject({ ok: false, stale: true, why: `names pid ${tid}, which is ${process.execPath} (uid 0), not this instance`, rule: `it is a thread of process ${process.pid}, not a process` });
     await fs.writeFile(path.join(dir, 'self.pid'), `${process.pid}\n`);
     expect((await checkPidFile(path.join(dir, 'self.pid'))).ok).toBe(false);
     await fs.writeFile(path.join(dir, 'kthreadd.pid'), '2\n');
-    if ((await readStat(2))?.ppid === 0) expect((await checkPidFile(path.join(dir, 'kthreadd.pid'))).why).toMatch(/kernel thread/);
+    if ((await readStat(2))?.ppid === 0) expect((await checkPidFile(path.join(dir, 'kthreadd.pid'))).rule).toMatch(/kernel thread/);
     const a = start(path.join(dir, 'r12', 'bin', 'fakedaemon'), ['306']);
     await until(async () => (await snapshot(0)).some((p) => p.pid === a.pid && p.cmdline.includes('306')));
     await fs.writeFile(path.join(dir, 'a.pid'), `${a.pid}\n`);
