@@ -10,7 +10,7 @@
  * and in a `.json` file no object may give a key twice.
  */
 import * as fs from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { isPlainObject } from '../model/check-context';
 import type { ClusterDefinition, ResolvedCluster } from '../model/cluster-types';
@@ -44,31 +44,15 @@ function firstLine(err: unknown): string {
 
 const PACKAGE_NAME = 'pm2-messaging-ha';
 
-type Resolve = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
-
 /**
- * Runs `fn` with `require('pm2-messaging-ha')` resolving to this very package when Node's own
- * resolution fails. Why: a cluster file usually lives outside any node_modules tree (e.g.
- * /etc/msgha/cluster.config.js) and must still validate and load. Node's own answer wins
- * whenever it has one.
+ * The fix for a cluster file whose `require('pm2-messaging-ha')` Node cannot resolve. The file
+ * is required with Node's own resolution, exactly as `pm2 start FILE` requires it, so validate
+ * fails where PM2 would: a file in /etc/msgha has no node_modules above it, and a global
+ * install is not on Node's search path. The fix names this very package by its real path.
  */
-function withPackageFallback<T>(fn: () => T): T {
-  const mod = Module as unknown as { _resolveFilename: Resolve };
-  const original = mod._resolveFilename;
-  const self = path.join(packageRoot(), 'dist', 'plugin', 'index.js');
-  mod._resolveFilename = function resolveWithFallback(this: unknown, request, ...rest) {
-    try {
-      return original.call(this, request, ...rest);
-    } catch (err) {
-      if (request === PACKAGE_NAME && fs.existsSync(self)) return self;
-      throw err;
-    }
-  };
-  try {
-    return fn();
-  } finally {
-    mod._resolveFilename = original;
-  }
+function unresolvedPackageHint(): string {
+  const root = fs.realpathSync(packageRoot());
+  return `require the installed package by its path: require(${JSON.stringify(root)}) — \`msgha init\` writes a cluster file that does`;
 }
 
 /** The raw definition in a file, with the problems found on the way; no `def` when it could not be had. */
@@ -126,7 +110,7 @@ function readDefinition(file: string, abs: string): { def?: unknown; problems: P
   const req = createRequire(abs);
   let exported: unknown;
   try {
-    exported = whileLoading(() => withPackageFallback(() => {
+    exported = whileLoading(() => {
       delete req.cache[abs];
       try {
         return req(abs) as unknown;
@@ -134,10 +118,10 @@ function readDefinition(file: string, abs: string): { def?: unknown; problems: P
         // Fresh on every load: the coordinator reloads the file after an edit.
         delete req.cache[abs];
       }
-    }));
+    });
   } catch (err) {
-    const hint = (err as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' && String(err).includes(PACKAGE_NAME)
-      ? 'is the package built (npm run build)?' : undefined;
+    const hint = (err as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' && firstLine(err).includes(PACKAGE_NAME)
+      ? unresolvedPackageHint() : undefined;
     return stop(`cannot load: ${firstLine(err)}`, hint);
   }
   try {

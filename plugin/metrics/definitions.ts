@@ -1,5 +1,6 @@
 /**
- * Every metric of the product, in one place (prefix `msgha_`). Identity labels are only
+ * Every metric of the product, in one place (prefix `msgha_`; the coordinator's process metrics
+ * keep their standard `process_*` / `nodejs_*` names, metrics.ts). Identity labels are only
  * `group`, `resource`, `type`, `service` (plus `node`, which the registry adds to every series
  * as a default label). The remaining label names — `state`, `reason`, `function`, `phase`,
  * `outcome` — are closed enums from snapshot.ts: the series count depends on the configuration
@@ -15,6 +16,8 @@ export const PREFIX = 'msgha_';
 /** The label names allowed anywhere: identity labels plus the closed-enum dimensions. */
 export const IDENTITY_LABELS = ['node', 'group', 'resource', 'type', 'service'] as const;
 export const ENUM_LABELS = ['state', 'reason', 'function', 'phase', 'outcome', 'kind'] as const;
+/** The labels of `msgha_build_info` alone: one series per node, value 1 (Prometheus' `*_build_info` convention). */
+export const BUILD_LABELS = ['version', 'nodejs'] as const;
 
 // Agent functions run from milliseconds (monitor) to minutes (online of a big store: OnlineTimeout
 // 300 s). The histogram is per group, type and function, not per resource: per resource it was
@@ -27,6 +30,7 @@ const PROBE_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30];
 const RENEW_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface MetricSet {
+  buildInfo: GaugeFamily<typeof BUILD_LABELS[number]>;
   // Computed at scrape time from the snapshot.
   groups: GaugeFamily<never>;
   groupState: GaugeFamily<'group' | 'state'>;
@@ -67,7 +71,7 @@ export function defineMetrics(): { set: MetricSet; families: AnyFamily[] } {
   const families: AnyFamily[] = [];
   const add = <F extends AnyFamily>(f: F): F => {
     if (families.some((x) => x.name === f.name)) throw new Error(`metric ${f.name} defined twice`);
-    const allowed: readonly string[] = [...IDENTITY_LABELS, ...ENUM_LABELS];
+    const allowed: readonly string[] = f.name === `${PREFIX}build_info` ? BUILD_LABELS : [...IDENTITY_LABELS, ...ENUM_LABELS];
     for (const l of f.labelNames) if (!allowed.includes(l) || l === 'node') throw new Error(`metric ${f.name}: label '${l}' is not one of ${allowed.join(', ')} (node is added to every series)`);
     families.push(f);
     return f;
@@ -77,6 +81,7 @@ export function defineMetrics(): { set: MetricSet; families: AnyFamily[] } {
   const h = <L extends string>(name: string, help: string, labels: readonly L[], buckets: number[]) => add(new HistogramFamily<L>(PREFIX + name, help, labels, buckets));
 
   const set: MetricSet = {
+    buildInfo: g('build_info', 'Always 1: the msgha version and the Node.js version this coordinator runs (compare nodes during a rolling upgrade).', BUILD_LABELS),
     groups: g('groups', 'Service groups configured on this node.', []),
     groupState: g('group_state', 'Group state on this node as a state set: 1 for the current state, 0 for the others.', ['group', 'state']),
     groupStateCode: g('group_state_code', 'Group state on this node as a number: 0 OFFLINE, 1 STARTING, 2 ONLINE, 3 PARTIAL, 4 STOPPING, 5 FAULTED.', ['group']),

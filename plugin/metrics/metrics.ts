@@ -1,7 +1,9 @@
 /**
  * The coordinator's metrics: every family of definitions.ts plus the coordinator's own process
- * metrics (prom-client's default metrics on a private Registry, prefixed `msgha_`), all with
- * `node` on every series.
+ * metrics (prom-client's default metrics on a private Registry), all with `node` on every series.
+ * The process metrics keep their standard names (`process_cpu_seconds_total`, `nodejs_heap_*`, …)
+ * so that stock Node.js / process dashboards and alerts find them; `job` and `instance` tell them
+ * apart from other exporters' on the same Prometheus.
  *
  * Guarantees: state gauges are rebuilt from one snapshot per scrape (the provider is called once
  * per scrape, never between scrapes); event counters of every group and resource in the snapshot
@@ -10,9 +12,12 @@
  * throw and never do I/O. Unknown states or reasons are recorded as 'UNKNOWN' / 'unknown'.
  * Not guaranteed: a snapshot provider that blocks blocks the scrape — it must answer from memory.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProbeResult } from '../../probes/types';
-import { PREFIX, SNAPSHOT_GAUGES, defineMetrics } from './definitions';
+import { packageRoot } from '../core/package-root';
+import { SNAPSHOT_GAUGES, defineMetrics } from './definitions';
 import type { Cell, FamilyInfo } from './family';
 import {
   AGENT_FUNCTIONS, FAILOVER_REASONS, FAULT_REASONS, GROUP_STATES, PROBE_OUTCOMES, PROBE_PHASES, RESOURCE_STATES, SHARED_DIR_KINDS, oneOf,
@@ -24,6 +29,8 @@ export interface MetricsOptions {
   node: string;
   /** Also export the coordinator's process metrics (default true). */
   processMetrics?: boolean;
+  /** The `version` of msgha_build_info (default: this package's package.json). */
+  version?: string;
 }
 
 export interface Metrics {
@@ -59,9 +66,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
   for (const f of families) f.setConstantLabel('node', node);
   const registry = new Registry();
   if (options.processMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: PREFIX, labels: { node } });
-    for (const name of REJECTED_DEFAULTS) registry.removeSingleMetric(PREFIX + name);
+    collectDefaultMetrics({ register: registry, labels: { node } });
+    for (const name of REJECTED_DEFAULTS) registry.removeSingleMetric(name);
   }
+  m.buildInfo.set({ version: options.version ?? packageVersion(), nodejs: process.version }, 1);
   let provider: SnapshotProvider | undefined;
   let generation = 0;
   const certExpiryAt = new Map<string, { group: string; resource: string; service: string; at: number }>();
@@ -214,6 +222,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
       return options.processMetrics === false ? out : out + (await registry.metrics());
     },
   };
+}
+
+/** Read once, at construction: a scrape never does I/O. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' && pkg.version ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function key(...parts: string[]): string {

@@ -1,8 +1,10 @@
 /**
  * Promise wrappers around the PM2 API, with the gaps of its TypeScript types filled in
  * (treekill, pmx, filter_env and namespace on start; the bus; trigger results). One instance per
- * process; connect() reaches the daemon of $PM2_HOME (PM2 sets it in every app's environment).
+ * process; connect() reaches the daemon of $PM2_HOME (PM2 sets it in every app's environment)
+ * and never starts one.
  */
+import * as net from 'node:net';
 import pm2 from 'pm2';
 
 /** Start options PM2 accepts at runtime but its types omit. */
@@ -53,8 +55,57 @@ function cb<T>(resolve: (v: T) => void, reject: (e: Error) => void) {
   };
 }
 
-export function connect(): Promise<void> {
-  return new Promise((resolve, reject) => pm2.connect(cb(resolve, reject)));
+/** What connect() throws when no daemon listens in PM2_HOME: the CLI says it plainly (one exit code). */
+export class NoPm2DaemonError extends Error {
+  readonly code = 'MSGHA_NO_PM2_DAEMON';
+  constructor(readonly pm2Home: string) {
+    super(`no PM2 daemon runs on this node (PM2_HOME=${pm2Home})`);
+  }
+}
+
+/** The parts of PM2's API object that connect() uses; its types do not declare them. */
+interface Pm2Internals {
+  pm2_home: string;
+  Client: { rpc_socket_file: string; launchRPC(cb: (err?: Error | null) => void): void };
+}
+const internals = pm2 as unknown as Pm2Internals;
+
+/** The PM2_HOME this process talks to (PM2 resolves it once, when it is loaded). */
+export function pm2Home(): string {
+  return internals.pm2_home;
+}
+
+/** Why a bound: a daemon that accepts but never answers must not hang an operator's shell. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** True when something accepts connections on the daemon's RPC socket. */
+function daemonListens(socketFile: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(socketFile);
+    const done = (alive: boolean): void => { sock.destroy(); resolve(alive); };
+    sock.setTimeout(CONNECT_TIMEOUT_MS, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/**
+ * Connects to the running daemon, or throws NoPm2DaemonError. Never pm2.connect(): with no
+ * daemon it spawns one (in /root/.pm2 for an operator's `msgha status`), and
+ * pm2.connect(true) runs a daemon inside this very process. The RPC client is opened directly,
+ * so even a daemon that dies between the check and the connect cannot make PM2 start another.
+ */
+export async function connect(): Promise<void> {
+  const socketFile = internals.Client.rpc_socket_file;
+  if (!(await daemonListens(socketFile))) throw new NoPm2DaemonError(pm2Home());
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new NoPm2DaemonError(pm2Home())), CONNECT_TIMEOUT_MS);
+    internals.Client.launchRPC((err) => {
+      clearTimeout(timer);
+      if (err) reject(new NoPm2DaemonError(pm2Home()));
+      else resolve();
+    });
+  });
 }
 
 /** Close the RPC client and the last bus this process opened. */
@@ -102,7 +153,7 @@ export function sendData(pmId: number, topic: string, data: object): Promise<voi
   return new Promise((resolve, reject) => pm2.sendDataToProcessId(pmId, packet, cb<void>(() => resolve(), reject)));
 }
 
-type Reply = BusPacket<{ return?: unknown }>;
+type Reply = BusPacket<{ return?: unknown; action_name?: string }>;
 let replyBus: Promise<Bus> | undefined;
 const replyWaiters = new Set<(p: Reply) => void>();
 
@@ -136,6 +187,8 @@ export async function trigger(target: string, action: string, param?: unknown, s
     const check = (): void => { if (expected !== undefined && got.length >= expected) finish(); };
     const waiter = (p: Reply): void => {
       const pr = p.process;
+      // The action's name too: two triggers in flight to one app must not take each other's reply.
+      if (p.data?.action_name !== undefined && p.data.action_name !== action) return;
       if (pr && (pr.name === target || String(pr.pm_id) === target || pr.namespace === target)) { got.push(p); check(); }
     };
     const onAbort = (): void => finish(new Error(`${action} on ${target}: abandoned`));

@@ -1,5 +1,5 @@
 /**
- * `msgha probe`: exit codes (0 ok, 1 fail, 2 usage, 3 timeout), table and JSON output, and the
+ * `msgha probe`: exit codes (0 ok, 1 fail, 2 usage, 4 timeout: plugin/cli/commands/exit-codes.ts), table and JSON output, and the
  * password only from an environment variable or a file — against scripted servers. Also the
  * `actsOn` policy helper.
  */
@@ -61,13 +61,13 @@ describe('msgha probe', () => {
     expect(j.phases.login).toBeTypeOf('number');
   });
 
-  it('exit 1 on a closed port, 3 on a silent server', async () => {
+  it('exit 1 on a closed port, 4 (timeout) on a silent server', async () => {
     const closed = await cli(['--type', 'imap', '--host', '127.0.0.1', '--port', String(BASE + 99), '--json']);
     expect(closed.code).toBe(1);
     expect(JSON.parse(closed.out)).toMatchObject({ outcome: 'fail', failedPhase: 'connect' });
     const t0 = performance.now();
     const hung = await cli(['--type', 'smtp', '--host', '127.0.0.1', '--port', String(BASE + 1), '--timeout-ms', '300']);
-    expect(hung.code).toBe(3);
+    expect(hung.code).toBe(4);
     expect(performance.now() - t0).toBeLessThan(600);
     expect(hung.out).toMatch(/TIMEOUT/);
   });

@@ -1,8 +1,17 @@
-/** `msgha clear`: clear a FAULTED group or resource (action-verb.ts: the local coordinator through PM2). */
-import { runVerb } from './action-verb';
+/** `msgha clear`: clear FAULTED (the node may run the group again) (action-verb.ts: the local coordinator through PM2). */
+import type { Command } from 'commander';
+import { defineActionVerb, runArgs, type VerbSpec } from './action-verb';
 
-export const usage = 'clear <group>|<group>.<resource> [--json]   clear FAULTED (the node may run the group again)';
+const SPEC: VerbSpec = {
+  action: 'clear',
+  arg: '<group>|<group>.<resource>',
+  argHelp: 'the FAULTED group or resource',
+  summary: 'clear FAULTED (the node may run the group again)',
+  idempotent: true,
+  waits: 'clear',
+  examples: `  msgha clear mail
+  msgha clear mail.imap`,
+};
 
-export function run(args: string[]): Promise<number> {
-  return runVerb({ action: 'clear', usage, param: true, idempotent: true }, args);
-}
+export function define(program: Command): Command { return defineActionVerb(program, SPEC); }
+export function run(args: string[]): Promise<number> { return runArgs(SPEC, args); }

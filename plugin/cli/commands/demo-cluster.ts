@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { repositoryMissing } from './demo';
 
 export const usage = 'demo-cluster [--stop]           two nodes on this machine: the mail group online on one, kill it, IMAP answers on the VIP from the other';
 
@@ -59,6 +60,7 @@ async function stop(): Promise<void> {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (repositoryMissing('demo-cluster')) return 1;
   if (args.includes('--stop')) { await stop(); return 0; }
   if (args.some((a) => a !== '--stop')) { process.stderr.write(`usage: msgha ${usage}\n`); return 2; }
   if (process.getuid?.() !== 0) { process.stderr.write('msgha demo: needs root (network namespaces, loop devices, mounts)\n'); return 1; }

@@ -1,8 +1,15 @@
-/** `msgha drill`: check that a group could start on this node (action-verb.ts: the local coordinator through PM2). */
-import { runVerb } from './action-verb';
+/** `msgha drill`: check that the group could start on this node, without starting it (action-verb.ts: the local coordinator through PM2). */
+import type { Command } from 'commander';
+import { defineActionVerb, runArgs, type VerbSpec } from './action-verb';
 
-export const usage = 'drill <group> [--json]           check that the group could start on this node, without starting it';
+const SPEC: VerbSpec = {
+  action: 'drill',
+  arg: '<group>',
+  argHelp: 'the group to check',
+  summary: 'check that the group could start on this node, without starting it',
+  idempotent: true,
+  examples: `  msgha drill mail --json`,
+};
 
-export function run(args: string[]): Promise<number> {
-  return runVerb({ action: 'drill', usage, param: true, idempotent: true }, args);
-}
+export function define(program: Command): Command { return defineActionVerb(program, SPEC); }
+export function run(args: string[]): Promise<number> { return runArgs(SPEC, args); }

@@ -6,28 +6,46 @@
  * `enc:v1:…` (kept for existing scripts; `msgha validate` warns about it). The password never
  * appears on a command line, in the output or in an error message.
  */
+import { InvalidArgumentError, type Command } from 'commander';
 import { encryptSecret, keyFilePath, parsePlaceName, placeName, SecretError, type SecretPlace } from '../../secrets';
+import { EXIT, type ExitCode } from './exit-codes';
+import { UsageError, type Output } from './output';
+import { act, runVerbArgs, type Opts } from './program';
 import { loadForSecrets, secretSlots } from './secret-places';
-
-export const usage = 'encrypt --cluster FILE --for group.resource.Attribute [--key-file F]  read a password on stdin, print enc:v2:… for that attribute';
 
 interface EncryptArgs { cluster?: string; clusterName?: string; for?: string; keyFile?: string }
 
-const FLAGS = { '--cluster': 'cluster', '--cluster-name': 'clusterName', '--for': 'for', '--key-file': 'keyFile' } as const;
+const USAGE = 'usage: msgha encrypt --cluster FILE --for group.resource.Attribute [--key-file F]  (or --cluster-name NAME; without --for: an unbound enc:v1 value)';
 
-function parseArgs(args: string[]): EncryptArgs | undefined {
-  const out: EncryptArgs = {};
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i]!.includes('=') ? args[i]!.split(/=(.*)/s, 2) as [string, string] : [args[i]!, undefined];
-    const field = FLAGS[flag as keyof typeof FLAGS];
-    const value = inline ?? args[++i];
-    if (!field || !value || out[field] !== undefined) return undefined;
-    out[field] = value;
-  }
-  if (out.cluster && out.clusterName) return undefined;
-  if (out.for !== undefined && !out.cluster && !out.clusterName) return undefined;
-  if (out.for === undefined && (out.cluster || out.clusterName)) return undefined;
-  return out;
+/** Each option once: a second --for would silently replace the first. */
+const once = (v: string, prev: unknown): string => {
+  if (prev !== undefined) throw new InvalidArgumentError('given twice');
+  return v;
+};
+
+export function define(program: Command): Command {
+  const cmd = program.command('encrypt').description('read a password on stdin, print enc:v2:… for one attribute')
+    .option('--cluster <file>', 'the cluster file the attribute belongs to', once)
+    .option('--cluster-name <name>', 'instead of --cluster, before the file exists', once)
+    .option('--for <place>', 'group.resource.Attribute the value is for (it decrypts nowhere else)', once)
+    .option('--key-file <file>', 'the cluster key (default: the cluster file\'s, else /etc/msgha/cluster.key)', once)
+    .showHelpAfterError(USAGE)
+    .addHelpText('after', `
+Without --for: an unbound enc:v1 value (old scripts; msgha validate warns).
+Examples:
+  msgha encrypt --cluster /etc/msgha/mail.config.js --for mail.imap.ProbePasswd
+  printf '%s' "$PW" | msgha encrypt --cluster-name mail --for mail.imap.ProbePasswd`);
+  return act(cmd, ({ opts, out }) => encrypt(checked(opts), out));
+}
+
+export function run(args: string[]): Promise<number> { return runVerbArgs('encrypt', define, args); }
+
+function checked(o: Opts): EncryptArgs {
+  const a: EncryptArgs = { cluster: o.cluster as string | undefined, clusterName: o.clusterName as string | undefined, for: o.for as string | undefined, keyFile: o.keyFile as string | undefined };
+  if (a.cluster && a.clusterName) throw new UsageError(`give --cluster FILE or --cluster-name NAME, not both\n${USAGE}`);
+  if (a.for !== undefined && !a.cluster && !a.clusterName) throw new UsageError(`--for needs --cluster FILE or --cluster-name NAME\n${USAGE}`);
+  if (a.for === undefined && (a.cluster || a.clusterName)) throw new UsageError(`--cluster and --cluster-name need --for group.resource.Attribute\n${USAGE}`);
+  return a;
 }
 
 /** Reads one line from a terminal with echo off. */
@@ -63,10 +81,6 @@ async function readAll(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const fail = (message: string): number => {
-  process.stderr.write(`msgha encrypt: ${message}\n`);
-  return 1;
-};
 
 /** The place and key file named by the arguments, or the message saying why there is none. */
 async function target(a: EncryptArgs): Promise<{ place?: SecretPlace; keyFile: string } | { why: string }> {
@@ -85,12 +99,8 @@ async function target(a: EncryptArgs): Promise<{ place?: SecretPlace; keyFile: s
   return { place: slot.place, keyFile: a.keyFile ?? keyFilePath(cluster.settings) };
 }
 
-export async function run(args: string[]): Promise<number> {
-  const parsed = parseArgs(args);
-  if (!parsed) {
-    process.stderr.write(`usage: msgha ${usage}\n       (--cluster-name NAME instead of --cluster FILE; without --for: an unbound enc:v1 value)\n`);
-    return 2;
-  }
+async function encrypt(parsed: EncryptArgs, out: Output): Promise<ExitCode> {
+  const fail = (message: string): ExitCode => out.fail(EXIT.FAILED, message);
   const t = await target(parsed);
   if ('why' in t) return fail(t.why);
   let password: string;
@@ -113,5 +123,5 @@ export async function run(args: string[]): Promise<number> {
       + 'give --cluster FILE --for group.resource.Attribute for an enc:v2 value\n');
   }
   process.stdout.write(value + '\n');
-  return 0;
+  return EXIT.OK;
 }

@@ -1,8 +1,17 @@
-/** `msgha freeze`: freeze a group (no automatic action) (action-verb.ts: the local coordinator through PM2; :persistent also without a local coordinator, through the shared directory). */
-import { runVerb } from './action-verb';
+/** `msgha freeze`: no automatic action for the group (action-verb.ts: the local coordinator through PM2; :persistent also without a local coordinator, through the shared directory). */
+import type { Command } from 'commander';
+import { defineActionVerb, runArgs, type VerbSpec } from './action-verb';
 
-export const usage = 'freeze <group>[:persistent] [--json] [--cluster FILE]   no automatic action for the group';
+const SPEC: VerbSpec = {
+  action: 'freeze',
+  arg: '<group>[:persistent]',
+  argHelp: 'the group; :persistent freezes it cluster-wide (stored in the shared directory)',
+  summary: 'no automatic action for the group',
+  idempotent: true,
+  sharedDir: true,
+  examples: `  msgha freeze mail
+  msgha freeze mail:persistent --cluster /etc/msgha/mail.config.js`,
+};
 
-export function run(args: string[]): Promise<number> {
-  return runVerb({ action: 'freeze', usage, param: true, idempotent: true }, args);
-}
+export function define(program: Command): Command { return defineActionVerb(program, SPEC); }
+export function run(args: string[]): Promise<number> { return runArgs(SPEC, args); }

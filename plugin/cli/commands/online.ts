@@ -1,8 +1,17 @@
-/** `msgha online`: bring a group online (action-verb.ts: the local coordinator through PM2). */
-import { runVerb } from './action-verb';
+/** `msgha online`: bring a group online (multi-node: contend for its lease here) (action-verb.ts: the local coordinator through PM2). */
+import type { Command } from 'commander';
+import { defineActionVerb, runArgs, type VerbSpec } from './action-verb';
 
-export const usage = 'online <group> [--json]          bring a group online (multi-node: contend for its lease here)';
+const SPEC: VerbSpec = {
+  action: 'online',
+  arg: '<group>',
+  argHelp: 'the group to bring online (multi-node: contend for its lease here)',
+  summary: 'bring a group online (multi-node: contend for its lease here)',
+  idempotent: true,
+  waits: 'online',
+  examples: `  msgha online mail              # waits and shows each resource starting (on a terminal)
+  msgha online mail --no-wait --json`,
+};
 
-export function run(args: string[]): Promise<number> {
-  return runVerb({ action: 'online', usage, param: true, idempotent: true }, args);
-}
+export function define(program: Command): Command { return defineActionVerb(program, SPEC); }
+export function run(args: string[]): Promise<number> { return runArgs(SPEC, args); }

@@ -1,59 +1,73 @@
 /**
  * `msgha probe --type T --host H --port P [...]`: one synthetic transaction, for people
  * troubleshooting a service and for benchmarks. Prints the phases as a table (or JSON with
- * --json). Exit 0 ok, 1 fail, 2 usage error, 3 timeout.
+ * --json). Exit 0 ok, 1 fail, 2 usage error, 4 timeout (exit-codes.ts).
  *
  * The password is never taken from the command line (visible in `ps`): only the name of an
  * environment variable (--password-env) or a file (--password-file) holding it.
  */
 import * as fs from 'node:fs';
+import { Option, type Command } from 'commander';
 import { PROBE_NAMES, getProbe } from '../../../probes/registry';
 import type { ProtocolOptions, ProtocolTarget } from '../../../probes/transport/options';
 import type { ProbeResult } from '../../../probes/types';
 
-export const usage = 'probe --type T --host H --port P [--user U --password-env VAR | --password-file F] [--timeout-ms N] [--json]   one synthetic transaction';
+import { EXIT, type ExitCode } from './exit-codes';
+import { UsageError, type Output } from './output';
+import { act, runVerbArgs, type Opts } from './program';
 
-const HELP = `usage: msgha ${usage}
-  --type        ${PROBE_NAMES.join(' ')}
-  --tls         implicit | starttls | none (default: implicit for the *s types, else none)
-  --servername  SNI name   --ca-file F  trusted CA (PEM)
-  --verify      verify the certificate even without a login (a login over TLS always verifies)
-  --no-verify   send the login without verifying the certificate (warned)
-  --recipient   RCPT TO address (smtp, lmtp)       --client-name  EHLO/LHLO name
-  --path        first page (http) or read-back path (admin)   --login-path P  --login-method GET|POST
-  --bind-dn     LDAP bind DN (default: --user when given, else anonymous)   --base  search base
-  --mailbox     IMAP mailbox (default INBOX)   --select  SELECT instead of EXAMINE
-  --command F [-- ARGS…]  program to run (type command)
-exit: 0 ok, 1 fail, 2 usage error, 3 timeout`;
+/** Options with a value: [flag, help]. */
+const VALUE_OPTIONS: Array<[string, string]> = [
+  ['--type <type>', `the check: ${PROBE_NAMES.join(' ')}`],
+  ['--host <host>', 'the server'], ['--port <port>', 'its port'],
+  ['--user <user>', 'log in as this user'],
+  ['--password-env <var>', 'the password is in this environment variable'],
+  ['--password-file <file>', 'the password is in this file'],
+  ['--timeout-ms <ms>', 'the whole check\'s deadline (default 10000)'],
+  ['--tls <mode>', 'implicit | starttls | none (default: implicit for the *s types, else none)'],
+  ['--servername <name>', 'SNI name'], ['--ca-file <file>', 'trusted CA (PEM)'],
+  ['--recipient <address>', 'RCPT TO address (smtp, lmtp)'], ['--client-name <name>', 'EHLO/LHLO name'],
+  ['--path <path>', 'first page (http) or read-back path (admin)'], ['--login-path <path>', 'login page (http)'],
+  ['--login-method <method>', 'GET | POST'], ['--bind-dn <dn>', 'LDAP bind DN (default: --user when given, else anonymous)'],
+  ['--base <dn>', 'LDAP search base'], ['--mailbox <name>', 'IMAP mailbox (default INBOX)'],
+  ['--command <program>', 'program to run (type command); its arguments after --'],
+];
 
-const VALUE_FLAGS = new Set(['--type', '--host', '--port', '--user', '--password-env', '--password-file', '--timeout-ms', '--tls',
-  '--servername', '--ca-file', '--recipient', '--client-name', '--path', '--login-path', '--login-method', '--bind-dn', '--base',
-  '--mailbox', '--command']);
-const BOOL_FLAGS = new Set(['--json', '--verify', '--no-verify', '--select']);
+export function define(program: Command): Command {
+  const cmd = program.command('probe').description('one synthetic transaction against a server, with timed phases');
+  for (const [flag, help] of VALUE_OPTIONS) cmd.option(flag, help);
+  cmd.option('--verify', 'verify the certificate even without a login (a login over TLS always verifies)')
+    .option('--no-verify', 'send the login without verifying the certificate (warned)')
+    .option('--select', 'SELECT instead of EXAMINE (imap)')
+    .option('--json', 'print the result as JSON (errors too)')
+    // Refused with its reason rather than "unknown option": a password in argv is visible to every user.
+    .addOption(new Option('--password <password>').hideHelp())
+    .argument('[args...]', 'arguments of --command, after --')
+    .addHelpText('after', `
+Examples:
+  msgha probe --type imap --host mail.example.com --port 143
+  PW=... msgha probe --type imaps --host mail.example.com --port 993 --user probe --password-env PW --ca-file /etc/msgha/mail-ca.pem`);
+  return act(cmd, ({ args, opts, out }) => probe(toParsed(opts, (args[0] as string[] | undefined) ?? []), out));
+}
 
-class UsageError extends Error {}
+export function run(args: string[]): Promise<number> { return runVerbArgs('probe', define, args); }
 
 interface Parsed { values: Map<string, string>; flags: Set<string>; rest: string[] }
 
-function parse(args: string[]): Parsed {
+/** commander's options under their flag names (the checks below name the flags). */
+function toParsed(o: Opts, rest: string[]): Parsed {
+  if (o.password !== undefined) throw new UsageError('--password is refused: a password on the command line is visible to every user; use --password-env VAR or --password-file F');
   const values = new Map<string, string>();
-  const flags = new Set<string>();
-  let rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') { rest = args.slice(i + 1); break; }
-    const eq = a.indexOf('=');
-    const [name, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
-    if (name === '--password') throw new UsageError('--password is refused: a password on the command line is visible to every user; use --password-env VAR or --password-file F');
-    if (BOOL_FLAGS.has(name)) { flags.add(name); continue; }
-    if (VALUE_FLAGS.has(name)) {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new UsageError(`${name} needs a value`);
-      values.set(name, v);
-      continue;
-    }
-    throw new UsageError(`unknown argument '${a}'`);
+  for (const [flag] of VALUE_OPTIONS) {
+    const name = flag.split(' ')[0]!;
+    const key = name.slice(2).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
+    if (typeof o[key] === 'string') values.set(name, o[key] as string);
   }
+  const flags = new Set<string>();
+  if (o.verify === true) flags.add('--verify');
+  if (o.verify === false) flags.add('--no-verify');
+  if (o.select === true) flags.add('--select');
+  if (o.json === true) flags.add('--json');
   return { values, flags, rest };
 }
 
@@ -94,14 +108,11 @@ export function formatResult(type: string, target: ProtocolTarget, r: ProbeResul
   return lines.join('\n');
 }
 
-export async function run(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) { process.stdout.write(HELP + '\n'); return 0; }
-  let p: Parsed;
+async function probe(p: Parsed, out: Output): Promise<ExitCode> {
   let type: string;
   let target: ProtocolTarget;
   let options: ProtocolOptions;
   try {
-    p = parse(args);
     type = p.values.get('--type') ?? '';
     if (!type) throw new UsageError('--type is required');
     if (!getProbe(type)) throw new UsageError(`unknown --type '${type}' (known: ${PROBE_NAMES.join(' ')})`);
@@ -115,7 +126,6 @@ export async function run(args: string[]): Promise<number> {
     if (type === 'command' && !p.values.get('--command')) throw new UsageError('--type command needs --command PROGRAM');
     const password = readPassword(p);
     const caFile = p.values.get('--ca-file');
-    if (p.flags.has('--verify') && p.flags.has('--no-verify')) throw new UsageError('--verify and --no-verify exclude each other');
     if (p.flags.has('--no-verify') && password !== undefined) process.stderr.write('msgha probe: warning: --no-verify sends the password without checking who answers\n');
     const v = (name: string): string | undefined => p.values.get(name);
     target = { host, port, ...(tls ? { tls: tls as ProtocolTarget['tls'] } : {}) };
@@ -140,8 +150,7 @@ export async function run(args: string[]): Promise<number> {
     };
   } catch (err) {
     if (!(err instanceof UsageError) && !(err as NodeJS.ErrnoException).code) throw err;
-    process.stderr.write(`msgha probe: ${(err as Error).message}\n${HELP}\n`);
-    return 2;
+    return out.fail(EXIT.USAGE, `${(err as Error).message} (msgha probe --help)`);
   }
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
@@ -149,7 +158,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const result = await getProbe(type)!(target, options, controller.signal);
     process.stdout.write((p.flags.has('--json') ? JSON.stringify({ type, host: target.host, port: target.port, ...result }, null, 2) : formatResult(type, target, result)) + '\n');
-    return result.outcome === 'ok' ? 0 : result.outcome === 'timeout' ? 3 : 1;
+    return result.outcome === 'ok' ? EXIT.OK : result.outcome === 'timeout' ? EXIT.TIMEOUT : EXIT.FAILED;
   } finally {
     process.removeListener('SIGINT', onSignal);
   }

@@ -5,26 +5,27 @@
  * mode); a .js file is code and is never rewritten: the new values are printed to paste.
  * Nothing is written unless every v1 value decrypts.
  */
+import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   decryptSecret, encryptSecret, isUnboundSecret, keyFilePath, placeName, replaceJsonStrings, SecretError, type JsonStringEdit,
 } from '../../secrets';
+import { EXIT, type ExitCode } from './exit-codes';
+import { Output } from './output';
+import { act, runVerbArgs } from './program';
 import { loadForSecrets, secretSlots } from './secret-places';
 
-export const usage = 'secrets upgrade --cluster FILE   re-encrypt every enc:v1 value of FILE as enc:v2 (.json rewritten in place, .js: values printed)';
-
-function parseArgs(args: string[]): string | undefined {
-  if (args[0] !== 'upgrade') return undefined;
-  if (args.length === 3 && args[1] === '--cluster' && args[2]) return args[2];
-  if (args.length === 2 && args[1]!.startsWith('--cluster=') && args[1]!.length > '--cluster='.length) return args[1]!.slice('--cluster='.length);
-  return undefined;
+export function define(program: Command): Command {
+  const secrets = program.command('secrets').description('manage the encrypted values of a cluster file');
+  const upgrade = secrets.command('upgrade').description('re-encrypt every enc:v1 value of FILE as enc:v2 (.json rewritten in place, .js: values printed)')
+    .requiredOption('--cluster <file>', 'the cluster file')
+    .addHelpText('after', '\nExamples:\n  msgha secrets upgrade --cluster /etc/msgha/mail.json');
+  act(upgrade, () => upgradeFile(upgrade.opts().cluster as string, new Output('secrets upgrade', false)));
+  return secrets;
 }
 
-const fail = (message: string): number => {
-  process.stderr.write(`msgha secrets upgrade: ${message}\n`);
-  return 1;
-};
+export function run(args: string[]): Promise<number> { return runVerbArgs('secrets', define, args); }
 
 /** Replaces `file` by `text` atomically, keeping its owner and mode. */
 function rewrite(file: string, text: string): void {
@@ -46,19 +47,15 @@ function rewrite(file: string, text: string): void {
   }
 }
 
-export async function run(args: string[]): Promise<number> {
-  const file = parseArgs(args);
-  if (!file) {
-    process.stderr.write(`usage: msgha ${usage}\n`);
-    return 2;
-  }
+async function upgradeFile(file: string, out: Output): Promise<ExitCode> {
+  const fail = (message: string): ExitCode => out.fail(EXIT.FAILED, message);
   const { cluster, why } = await loadForSecrets(file);
   if (!cluster) return fail(why.join('\n'));
   const keyFile = keyFilePath(cluster.settings);
   const old = secretSlots(cluster).filter((s) => isUnboundSecret(s.value));
   if (old.length === 0) {
     process.stdout.write(`${file}: no enc:v1 value; nothing to do\n`);
-    return 0;
+    return EXIT.OK;
   }
   const upgraded: { slot: (typeof old)[number]; value: string }[] = [];
   const failures: string[] = [];
@@ -76,7 +73,7 @@ export async function run(args: string[]): Promise<number> {
       + '(a constant shared by several attributes needs one value per attribute now):\n');
     for (const u of upgraded) process.stdout.write(`${placeName(u.slot.place)}: ${u.value}\n`);
     process.stdout.write(`then check with: msgha validate ${file}\n`);
-    return 0;
+    return EXIT.OK;
   }
   const edits: JsonStringEdit[] = upgraded.map((u) => ({
     path: ['groups', u.slot.place.group, 'resources', u.slot.place.resource, u.slot.place.attribute], from: u.slot.value as string, to: u.value,
@@ -88,5 +85,5 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stdout.write(`${file}: ${upgraded.length} enc:v1 value${upgraded.length === 1 ? '' : 's'} re-encrypted as enc:v2 `
     + `(${upgraded.map((u) => placeName(u.slot.place)).join(', ')}); copy the file to every node\n`);
-  return 0;
+  return EXIT.OK;
 }

@@ -16,15 +16,20 @@
  * 5 s; the shared directory is re-read, the coordinator asked twice): a node whose view did not
  * change is shown as `unknown (silent N s)` and its groups as `unknown (last said …)` — never
  * ONLINE from a stale view (a node that just lost power).
- * Exit 0 = answered, 1 = nothing answered, 2 = usage.
+ * Exit (exit-codes.ts): 0 answered, 1 the coordinator runs no cluster or the shared directory
+ * cannot be read, 3 no PM2 daemon / no coordinator here.
  */
+import type { Command } from 'commander';
 import type { ClusterStatusReply } from '../../cluster/multi-node';
 import type { StatusReply } from '../../coordinator/status-reply';
 import type { NodeView } from '../../cluster/node-view';
 import { describeExporter } from '../../metrics/exporter-keeper';
-import { COORDINATOR_NAMES, parseArgs } from './action-verb';
+import { clusterOption } from './action-verb';
+import { CoordinatorLink } from './coordinator-link';
+import { EXIT, type ExitCode } from './exit-codes';
+import type { Output } from './output';
+import { act, runVerbArgs, type Opts } from './program';
 
-export const usage = 'status [--json] [--cluster FILE]   the whole cluster (shared directory) or this node';
 
 const STATUS_TIMEOUT_MS = 15_000;
 
@@ -62,64 +67,61 @@ function viewsOf(reply: Reply): Map<string, NodeView | undefined> {
 }
 
 /** `first`: a multi-node reply is followed by a second one a watch window later (see the header). */
-async function fromCoordinator(): Promise<{ reply?: Reply; first?: Reply; watchedMs?: number; tried: string; error?: string }> {
-  const client = await import('../../pm2/pm2-client');
+async function fromCoordinator(): Promise<{ reply?: Reply; first?: Reply; watchedMs?: number; missing?: string; error?: string }> {
+  const found = await CoordinatorLink.open();
+  if ('missing' in found) return { missing: found.missing };
+  const link = found.link;
   const { watchWindowMs } = await import('../../cluster/cluster-status');
   let reply: Reply | undefined;
   let first: Reply | undefined;
   let watchedMs: number | undefined;
-  let tried = COORDINATOR_NAMES.join(' or ');
   let timer: NodeJS.Timeout | undefined;
   try {
     const ask = async (): Promise<void> => {
-      await client.connect();
-      const apps = await client.list();
-      const name = COORDINATOR_NAMES.find((n) => apps.some((a) => a.name === n && a.status === 'online'));
-      if (name) tried = name;
-      if (!name) return;
-      reply = (await client.triggerWithRetry(name, 'status', undefined, 2500, 5))[0]?.value as Reply | undefined;
+      reply = await link.status(2500, 5) as Reply | undefined;
       if (reply?.mode !== 'multi-node' || !reply.peers?.length) return;
       first = reply;
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, watchWindowMs(viewsOf(first!).values())));
-      const again = (await client.triggerWithRetry(name, 'status', undefined, 2500, 5))[0]?.value as Reply | undefined;
+      const again = await link.status(2500, 5) as Reply | undefined;
       if (again?.mode === 'multi-node') { reply = again; watchedMs = performance.now() - t0; } else first = undefined;
     };
     // The status action answers at once; a silent PM2 must not hang the operator's shell.
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_TIMEOUT_MS / 1000}s`)), STATUS_TIMEOUT_MS); });
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer from ${link.name} within ${STATUS_TIMEOUT_MS / 1000}s`)), STATUS_TIMEOUT_MS); });
     await Promise.race([ask(), timeout]);
-    return { reply, first, watchedMs, tried };
+    return reply ? { reply, first, watchedMs } : { error: `the coordinator ${link.name} did not answer status` };
   } catch (err) {
-    return { reply, first: undefined, tried, error: err instanceof Error ? err.message : String(err) };
+    return { reply, first: undefined, error: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
-    client.disconnect();
-    // Whatever PM2 socket is still closing must not keep the command alive; everything is
-    // written by then.
-    setTimeout(() => process.exit(), 200).unref();
+    link.close();
   }
 }
 
-export async function run(args: string[]): Promise<number> {
-  const a = parseArgs(args);
-  if (a.bad || a.rest.length > 0) {
-    process.stderr.write(`usage: msgha ${usage}\n`);
-    return 2;
-  }
+export function define(program: Command): Command {
+  const cmd = program.command('status')
+    .description('the whole cluster (from the shared directory, with --cluster) or this node (its coordinator)')
+    .option('--json', 'print the status as JSON (errors too)')
+    .addOption(clusterOption('read the whole cluster from the shared directory of this cluster file (no coordinator needed)'))
+    .addHelpText('after', '\nExamples:\n  msgha status\n  msgha status --cluster /etc/msgha/mail.config.js --json');
+  return act(cmd, ({ opts, out }) => status(opts, out));
+}
+
+export function run(args: string[]): Promise<number> { return runVerbArgs('status', define, args); }
+
+async function status(opts: Opts, out: Output): Promise<ExitCode> {
+  const a = { json: out.json, cluster: opts.cluster as string | undefined };
   if (a.cluster) {
     const shared = await fromSharedDir(a.cluster);
     if (shared?.status) {
       process.stdout.write(a.json ? JSON.stringify(shared.status, null, 2) + '\n' : shared.text + '\n');
-      return 0;
+      return EXIT.OK;
     }
     if (shared?.error) process.stderr.write(`msgha status: ${shared.error}; asking the local coordinator\n`);
   }
   const asked = await fromCoordinator();
   const reply = asked.reply;
-  if (!reply) {
-    process.stderr.write(`msgha status: ${asked.error ? `${asked.error}; ` : ''}no coordinator answered (looked for a running ${asked.tried} in PM2_HOME ${process.env.PM2_HOME ?? '~/.pm2'})\n`);
-    return 1;
-  }
+  if (!reply) return out.fail(EXIT.NO_COORDINATOR, asked.missing ?? asked.error ?? 'no coordinator answered');
   if (reply.mode === 'multi-node' && reply.view) {
     const { buildClusterStatus, formatClusterStatus, observeViews } = await import('../../cluster/cluster-status');
     const views = viewsOf(reply);
@@ -131,15 +133,12 @@ export async function run(args: string[]): Promise<number> {
     observed?.set(reply.view.node, { changed: true, watchedMs: asked.watchedMs ?? 0 });
     const s = buildClusterStatus({ cluster, source: 'coordinator', views, observed, nowWallMs: Date.now() });
     process.stdout.write(a.json ? JSON.stringify({ ...s, local: reply }, null, 2) + '\n' : formatClusterStatus(s, nodes) + '\n' + metricsLine(reply));
-    return 0;
+    return EXIT.OK;
   }
+  if (reply.error) return out.fail(EXIT.FAILED, `the coordinator runs no cluster: ${reply.error}`);
   if (a.json) {
     process.stdout.write(JSON.stringify(reply, null, 2) + '\n');
-    return 0;
-  }
-  if (reply.error) {
-    process.stdout.write(`coordinator not running a cluster: ${reply.error}\n`);
-    return 1;
+    return EXIT.OK;
   }
   process.stdout.write(`${reply.summary}\n${metricsLine(reply)}`);
   const rows: string[][] = [['GROUP', 'RESOURCE', 'STATE', 'RESTARTS', 'REASON']];
@@ -151,7 +150,7 @@ export async function run(args: string[]): Promise<number> {
   for (const r of rows) {
     process.stdout.write(r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd() + '\n');
   }
-  return 0;
+  return EXIT.OK;
 }
 
 /** Whether the exporter on the metrics port is this coordinator's (a coordinator older than this line sends none). */

@@ -17,6 +17,8 @@ export const FLOORS: Readonly<Record<string, number>> = {
   'plugin/resource-types': 4, 'plugin/recovery': 4,
   'plugin/config': 5, 'plugin/metrics': 5,
   'plugin/pm2': 6,
+  // preflight: loads the cluster file (config, 5), uses the lease's start-up check and profiles (2), the key check (3)
+  'plugin/preflight': 6,
   'plugin/agent': 7, 'plugin/coordinator': 7,
   'plugin/cluster': 8,
   'plugin/cli': 9, 'plugin/main.ts': 9, 'plugin/index.ts': 9,

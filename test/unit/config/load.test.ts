@@ -78,11 +78,12 @@ describe('loadCluster', () => {
     expect((await loadCluster(file)).cluster).toBeDefined();
   });
 
-  it('resolves require("pm2-messaging-ha") for a cluster file outside any node_modules tree', async () => {
+  it('resolves require("pm2-messaging-ha") as PM2 will: outside any node_modules tree it fails, naming the line that works', async () => {
     const file = write('outside.config.js', `const { defineCluster } = require('pm2-messaging-ha');\nmodule.exports = defineCluster(${JSON.stringify(baseDefinition())});\n`);
     const { cluster, problems } = await loadCluster(file);
-    expect(problems).toEqual([]);
-    expect(cluster).toBeDefined();
+    expect(cluster).toBeUndefined();
+    expect(problems.map(formatProblem).join('\n')).toContain("Cannot find module 'pm2-messaging-ha'");
+    expect(problems.map((p) => `${p.message} ${p.hint ?? ''}`).join('\n')).toContain('require(');
   });
 
   it('loads the file afresh every time', async () => {

@@ -1,6 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../plugin/metrics/metrics';
-import { ENUM_LABELS, IDENTITY_LABELS } from '../../../plugin/metrics/definitions';
+import { BUILD_LABELS, ENUM_LABELS, IDENTITY_LABELS } from '../../../plugin/metrics/definitions';
 import {
   GROUP_STATES, RESOURCE_STATES, type GroupState, type NodeSnapshot, type ResourceMetricState,
 } from '../../../plugin/metrics/snapshot';
@@ -30,23 +32,46 @@ describe('metric definitions', () => {
     a.leaseRenew('mail', 0.003, true);
     const series = parseExposition(await a.render());
     expect(parseExposition(await b.render()).every((s) => s.labels.node === 'mx2')).toBe(true);
-    const allowed = new Set<string>([...IDENTITY_LABELS, ...ENUM_LABELS, 'le', 'quantile',
-      // prom-client's process metrics carry these fixed labels
-      'version', 'major', 'minor', 'patch', 'space', 'kind']);
+    const allowed = new Set<string>([...IDENTITY_LABELS, ...ENUM_LABELS, 'le']);
+    // prom-client's process metrics carry these fixed labels
+    const processLabels = new Set<string>(['version', 'major', 'minor', 'patch', 'space', 'kind', 'type', 'quantile']);
     for (const s of series) {
-      expect(s.name.startsWith('msgha_'), s.name).toBe(true);
       expect(s.labels.node).toBe('mx1');
-      for (const l of Object.keys(s.labels)) expect(allowed.has(l), `${s.name} label ${l}`).toBe(true);
+      const own = s.name.startsWith('msgha_');
+      // Ours are prefixed; the process metrics keep their standard names (stock dashboards find them).
+      expect(own || /^(process|nodejs)_/.test(s.name), s.name).toBe(true);
+      const ok = own ? (s.name === 'msgha_build_info' ? new Set<string>(BUILD_LABELS) : allowed) : processLabels;
+      for (const l of Object.keys(s.labels)) if (l !== 'node') expect(ok.has(l), `${s.name} label ${l}`).toBe(true);
     }
     const catalog = a.catalog();
-    expect(catalog.length).toBe(25);
+    expect(catalog.length).toBe(26);
     for (const f of catalog) {
       expect(f.help.length, f.name).toBeGreaterThan(10);
       expect(f.name.endsWith('_total')).toBe(f.type === 'counter');
-      for (const l of f.labelNames) expect(allowed.has(l), `${f.name} label ${l}`).toBe(true);
+      const ok = f.name === 'msgha_build_info' ? new Set<string>(['node', ...BUILD_LABELS]) : allowed;
+      for (const l of f.labelNames) expect(ok.has(l), `${f.name} label ${l}`).toBe(true);
     }
     // Every family of the catalogue appears in the output.
     for (const f of catalog) expect(series.some((s) => s.name === f.name || s.name.startsWith(`${f.name}_`)), f.name).toBe(true);
+  });
+
+  it('msgha_build_info: 1, with the package version and the Node.js version', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const s = parseExposition(await createMetrics({ node: 'mx1', processMetrics: false }).render());
+    const info = s.filter((x) => x.name === 'msgha_build_info');
+    expect(info.map((x) => x.labels)).toEqual([{ node: 'mx1', version: pkg.version, nodejs: process.version }]);
+    expect(info[0]!.value).toBe(1);
+    expect(value(parseExposition(await createMetrics({ node: 'mx1', processMetrics: false, version: '9.9.9' }).render()), 'msgha_build_info', {})!).toBe(1);
+  });
+
+  it('process metrics under their standard names, with node, and none of the old msgha_process_* names', async () => {
+    const body = await createMetrics({ node: 'mx1' }).render();
+    expect(body).toMatch(/^process_cpu_seconds_total\{node="mx1"\} /m);
+    expect(body).toMatch(/^process_resident_memory_bytes\{node="mx1"\} /m);
+    expect(body).toMatch(/^nodejs_heap_size_used_bytes\{node="mx1"\} /m);
+    expect(body).not.toMatch(/msgha_(process|nodejs)_/);
+    // Gauges named *_total, which promtool check metrics rejects, stay out.
+    expect(body).not.toMatch(/^nodejs_active_handles_total/m);
   });
 
   it('rejects an empty node name at construction', () => {

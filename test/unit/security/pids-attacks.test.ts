@@ -180,7 +180,7 @@ describe('a stale pid reused by an unrelated process (for real: a PID namespace 
     expect(out.monitor.state, out.monitor.reason).toBe('OFFLINE');
     expect(out.monitor.reason).toContain(`names pid ${out.pid}, which is /usr/bin/sleep (uid 0), not this instance: ignored`);
     expect(out.clean.ok && out.offline.ok, `${out.clean.reason} / ${out.offline.reason}`).toBe(true);
-    expect(out.victimSurvived).toBe(true);
+    expect(out.victimSurvived, JSON.stringify(out)).toBe(true);
   });
 });
 
@@ -367,10 +367,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   while (startTimeOf(pid) === undefined || fs.readlinkSync('/proc/' + pid + '/exe') !== '/usr/bin/sleep') await sleep(10);
   out.reusedBy = fs.readlinkSync('/proc/' + pid + '/exe');
   const born = startTimeOf(pid);
+  const alive = () => startTimeOf(pid) === born;
   out.monitor = await app.monitor(ctx, { deep: false });
+  out.aliveAfter = { monitor: alive() };
   out.clean = await app.clean(ctx);
+  out.aliveAfter.clean = alive();
   out.offline = await app.offline(ctx);
-  out.victimSurvived = startTimeOf(pid) === born;
+  out.aliveAfter.offline = alive();
+  out.victimSurvived = alive();
   victim.kill('SIGKILL');
   console.log(JSON.stringify(out));
 })().catch((e) => { console.error(e && e.message); process.exit(1); });
