@@ -5,7 +5,6 @@
  * (`pm2 set pm2-messaging-ha:cluster_file /path`): PM2 injects each key as its own variable and
  * the whole JSON in a variable named after the app. Node: MSGHA_NODE, else the host name.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 export function clusterFileFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -22,6 +21,4 @@ export function clusterFileFromEnv(env: NodeJS.ProcessEnv = process.env): string
   return undefined;
 }
 
-export function nodeName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.MSGHA_NODE?.trim() || os.hostname();
-}
+export { nodeName } from '../core/node-name';

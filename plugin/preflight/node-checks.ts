@@ -3,19 +3,15 @@
  * tools the IP agent runs, PM2 at boot, and the distribution's units of the managed daemons.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execProgram } from '../core/exec';
 import type { ResolvedCluster } from '../model/cluster-types';
 import { keyFilePath, keyFileProblem } from '../secrets';
 import { fail, pass, warn, type CheckResult } from './result';
+import { nodeName as thisNodeName } from '../core/node-name';
 
 const RUN_MS = 10_000;
 
-/** The node's name as the coordinator takes it: $MSGHA_NODE, else the host name. */
-export function thisNodeName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.MSGHA_NODE?.trim() || os.hostname();
-}
 
 export function checkNodeName(cluster: ResolvedCluster, node: string): CheckResult {
   const nodes = cluster.settings.nodes;

@@ -6,7 +6,8 @@ import type { ResolvedCluster } from '../model/cluster-types';
 import { groupDaemons, managedDaemons } from './mail-config';
 import { checkDovecot, checkMountPoints, checkPostfix, checkSlapd } from './mail-checks';
 import { readMounts } from './mounts';
-import { checkCgroupV2, checkClock, checkClusterKey, checkDistributionUnits, checkNodeName, checkPm2Startup, checkTools, thisNodeName } from './node-checks';
+import { checkCgroupV2, checkClock, checkClusterKey, checkDistributionUnits, checkNodeName, checkPm2Startup, checkTools } from './node-checks';
+import { nodeName as thisNodeName } from '../core/node-name';
 import { fail, type CheckResult } from './result';
 import { checkSharedDir } from './shared-dir';
 
