@@ -5,36 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readMountinfo, type MountEntry } from '../proc/mountinfo';
 
-export interface MountEntry {
-  mountPoint: string;
-  fsType: string;
-  source: string;
-  /** Per-mount and super-block options together (`rw`, `hard`, `vers=4.2`, …). */
-  options: string[];
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-export function parseMountinfo(text: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    const dash = f.indexOf('-');
-    if (dash < 6 || f.length < dash + 3) continue;
-    out.push({
-      mountPoint: unescape(f[4]!),
-      fsType: f[dash + 1]!,
-      source: unescape(f[dash + 2]!),
-      options: [...f[5]!.split(','), ...(f[dash + 3] ?? '').split(',')].filter(Boolean),
-    });
-  }
-  return out;
-}
+export type { MountEntry } from '../proc/mountinfo';
 
 export function readMounts(file = '/proc/self/mountinfo'): MountEntry[] {
-  return parseMountinfo(fs.readFileSync(file, 'utf8'));
+  return readMountinfo(file);
 }
 
 /** The mount a path lives on: the last-mounted entry whose mount point is the longest prefix. */

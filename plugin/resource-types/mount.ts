@@ -24,6 +24,8 @@ import { parseArgv } from '../core/argv';
 import { describeExit, execProgram, outputTail, type ExecOptions } from '../core/exec';
 import { ownProcess } from '../proc/own';
 import { killPids } from '../proc/kill';
+import type { MountEntry } from '../proc/mountinfo';
+import { parseMountinfo } from '../proc/mountinfo';
 import type { ActionResult, MonitorResult } from '../core/results';
 import { defineType, rule, type AgentContext } from './contract';
 
@@ -45,20 +47,6 @@ export const EPOCH_MARKER = '.cluster-epoch';
 const STATUS_FILE = '.msgha-status';
 const UMOUNT_TRIES = 3;
 
-export interface MountEntry { majmin: string; root: string; mountPoint: string; fsType: string; source: string }
-
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-export function parseMountinfo(text: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    const dash = f.indexOf('-');
-    if (f.length < 10 || dash < 6) continue;
-    out.push({ majmin: f[2]!, root: unescape(f[3]!), mountPoint: unescape(f[4]!), fsType: f[dash + 1]!, source: unescape(f[dash + 2]!) });
-  }
-  return out;
-}
 
 function readMountinfo(): MountEntry[] {
   try { return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')); } catch { return []; }

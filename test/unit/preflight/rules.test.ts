@@ -3,7 +3,8 @@
  * mount), the profile advice from measured latencies, chrony/timesyncd output, slapd configs.
  */
 import { describe, expect, it } from 'vitest';
-import { mountOf, nfsOptionVerdicts, parseMountinfo } from '../../../plugin/preflight/mounts';
+import { mountOf, nfsOptionVerdicts } from '../../../plugin/preflight/mounts';
+import { parseMountinfo } from '../../../plugin/proc/mountinfo';
 import { latencyOf, latencyVerdict, mountVerdicts, recommendProfile } from '../../../plugin/preflight/shared-dir';
 import { parseChronyTracking, parseTimesyncStatus } from '../../../plugin/preflight/node-checks';
 import { slapdDirectories, storeRoot } from '../../../plugin/preflight/mail-checks';
