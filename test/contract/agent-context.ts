@@ -46,5 +46,5 @@ export function agentContext(resource: ResolvedResource, opts: TestContextOption
 
 function secretsFromKeyFile(resource: ResolvedResource, keyFile: string): AgentContext['secret'] {
   const resolve = createSecretResolver({ settings: { name: 'test', nodes: ['local'], keyFile } });
-  return (attr) => resolve(resource.attrs[attr]);
+  return (attr) => resolve(resource.attrs[attr], { group: resource.group, resource: resource.name, attribute: attr });
 }

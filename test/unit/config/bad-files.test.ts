@@ -63,7 +63,7 @@ const CASES: Case[] = [
   { name: 'an attribute named "__proto__" (JSON keeps it as a key)', json: jsonText('"type": "Application",', '"__proto__": { "StartProgram": "/tmp/x" }, "type": "Application",'),
     expect: { where: 'g/a', attribute: '__proto__', message: /unknown attribute for type Application/ } },
   { name: 'a group named "__proto__"', json: jsonText('"g": {', '"__proto__": { "resources": { "z": { "type": "IP" } } }, "g": {'), expect: { where: '__proto__', attribute: '', message: /group name "__proto__" must be letters/ } },
-  { name: 'a resource named "constructor" of type "valueOf"', json: json((d) => { d.groups.g!.resources.constructor = { type: 'valueOf' }; }),
+  { name: 'a resource named "constructor" of type "valueOf"', json: json((d) => { (d.groups.g!.resources as Record<string, unknown>)['constructor'] = { type: 'valueOf' }; }),
     expect: { where: 'g/constructor', attribute: 'type', message: /unknown resource type "valueOf"/ } },
   { name: 'requires "__proto__"', json: json((d) => { a(d).requires = ['__proto__']; }), expect: { where: 'g/a', attribute: 'requires', message: /no resource __proto__ in group g/ } },
   { name: 'dependsOn a group "toString"', json: json((d) => { d.groups.g!.dependsOn = [{ group: 'toString', kind: 'online-global-soft' }]; }),

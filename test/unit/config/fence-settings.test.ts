@@ -64,8 +64,8 @@ describe('cluster.fence.watchdog', () => {
   });
 
   it('shape errors: not an object, unknown key, relative path; a timeout without a device is only a warning', () => {
-    expect(problems((d) => { d.cluster.fence = '/dev/watchdog'; })).toEqual(["cluster: fence: must be an object, e.g. { watchdog: '/dev/watchdog' }"]);
-    expect(problems((d) => { d.cluster.fence = { watchdog: '/dev/watchdog', watchdogTimout: 5 }; })).toEqual(['cluster: fence.watchdogTimout: unknown key (known: watchdog, watchdogTimeout)']);
+    expect(problems((d) => { d.cluster.fence = '/dev/watchdog' as never; })).toEqual(["cluster: fence: must be an object, e.g. { watchdog: '/dev/watchdog' }"]);
+    expect(problems((d) => { d.cluster.fence = { watchdog: '/dev/watchdog', watchdogTimout: 5 } as never; })).toEqual(['cluster: fence.watchdogTimout: unknown key (known: watchdog, watchdogTimeout)']);
     expect(problems((d) => { d.cluster.fence = { watchdog: 'watchdog' }; })[0]).toMatch(/^cluster: fence\.watchdog: must be the absolute path of a watchdog device/);
     const p = problems((d) => { d.cluster.fence = { watchdogTimeout: 5 }; });
     expect(p[0]).toBe('cluster: fence.watchdogTimeout: warning: has no effect without fence.watchdog');

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function reader(send: Buffer, limits: ConstructorParameters<typeof LineReader>[1] = {}): Promise<{ r: LineReader; socket: net.Socket }> {
-  next = send;
+  next = send as typeof next;
   const socket = net.connect(PORT, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   // The read waits before the bytes arrive, as a probe's does.

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { getResourceType } from '../../../plugin/resource-types';
 import { processesPresent } from '../../../plugin/resource-types/first-level';
+import { processOwners } from '../../../plugin/resource-types/process-owner';
 import { invalidateSnapshot, startTimeOf } from '../../../plugin/proc/table';
 import { agentContext, resolvedResource } from '../../contract/agent-context';
 import { fakeDaemonRoot } from '../../helpers/fake-daemon';
@@ -45,13 +46,14 @@ it(`first-level check of an instance with ${N} processes: µs per check`, async 
   expect(first.state, first.reason).toBe('ONLINE');
   expect(first.pids).toHaveLength(N);
   const matchers = [{ name: 'fakedaemon', root }];
-  const named = await processesPresent(matchers, root);
+  const owners = await processOwners(ctx);
+  const named = await processesPresent(matchers, root, owners);
   expect(named.pids).toHaveLength(N);
   const r = {
     applicationSteady: await perCheckUs(() => app.monitor(ctx, { deep: false }), false),
     applicationFreshScan: await perCheckUs(() => app.monitor(ctx, { deep: false }), true),
-    namedSteady: await perCheckUs(() => processesPresent(matchers, root), false),
-    namedFreshScan: await perCheckUs(() => processesPresent(matchers, root), true),
+    namedSteady: await perCheckUs(() => processesPresent(matchers, root, owners), false),
+    namedFreshScan: await perCheckUs(() => processesPresent(matchers, root, owners), true),
   };
   console.log(`pids-cost (${N} processes, ${ROUNDS} rounds, CPU µs per check): ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)])))}`);
 });
