@@ -31,7 +31,7 @@ import { createLogger, type Logger } from '../core/log';
 import { monotonicMs } from '../lease/clock';
 import { defaultWatchdogMs, type LeaseTimings } from '../lease/profiles';
 import { compiledScript } from '../lease/script-path';
-import { pidPath, socketPath, type FenceReply, type FenceRequest, type GroupStatus, type WatchdogStatus } from './protocol';
+import { MAX_LINE_BYTES, pidPath, socketPath, type FenceReply, type FenceRequest, type GroupStatus, type WatchdogStatus } from './protocol';
 
 export interface FenceClientOptions {
   /** Local runtime directory (tmpfs), e.g. /run/msgha. Never the shared directory. */
@@ -55,8 +55,6 @@ export interface FenceClientOptions {
 /** Failures of this process (no descriptor, no buffer), not of the fence: worth retrying. */
 const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EAGAIN']);
 const RETRY_MS = 50;
-/** A reply longer than this (no newline yet) is not a fence's. */
-const MAX_REPLY_BYTES = 1 << 20;
 
 interface Call {
   line: string;
@@ -159,7 +157,7 @@ export class FenceClient {
     this.buf += d;
     const nl = this.buf.indexOf('\n');
     if (nl < 0) {
-      if (this.buf.length > MAX_REPLY_BYTES) this.lost('reply too long');
+      if (this.buf.length > MAX_LINE_BYTES) this.lost('reply too long');
       return;
     }
     const line = this.buf.slice(0, nl);

@@ -26,14 +26,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { Cgroups } from './cgroup';
-import { CLOCK_AGREEMENT_MS, logPath, pidPath, socketPath, type FenceReply, type FenceRequest, type GroupStatus } from './protocol';
+import { CLOCK_AGREEMENT_MS, MAX_LINE_BYTES, logPath, pidPath, socketPath, type FenceReply, type FenceRequest, type GroupStatus } from './protocol';
 import { describeSched, raisePriority } from './sched';
 import { SuspendDetector } from './suspend';
 import { Watchdog } from './watchdog';
 
 const TICK_MS = 10;
-/** A request line longer than this (no newline yet) closes its connection. */
-const MAX_REQUEST_BYTES = 1 << 20;
 
 interface GroupState {
   armed: boolean;
@@ -301,7 +299,7 @@ function main(): void {
         try { reply = handle(JSON.parse(line) as FenceRequest); } catch (e) { reply = { ok: false, reason: `bad request: ${(e as Error).message}` }; }
         c.write(JSON.stringify({ ...reply, keep: true }) + '\n');
       }
-      if (buf.length > MAX_REQUEST_BYTES) c.destroy();
+      if (buf.length > MAX_LINE_BYTES) c.destroy();
     });
     c.on('error', () => { /* client went away */ });
   });

@@ -63,6 +63,9 @@ export interface WatchdogStatus {
   lastPetMono?: number;
 }
 
+/** One line of the protocol (request or reply) is at most this long; a longer one, without its newline yet, ends the connection. */
+export const MAX_LINE_BYTES = 1 << 20;
+
 export const socketPath = (runDir: string): string => path.join(runDir, 'fence.sock');
 export const pidPath = (runDir: string): string => path.join(runDir, 'fence.pid');
 export const logPath = (runDir: string): string => path.join(runDir, 'fence.log');

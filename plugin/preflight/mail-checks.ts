@@ -98,11 +98,11 @@ export async function checkDovecot(d: GroupDaemons, mounts: readonly MountEntry[
     const root = storeRoot(s.mail_location);
     if (!root) { results.push(warn('dovecot.store', config, `${resource}: mail_location '${s.mail_location ?? ''}' names no absolute directory: cannot tell where the store is`, `set mail_location = maildir:/<shared disk>/%n/Maildir in ${config}`)); continue; }
     const { kind } = kindOf(mounts, root);
-    const disk = onDisk(d.disks, realPathOrParent(root));
-    if (nodes >= 2 && !disk && kind !== 'nfs' && kind !== 'cluster-fs') {
+    const home = sharedHome(d, mounts, root);
+    if (nodes >= 2 && !home) {
       results.push(fail('dovecot.store', config, `${resource}: the mail store ${root} is neither on a Mount of group ${d.group} (${d.disks.join(', ') || 'none'}) nor on shared storage: after a failover the mail is not there`,
         `move the store under the group's disk and set mail_location in ${config}, or add a Mount resource for it to group ${d.group}`));
-    } else results.push(pass('dovecot.store', config, `${resource}: mail store ${root} on ${disk ? `the group's disk ${disk}` : `${kind} storage`}`));
+    } else results.push(pass('dovecot.store', config, `${resource}: mail store ${root} on ${home ?? `${kind} storage`}`));
     results.push(...dovecotVerdicts(s, kind, config));
   }
   return { results, mailUsers };

@@ -5,13 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readMountinfo, type MountEntry } from '../proc/mountinfo';
+import type { MountEntry } from '../proc/mountinfo';
 
 export type { MountEntry } from '../proc/mountinfo';
 
-export function readMounts(file = '/proc/self/mountinfo'): MountEntry[] {
-  return readMountinfo(file);
-}
 
 /** The mount a path lives on: the last-mounted entry whose mount point is the longest prefix. */
 export function mountOf(mounts: readonly MountEntry[], file: string): MountEntry | undefined {

@@ -5,7 +5,7 @@
 import type { ResolvedCluster } from '../model/cluster-types';
 import { groupDaemons, managedDaemons } from './mail-config';
 import { checkDovecot, checkMountPoints, checkPostfix, checkSlapd } from './mail-checks';
-import { readMounts } from './mounts';
+import { readMountinfo } from '../proc/mountinfo';
 import { checkCgroupV2, checkClock, checkClusterKey, checkDistributionUnits, checkNodeName, checkPm2Startup, checkTools } from './node-checks';
 import { nodeName as thisNodeName } from '../core/node-name';
 import { fail, type CheckResult } from './result';
@@ -29,7 +29,7 @@ async function family(id: string, fn: () => Promise<CheckResult[]> | CheckResult
 export async function runPreflight(o: PreflightOptions): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const c = o.cluster;
-  const mounts = readMounts();
+  const mounts = readMountinfo();
   const daemons = c ? c.groups.map(groupDaemons) : [];
   const nodes = c?.settings.nodes.length ?? 1;
   /** mail_uid of each group's Dovecot instances: service users for the mount-point check. */

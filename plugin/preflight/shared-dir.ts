@@ -12,9 +12,10 @@ import { PROFILES, getProfile, validateTimings, type ProfileName } from '../leas
 import { compiledScript } from '../lease/script-path';
 import type { TreeCheck } from '../lease/store';
 import type { ResolvedCluster } from '../model/cluster-types';
-import { isMountPoint, mountOf, nfsOptionVerdicts, readMounts, realPathOrParent, storageKind, type MountEntry, type StorageKind } from './mounts';
+import { isMountPoint, mountOf, nfsOptionVerdicts, realPathOrParent, storageKind, type MountEntry, type StorageKind } from './mounts';
 import { latencyOf, type Latency } from './latency';
 import { fail, pass, warn, type CheckResult } from './result';
+import { readMountinfo } from '../proc/mountinfo';
 
 export { latencyOf, type Latency } from './latency';
 
@@ -72,7 +73,7 @@ export async function checkSharedDir(cluster: ResolvedCluster, mountsFile?: stri
   if (!fs.existsSync(shared)) {
     return [fail('shared-dir.mounted', shared, `${shared} does not exist`, `mkdir -p ${shared} && chmod 755 ${shared}, then mount the shared file system on it on every node (docs/preflight.md)`)];
   }
-  const mounts = readMounts(mountsFile);
+  const mounts = readMountinfo(mountsFile);
   const mount = mountOf(mounts, real);
   const profile = getProfile(cluster.settings.lease?.profile);
   const out = mountVerdicts(shared, real, mount, mounts, cluster.settings.nodes.length, profile.timings.pollMs);

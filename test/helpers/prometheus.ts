@@ -7,7 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { expect } from 'vitest';
+import { ALERT_RULES } from '../../plugin/metrics/dashboards/alerts';
 import { dashboardQueries, type Dashboard } from '../../plugin/metrics/dashboards/builder';
+import { waitFor } from './pm2';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 export const PROMTOOL_BIN = '/usr/bin/promtool';
@@ -122,4 +125,32 @@ export async function dashboardQueryGaps(prom: Prometheus, d: Dashboard, mayBeEm
     else if (!r.data && !mayBeEmpty?.test(q.expr)) empty.push(`${q.where}: ${q.expr}`);
   }
   return { failed, empty };
+}
+
+/** Each alert's state (pending, firing) once every alert of `want` is active; throws, naming what was active, after `timeoutMs`. */
+export async function activeAlerts(prom: Prometheus, want: string[], timeoutMs: number): Promise<Record<string, string>> {
+  let active: Record<string, string> = {};
+  await waitFor(`${want.join(', ')} active`, async () => {
+    const alerts = await prom.api('/api/v1/alerts');
+    active = Object.fromEntries((alerts.data as unknown as { alerts: Array<{ labels: { alertname: string }; state: string }> }).alerts
+      .map((x) => [x.labels.alertname, x.state]));
+    return want.every((w) => active[w]) ? true : undefined;
+  }, { timeoutMs, intervalMs: 500 }).catch((err: Error) => { throw new Error(`${err.message}; active: ${JSON.stringify(active)}`); });
+  return active;
+}
+
+/**
+ * Each wanted alert firing — or pending through its `for:` (the hold itself is tested by
+ * promtool, alert-rules.test.ts); the exporter scraped under job "msgha", so neither exporter
+ * alert is even pending; never two holders.
+ */
+export function expectAlertStates(active: Record<string, string>, want: string[]): void {
+  for (const w of want) {
+    const rule = ALERT_RULES.find((r) => r.alert === w)!;
+    expect(rule.for ? ['pending', 'firing'] : ['firing'], `${w}: ${active[w]}`).toContain(active[w]);
+  }
+  const firing = Object.keys(active).filter((a) => active[a] === 'firing');
+  expect(active.MsghaExporterDown).toBeUndefined();
+  expect(active.MsghaExportersAbsent).toBeUndefined();
+  expect(firing).not.toContain('MsghaTwoHolders');
 }

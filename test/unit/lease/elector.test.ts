@@ -4,29 +4,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeRecord, encodeRecord, RECORD_SIZE } from '../../../plugin/lease/record';
 import { fenceMs, PROFILES } from '../../../plugin/lease/profiles';
-import { Sim, type SimNode } from './sim';
+import { expectSafe, Sim, startCluster, stopAll, type SimNode } from './sim';
 
 const T = PROFILES.fast.timings;
 const P = T.pollMs, L = T.leaseMs, F = fenceMs(T), FS = T.fenceStartMs, TIO = T.ioTimeoutMs;
 const CRASH_BOUND = 2 * P + L + TIO;
 
-async function cluster(names: string[], sim = new Sim()): Promise<{ sim: Sim; holder: SimNode }> {
-  for (const n of names) if (!sim.nodes.find((x) => x.name === n)) sim.add(n);
-  for (const n of sim.nodes) n.start();
-  const t = await sim.until(() => sim.holders().length === 1, 2000);
-  expect(t).toBeGreaterThanOrEqual(0);
-  return { sim, holder: sim.holders()[0]! };
-}
+const cluster = (names: string[], sim = new Sim()): Promise<{ sim: Sim; holder: SimNode }> => startCluster(sim, names);
 
-function safe(sim: Sim): void {
-  expect(sim.overlaps()).toEqual([]);
-  expect(sim.doubleAcquires()).toEqual([]);
-}
-
-async function stopAll(sim: Sim): Promise<void> {
-  for (const n of sim.nodes) { n.clock.resume(); n.view.unhang(); n.view.faults = {}; }
-  await Promise.all([sim.nodes.map((n) => n.elector.stop()), sim.clock.advance(5 * L)].flat());
-}
+const safe = expectSafe;
 
 afterEach(() => { vi.restoreAllMocks(); });
 

@@ -5,6 +5,7 @@
  * invariant "never two nodes serving at one instant" is checked from one clock.
  */
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import type { Clock } from '../../../plugin/lease/clock';
 import { Elector, type ElectorEvent, type LostReason, type ResumeToken } from '../../../plugin/lease/elector';
 import { FakeClock } from '../../../plugin/lease/fake-clock';
@@ -180,4 +181,24 @@ export class Sim {
     for (const a of this.acquires) seen.set(a.epoch, (seen.get(a.epoch) ?? 0) + 1);
     return [...seen].filter(([, c]) => c > 1).map(([e]) => e);
   }
+}
+
+/** Starts `names` (adding those not in the simulation yet) and waits until exactly one holds. */
+export async function startCluster(sim: Sim, names: string[]): Promise<{ sim: Sim; holder: SimNode }> {
+  for (const n of names) if (!sim.nodes.find((x) => x.name === n)) sim.add(n);
+  for (const n of sim.nodes) n.start();
+  expect(await sim.until(() => sim.holders().length === 1, 2000)).toBeGreaterThanOrEqual(0);
+  return { sim, holder: sim.holders()[0]! };
+}
+
+/** The invariants: never two nodes serving at one instant (global time), one acquire per epoch. */
+export function expectSafe(sim: Sim): void {
+  expect(sim.overlaps()).toEqual([]);
+  expect(sim.doubleAcquires()).toEqual([]);
+}
+
+/** Ends every fault and stops every elector (the clock runs on until they are done). */
+export async function stopAll(sim: Sim): Promise<void> {
+  for (const n of sim.nodes) { n.clock.resume(); n.view.unhang(); n.view.faults = {}; }
+  await Promise.all([sim.nodes.map((n) => n.elector.stop()), sim.clock.advance(5 * sim.profile.timings.leaseMs)].flat());
 }

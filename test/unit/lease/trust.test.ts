@@ -9,7 +9,7 @@ import { adminText } from '../../../plugin/lease/admin';
 import { decodeRecord, encodeRecord, encodeUnsignedRecord, RECORD_SIZE, type LeaseRecord } from '../../../plugin/lease/record';
 import { fenceMs, PROFILES } from '../../../plugin/lease/profiles';
 import { SharedDirKey } from '../../../plugin/lease/shared-key';
-import { Sim, type SimNode } from './sim';
+import { expectSafe, Sim, startCluster, stopAll, type SimNode } from './sim';
 
 const T = PROFILES.fast.timings;
 const P = T.pollMs, L = T.leaseMs, R = T.renewMs, TIO = T.ioTimeoutMs;
@@ -17,22 +17,9 @@ const CRASH_BOUND = 2 * P + L + TIO;
 /** Claims above unverified files go CLAIM_TRIES numbers per poll: a few polls more at most. */
 const SKIP_SLACK = 4 * P;
 
-async function cluster(names: string[], sim = new Sim(PROFILES.fast, { nodes: ['a', 'b', 'c'] })): Promise<{ sim: Sim; holder: SimNode }> {
-  for (const n of names) sim.add(n);
-  for (const n of sim.nodes) n.start();
-  expect(await sim.until(() => sim.holders().length === 1, 2000)).toBeGreaterThanOrEqual(0);
-  return { sim, holder: sim.holders()[0]! };
-}
+const cluster = (names: string[], sim = new Sim(PROFILES.fast, { nodes: ['a', 'b', 'c'] })): Promise<{ sim: Sim; holder: SimNode }> => startCluster(sim, names);
 
-function safe(sim: Sim): void {
-  expect(sim.overlaps()).toEqual([]);
-  expect(sim.doubleAcquires()).toEqual([]);
-}
-
-async function stopAll(sim: Sim): Promise<void> {
-  for (const n of sim.nodes) { n.clock.resume(); n.view.unhang(); n.view.faults = {}; }
-  await Promise.all([sim.nodes.map((n) => n.elector.stop()), sim.clock.advance(5 * L)].flat());
-}
+const safe = expectSafe;
 
 const current = (sim: Sim, e: number): LeaseRecord => {
   const d = decodeRecord(sim.dir.groupMap('g').get(e)!, e, { key: sim.key(), group: 'g' });
