@@ -19,6 +19,7 @@
  * `staleMs`, dead after `staleMs` without, undefined (not judged yet) before either.
  */
 import type { FailoverReason } from '../metrics/snapshot';
+import type { Phases } from '../core/results';
 import type { GroupState, ResState, Transition } from '../coordinator/group-runner';
 import { domains, type SharedDirKey } from '../lease/shared-key';
 
@@ -40,6 +41,49 @@ export interface FailoverRecord {
 export interface ResourceView {
   id: string; name: string; type: string; state: ResState; reason: string; since: string; restarts: number;
   violation?: string;
+}
+
+/** One link resource (NIC) of this node, as its link watch last judged it (docs/network.md). */
+export interface LinkView {
+  group: string;
+  /** The NIC resource's name in its group. */
+  resource: string;
+  device: string;
+  /** true up; false down (more than ToleranceLimit checks in a row failed); null not checked yet. */
+  up: boolean | null;
+  /** A ping host answered in the last check (false: carrier only, or no host answered). */
+  verified: boolean;
+  reason: string;
+  /** When `up` last changed (ISO wall time, for humans). */
+  since: string;
+}
+
+/** One client service of a group, probed by this node through the group's VIP (remote probe). */
+export interface RemoteServiceView {
+  service: string;
+  /** As the local deep check names it, e.g. 'imap:143'. */
+  check: string;
+  ok: boolean;
+  /** The last failure was a timeout (ProbeFailurePolicy timeout-only counts only those). */
+  timeout: boolean;
+  /** Consecutive failed cycles that count under the resource's ProbeFailurePolicy (0 after a success). */
+  failures: number;
+  reason: string;
+  phases?: Phases;
+}
+
+/** This node's remote probes of one group held by another node. */
+export interface RemoteView {
+  group: string;
+  /** The holder and epoch probed: results about another holder or epoch are never counted. */
+  holder: string;
+  epoch: number;
+  vip: string;
+  /** Remote cycles completed against this holder and epoch. */
+  cycles: number;
+  services: RemoteServiceView[];
+  /** Wall time of the last cycle, ISO (for humans). */
+  at: string;
 }
 
 export interface GroupView {
@@ -70,6 +114,8 @@ export interface GroupView {
   waitingFor: string[];
   lastTransition?: Transition;
   lastFailover?: FailoverRecord;
+  /** The holder's verdict: local checks pass but no live standby reaches the group (docs/network.md). */
+  unreachable?: { since: string; why: string };
   resources: ResourceView[];
 }
 
@@ -91,6 +137,14 @@ export interface NodeView {
   groups: GroupView[];
   /** How this node judges the others (true alive, false silent, null not judged yet). */
   peers: Record<string, boolean | null>;
+  /** Link resources (NIC) of the groups this node may run (absent in older views). */
+  links?: LinkView[];
+  /** Remote probes of groups held by other nodes (absent in older views). */
+  remote?: RemoteView[];
+  /** IPv4 addresses of this node on the devices of its link resources (other nodes ping them). */
+  addresses?: Record<string, string[]>;
+  /** Whether this node's last ping reached each other node's published address (null: not tried). */
+  reach?: Record<string, boolean | null>;
 }
 
 export function viewName(node: string): string {

@@ -83,12 +83,42 @@ export interface ResourceSnapshot {
   certExpirySeconds?: Record<string, number>;
 }
 
+/** A link resource (NIC) of this node as the coordinator's link watch last judged it. */
+export interface LinkSnapshot {
+  resource: string;
+  device: string;
+  /** undefined: not checked yet. */
+  up: boolean | undefined;
+}
+
+/**
+ * One client service of a group probed through its VIP by another node (`from`): this node's own
+ * remote probes of groups held elsewhere, and — on the holder — the results its standbys published.
+ */
+export interface RemoteProbeSnapshot {
+  service: string;
+  /** The node that probed. */
+  from: string;
+  ok: boolean;
+  /** Seconds per phase of the last probe (probes/types.ts). */
+  phases?: Partial<Record<ProbePhase, number>>;
+}
+
 export interface GroupSnapshot {
   group: string;
   state: GroupState;
   frozen: boolean;
   lease?: LeaseSnapshot;
   resources: ResourceSnapshot[];
+  /** Link resources of the group on this node (multi-node mode). */
+  links?: LinkSnapshot[];
+  /** Remote probe results for the group (multi-node mode). */
+  remoteProbes?: RemoteProbeSnapshot[];
+  /**
+   * This node holds the group, its local checks pass, and no live standby reaches it through
+   * the VIP (docs/network.md): 1 in msgha_group_unreachable_from_network. undefined: not the holder.
+   */
+  unreachableFromNetwork?: boolean;
 }
 
 export interface NodeSnapshot {

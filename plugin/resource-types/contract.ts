@@ -8,6 +8,8 @@ import type { ResolvedResource } from '../model/cluster-types';
 import { GENERIC_ATTRIBUTES, numberAttr, type AttrDecl, type AttrName, type GenericAttributes, type TypeDescriptor } from '../model/attributes';
 import type { Logger } from '../core/log';
 import type { ActionResult, MonitorResult } from '../core/results';
+import type { ProbePolicy } from '../../probes/registry';
+import type { PlannedProbe } from './deep-probes';
 
 export type AgentFunction = 'online' | 'offline' | 'monitor' | 'clean';
 
@@ -45,7 +47,23 @@ export interface ResourceType {
    * coordinator renewed (the IP's address, after its duplicate check).
    */
   leaseResumed?(ctx: AgentContext): Promise<ActionResult>;
+  /**
+   * A fact of the node rather than something that runs (NIC: the link): online, offline and
+   * clean change nothing, and finding it ONLINE on a node that does not hold its group is never
+   * a concurrency violation — the agent runs no offline monitor for it. The coordinator's link
+   * watch judges it on every node (docs/network.md).
+   */
+  persistent?: true;
+  /**
+   * The client services this resource offers, as probes through `host` (the group's VIP): what
+   * the other nodes run as remote probes (docs/network.md). Built by the same code as the deep
+   * check, with the same test account; no services (e.g. a store core): an empty plan.
+   */
+  clientProbes?(ctx: AgentContext, host: string): Promise<ClientProbes>;
 }
+
+/** What clientProbes returns: the plan and how its failures count, or why there is none (a secret that does not decrypt). */
+export type ClientProbes = { plan: PlannedProbe[]; policy?: ProbePolicy; capMs?: number } | { problem: string };
 
 /**
  * What a validation rule sees of one resource (config/type-rules.ts runs the rules). Only the
