@@ -3,8 +3,9 @@
  * (node-view.ts), so they are unit-tested without PM2 or a shared directory.
  *
  * - chooseHandoffTarget: the next node of systemList after the current one (wrapping), skipping
- *   nodes judged down, nodes FAULTED for the group, and nodes where the group is frozen; nodes
- *   not judged yet count as candidates (a handoff to a dead node costs one lease period L, after
+ *   nodes judged down, nodes FAULTED for the group, nodes where the group is frozen, and nodes
+ *   whose link (a NIC resource of the group, as their view publishes it) is down; nodes not
+ *   judged yet count as candidates (a handoff to a dead node costs one lease period L, after
  *   which any node claims — never two holders).
  * - checkSwitchTarget: why an operator's switch target is refused (one sentence), or undefined.
  * - dependencyGate: group dependencies (dependsOn). A parent is "up" when ONLINE or PARTIAL —
@@ -16,7 +17,7 @@
  */
 import type { GroupDependency } from '../model/cluster-types';
 import type { GroupState } from '../coordinator/group-runner';
-import { groupIn, type NodeView } from './node-view';
+import { groupIn, type LinkView, type NodeView } from './node-view';
 
 export interface PeerState {
   /** true alive, false silent, undefined not judged yet. */
@@ -47,7 +48,14 @@ function targetProblem(node: string, group: string, peers: Peers): string | unde
   const g = groupIn(p?.view, group);
   if (g?.faulted) return `${group} is FAULTED there (clear it first: msgha clear ${group})`;
   if (g && g.frozen && !g.frozenPersistent) return `${group} is frozen there`;
+  const link = linkDown(p?.view, group);
+  if (link) return `its link ${link.device} is down (${link.reason}, since ${link.since}); it is a target again once the link is up`;
   return undefined;
+}
+
+/** A link resource of the group that the node's view says is down (not-yet-checked links are not held against it). */
+export function linkDown(view: NodeView | undefined, group: string): LinkView | undefined {
+  return view?.links?.find((l) => l.group === group && l.up === false);
 }
 
 /** Refusal of a switch of `group` (held by `holder`) to `target`, or undefined when allowed. */
@@ -75,6 +83,7 @@ export function claimDelay(systemList: readonly string[], me: string, previousHo
     if (!p || p.alive === false) continue;
     const g = groupIn(p.view, group);
     if (g && (g.faulted || (g.frozen && !g.frozenPersistent) || !g.contending)) continue;
+    if (linkDown(p.view, group)) continue;
     if (p.alive === undefined) unjudged = true;
     rank += 1;
   }

@@ -74,6 +74,34 @@ describe('checkSwitchTarget', () => {
   });
 });
 
+describe('a node whose link is down (its view publishes its NIC resources)', () => {
+  const linkView = (node: string, up: boolean | null, group = 'g'): NodeView => ({
+    ...view(node, [gv('g')]), links: [{ group, resource: 'link', device: 'eth0', up, verified: up === true, reason: up === false ? 'eth0: no carrier' : 'ok', since: '2026-12-06T12:00:00Z' }],
+  });
+  const withLinks = (entries: Array<[string, boolean | null, string?]>): Map<string, PeerState> =>
+    new Map(entries.map(([n, up, group]) => [n, { alive: true, view: linkView(n, up, group) }]));
+
+  it('is no handoff target; the next node with its link up is', () => {
+    const r = chooseHandoffTarget(['a', 'b', 'c'], 'a', 'g', withLinks([['b', false], ['c', true]]));
+    expect(r.to).toBe('c');
+    expect(r.why).toMatch(/skipped b: its link eth0 is down \(eth0: no carrier, since/);
+  });
+
+  it('is refused as a switch target with the reason, and accepted once its link is up', () => {
+    expect(checkSwitchTarget('g', ['a', 'b'], 'a', 'b', withLinks([['b', false]]))).toMatch(/node b: its link eth0 is down.*target again once the link is up/);
+    expect(checkSwitchTarget('g', ['a', 'b'], 'a', 'b', withLinks([['b', true]]))).toBeUndefined();
+  });
+
+  it('a link not checked yet, or a link of another group, is not held against it', () => {
+    expect(checkSwitchTarget('g', ['a', 'b'], 'a', 'b', withLinks([['b', null]]))).toBeUndefined();
+    expect(checkSwitchTarget('g', ['a', 'b'], 'a', 'b', withLinks([['b', false, 'other']]))).toBeUndefined();
+  });
+
+  it('does not count ahead of others when a group is claimed', () => {
+    expect(claimDelay(['a', 'b', 'c'], 'c', '', 'g', withLinks([['a', false], ['b', true]]), 600, 5000)).toBe(600);
+  });
+});
+
 describe('dependencyGate', () => {
   const dep = (kind: GroupDependency['kind']): GroupDependency[] => [{ group: 'dir', kind }];
   const none = (): GroupState | undefined => undefined;
