@@ -10,11 +10,13 @@
  * runs; local; nfs when MSGHA_BENCH_NFS=1); (b) planned switch (`msgha switch mail:<other>` run on
  * the holder) until the first IMAP LOGIN, from the command's start (its own Node start included);
  * (c) keepalived 2.2 (VRRP v2, advert_int 1, priorities 150/100): hard kill of the master's
- * keepalived until a TCP connection to the VIP is answered by the backup.
+ * keepalived until a TCP connection to the VIP is answered by the backup; (d) client link cut
+ * on the holder — its switch port down, no carrier — until the first IMAP LOGIN through the VIP
+ * (the group's NIC resource: three 1 s link checks, then the group fails over).
  *
  * Environment: MSGHA_BENCH_RUNS (fast runs, default 10), MSGHA_BENCH_LOCAL_RUNS (default 5),
  * MSGHA_BENCH_NFS=1 with MSGHA_BENCH_NFS_RUNS (default 3), MSGHA_BENCH_SWITCH_RUNS (default 10),
- * MSGHA_BENCH_KA_RUNS (default 10), MSGHA_BENCH_ONLY (subset: fast,switch,keepalived,local,nfs). Needs root, `npm run build`, and Debian's keepalived for (c).
+ * MSGHA_BENCH_KA_RUNS (default 10), MSGHA_BENCH_LINK_RUNS (default 10), MSGHA_BENCH_ONLY (subset: fast,switch,link,keepalived,local,nfs). Needs root, `npm run build`, and Debian's keepalived for (c).
  * Ports: block 'demo', index 2 (25200…), inside the namespaces only; addresses 10.213.40.0/24.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -33,7 +35,7 @@ const env = (k: string, d: number): number => Number(process.env[k] ?? d);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const say = (l: string): void => { process.stdout.write(`${l}\n`); };
 
-const GOALS = { fastKillP50Ms: 4000, defaultKillP50Ms: 21_000, switchMs: 1500, keepalivedRefMs: 3126 };
+const GOALS = { fastKillP50Ms: 4000, defaultKillP50Ms: 21_000, switchMs: 1500, keepalivedRefMs: 3126, linkCutP50Ms: 5000, linkCutP90Ms: 7000 };
 
 interface Row { scenario: string; profile: string; runs: number[]; failures: string[]; summary?: Summary; goal?: string; when?: string }
 
@@ -130,6 +132,46 @@ async function switches(runs: number): Promise<Row> {
   return row;
 }
 
+/** The link of a node as its published view says (NIC resource of the mail group). */
+function linkUp(c: MsgCluster, node: string): boolean | null | undefined {
+  return c.views()[node]?.links?.find((l) => l.group === 'mail')?.up;
+}
+
+async function linkCuts(runs: number): Promise<Row> {
+  const row: Row = { scenario: 'client link cut on the holder (switch port down) → first IMAP LOGIN through the VIP', profile: 'fast', runs: [], failures: [] };
+  const c = cluster('fast');
+  try {
+    await c.setup();
+    await c.startAll();
+    for (let i = 0; i < runs; i++) {
+      try {
+        const h = await ready(c, 120_000);
+        await settled(c, h, 0);
+        const to = NODES.find((n) => n !== h)!;
+        const t0 = mono();
+        c.lan!.portDown(h, true);
+        try {
+          const moved = await c.waitFor(() => { const v = c.monitor!.holders('vip', 'mail'); return v.length === 1 && v[0] === to; }, 30_000, 10);
+          if (!moved) { row.failures.push(`run ${i + 1}: the VIP did not move to ${to}`); continue; }
+          const r = await c.waitImap('mail', 30_000, 20);
+          if (!r.ok) { row.failures.push(`run ${i + 1}: ${r.error ?? ''}`); continue; }
+          const vipAt = c.monitor!.firstHold('vip', 'mail', t0, to);
+          row.runs.push(Math.round(r.at! - t0));
+          say(`  link cut ${i + 1}/${runs}: ${h} → ${to}: VIP on ${to} after ${vipAt ? Math.round(vipAt - t0) : '?'} ms, IMAP after ${Math.round(r.at! - t0)} ms`);
+        } finally { c.lan!.portDown(h, false); }
+        // The old holder's link back, its link fault cleared: a standby again before the next run.
+        if (!(await c.waitFor(() => linkUp(c, h) === true && c.views()[h]?.groups.some((g) => g.name === 'mail' && !g.faulted && g.contending) === true, 30_000, 200))) {
+          row.failures.push(`run ${i + 1}: ${h} did not become a standby again after its link came back`);
+        }
+      } catch (err) { row.failures.push(`run ${i + 1}: ${err instanceof Error ? err.message : String(err)}`); }
+    }
+    if (c.monitor!.violations.length) row.failures.push(`invariant: ${c.monitor!.report().join('; ')}`);
+  } finally { await c.teardown(); }
+  row.summary = row.runs.length ? summarize(row.runs) : undefined;
+  row.goal = `p50 ≤ ${GOALS.linkCutP50Ms} ms, p90 ≤ ${GOALS.linkCutP90Ms} ms`;
+  return row;
+}
+
 // ── keepalived reference ─────────────────────────────────────────────────────────────────
 
 function keepalivedConf(dir: string, node: string, prio: number, vip: string): string {
@@ -191,8 +233,8 @@ async function keepalived(runs: number): Promise<Row> {
 
 export async function run(): Promise<void> {
   const rows: Row[] = [];
-  // MSGHA_BENCH_ONLY: comma list of fast,switch,keepalived,local,nfs (default: all but nfs unless MSGHA_BENCH_NFS=1).
-  const only = new Set((process.env.MSGHA_BENCH_ONLY ?? 'fast,switch,keepalived,local,nfs').split(','));
+  // MSGHA_BENCH_ONLY: comma list of fast,switch,link,keepalived,local,nfs (default: all but nfs unless MSGHA_BENCH_NFS=1).
+  const only = new Set((process.env.MSGHA_BENCH_ONLY ?? 'fast,switch,link,keepalived,local,nfs').split(','));
   if (only.has('fast')) {
     say('(a) node kill, fast profile');
     rows.push(await nodeKills('fast', env('MSGHA_BENCH_RUNS', 10)));
@@ -200,6 +242,10 @@ export async function run(): Promise<void> {
   if (only.has('switch')) {
     say('(b) planned switch, fast profile');
     rows.push(await switches(env('MSGHA_BENCH_SWITCH_RUNS', 10)));
+  }
+  if (only.has('link')) {
+    say('(d) client link cut on the holder, fast profile');
+    rows.push(await linkCuts(env('MSGHA_BENCH_LINK_RUNS', 10)));
   }
   if (only.has('keepalived')) {
     say('(c) keepalived reference');

@@ -18,6 +18,7 @@ const systemList = (home) => [home, 'spare', ...NODES.filter((n) => n !== home &
 
 const infra = (octet, name) => ({
   vip: { type: 'IP', Address: `192.0.2.${octet}/24`, Device: 'eth0' },
+  link: { type: 'NIC', Device: 'eth0' },
   disk: { type: 'Mount', BlockDevice: `/dev/mapper/${name}vg-${name}`, MountPoint: `/srv/${name}`, FSType: 'ext4' },
 });
 

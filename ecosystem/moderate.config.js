@@ -16,6 +16,7 @@ const onDirectory = [{ group: 'directory', kind: 'online-global-soft' }];
 /** The infrastructure every group has: its virtual IP and its shared disk. */
 const infra = (octet, disk, mountPoint) => ({
   vip: { type: 'IP', Address: `192.0.2.${octet}/24`, Device: 'eth0' },
+  link: { type: 'NIC', Device: 'eth0' },
   disk: { type: 'Mount', BlockDevice: `/dev/mapper/${disk}`, MountPoint: mountPoint, FSType: 'ext4' },
 });
 

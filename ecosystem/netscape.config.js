@@ -16,6 +16,7 @@ module.exports = defineCluster({
       systemList: ['ns1', 'ns2'],
       resources: {
         vip: { type: 'IP', Address: '192.0.2.60/24', Device: 'eth0' },
+        link: { type: 'NIC', Device: 'eth0' },
         disk: { type: 'Mount', BlockDevice: '/dev/mapper/nsvg-mail', MountPoint: '/netscape', FSType: 'ext4' },
         msg: {
           type: 'NetscapeMsg', requires: ['vip', 'disk'],

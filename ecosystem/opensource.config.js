@@ -19,6 +19,7 @@ module.exports = defineCluster({
       systemList: ['mx1', 'mx2'],
       resources: {
         vip: { type: 'IP', Address: '192.0.2.70/24', Device: 'eth0' },
+        link: { type: 'NIC', Device: 'eth0' },
         disk: { type: 'Mount', BlockDevice: '/dev/mapper/mailvg-mail', MountPoint: ROOT, FSType: 'ext4', MountOpt: 'noatime' },
         slapd: {
           type: 'Application', requires: ['vip', 'disk'],

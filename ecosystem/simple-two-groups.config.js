@@ -16,6 +16,7 @@ module.exports = defineCluster({
       systemList: ['mx1', 'mx2'],
       resources: {
         vip: { type: 'IP', Address: '192.0.2.20/24', Device: 'eth0' },
+        link: { type: 'NIC', Device: 'eth0' },
         disk: { type: 'Mount', BlockDevice: '/dev/mapper/dirvg-dir', MountPoint: '/sunone-dir', FSType: 'ext4' },
         ldap: {
           type: 'SunJESLDAP', requires: ['vip', 'disk'],
@@ -33,6 +34,7 @@ module.exports = defineCluster({
       dependsOn: [{ group: 'directory', kind: 'online-global-soft' }],
       resources: {
         vip: { type: 'IP', Address: '192.0.2.25/24', Device: 'eth0' },
+        link: { type: 'NIC', Device: 'eth0' },
         disk: { type: 'Mount', BlockDevice: '/dev/mapper/mailvg-mail', MountPoint: '/sunone', FSType: 'ext4' },
         core: {
           type: 'SunJESMsg', requires: ['vip', 'disk'],

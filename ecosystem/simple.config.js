@@ -24,6 +24,7 @@ module.exports = defineCluster({
       systemList: ['mx1', 'mx2'], // priority order
       resources: {
         vip: { type: 'IP', Address: '192.0.2.25/24', Device: 'eth0' },
+        link: { type: 'NIC', Device: 'eth0' },
         disk: { type: 'Mount', BlockDevice: '/dev/mapper/mailvg-mail', MountPoint: '/sunone', FSType: 'ext4', MountOpt: 'noatime' },
         ldap: {
           type: 'SunJESLDAP', requires: ['vip', 'disk'],

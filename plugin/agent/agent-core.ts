@@ -301,7 +301,9 @@ export class AgentCore {
   private scheduleStandby(): void {
     this.clearTimer();
     const every = this.attr('OfflineMonitorInterval');
-    if (this.target !== 'offline' || every <= 0 || this.stopping) return;
+    // A persistent type (NIC: a link) is ONLINE on every node whose link is up: finding it so
+    // on a standby is no concurrency violation, so it gets no standby check at all.
+    if (this.target !== 'offline' || every <= 0 || this.stopping || this.deps.type.persistent) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.running || this.queue.length) { this.scheduleStandby(); return; }

@@ -40,7 +40,9 @@ import { decide } from '../recovery/policy';
 import { GroupLease, type FencePort } from './group-lease';
 import { leaseBoundTypes } from './lease-bound';
 import { PeerTracker, sealView, staleAfterMs, viewName, VIEW_VERSION, type GroupView, type NodeView } from './node-view';
-import { claimDelay, dependencyGate, parentsToMove, type PeerState, type DependencyGate } from './placement';
+import { checkSwitchTarget, claimDelay, dependencyGate, parentsToMove, type PeerState, type DependencyGate } from './placement';
+import { NetworkHealth } from './network-health';
+import { LINK_TYPE } from './link-watch';
 
 export interface ClusterNodeOptions {
   cluster: ResolvedCluster;
@@ -98,6 +100,8 @@ export class ClusterNode {
   readonly viewStore: HelperStore;
   readonly fence: FenceClient;
   readonly tracker: PeerTracker;
+  /** Links, remote probes and the holder's reachability verdicts (docs/network.md). */
+  readonly network: NetworkHealth;
   readonly ctl = new Map<string, GroupCtl>();
   /** Signs what this node writes to the shared directory and verifies what it reads. */
   readonly key: SharedDirKey;
@@ -139,6 +143,10 @@ export class ClusterNode {
     this.viewStore = helper();
     this.fence = new FenceClient({ runDir: this.runDir, node: o.node, log: o.log, ...fenceOptions(settings.fence, t) });
     this.tracker = new PeerTracker(staleAfterMs(this.publishMs, t.ioTimeoutMs, t.leaseMs), () => this.clock.now(), this.key);
+    this.network = new NetworkHealth({
+      cluster: o.cluster, node: o.node, groups: [...o.runners.values()].map((r) => r.group), log: o.log,
+      peers: () => this.peers(), changed: () => this.kick(),
+    });
     const incarnation = this.incarnation;
     const fencePort: FencePort = this.fence;
     const leaseBound = leaseBoundTypes(o.log);
@@ -213,6 +221,7 @@ export class ClusterNode {
       const resume = resumes.get(name);
       if (resume) { this.o.log.info(`group ${name}: fence armed for epoch ${resume.epoch} (${Math.round(resume.killRemainingMs)} ms left): resuming`); c.lease.start(resume); }
     }
+    this.network.start();
     await this.tick();
     this.timer = setInterval(() => { void this.tick(); }, this.publishMs);
   }
@@ -251,6 +260,8 @@ export class ClusterNode {
     const runner = this.o.runners.get(name)!;
     if (!this.fenceOk) return { ok: false, why: this.fenceWhy };
     if (runner.state === 'FAULTED') return { ok: false, why: `FAULTED on this node (${runner.reason}); clear it: msgha clear ${name}` };
+    const link = this.network.linkDown(name);
+    if (link) return { ok: false, why: `its link ${link.device} is down here (${link.reason}); contending again once it is up` };
     if (!(c.want ?? runner.group.autoStart)) return { ok: false, why: c.want === false ? 'taken offline by the operator' : 'autoStart is false: bring it online with msgha online' };
     if (c.localFreeze) return { ok: false, why: 'frozen on this node' };
     if (!c.gate.ok) return { ok: false, why: `waiting for ${c.gate.waitingFor.join(', ')}` };
@@ -269,6 +280,7 @@ export class ClusterNode {
         const runner = this.o.runners.get(name)!;
         runner.frozen = c.localFreeze || (c.admin.cmd === 'freeze' && c.admin.why !== 'offline');
         c.gate = dependencyGate(runner.group.dependsOn, (g) => this.o.runners.get(g)?.state, this.peers());
+        await this.clearLinkFault(name, runner);
         await this.decide(name, c, runner);
       }
       await this.publish();
@@ -299,8 +311,10 @@ export class ClusterNode {
         await lease.release('', 'dependency', `dependency ${c.gate.stopFor.join(', ')} went away`);
         c.releasing = false;
       }
+      await this.leaveIfUnreachable(name, c, runner, el.epoch ?? 0);
       return;
     }
+    this.network.judge(runner.group, undefined);
     // A group running here without the lease (a stray after a restart whose epoch could not be
     // resumed): take it offline. Not right after start, while a resume may still be reading.
     const settled = this.clock.now() - this.startedAt > 2 * this.profile.timings.ioTimeoutMs + this.profile.timings.pollMs;
@@ -312,6 +326,39 @@ export class ClusterNode {
     const may = this.contend(name);
     if (may.ok && !lease.isRunning) { this.o.log.info(`group ${name}: contending for the lease`); lease.start(); }
     else if (!may.ok && lease.isRunning && el.state === 'follower') { this.o.log.info(`group ${name}: not contending (${may.why})`); await lease.stopFollowing(); }
+  }
+
+  /**
+   * Serving locally but unreachable from the network (network-health.ts, reachability.ts): hand
+   * the group to the first witness placement accepts. remoteProbes.act false: reported only.
+   */
+  private async leaveIfUnreachable(name: string, c: GroupCtl, runner: GroupRunner, epoch: number): Promise<void> {
+    const v = this.network.judge(runner.group, { epoch, localOk: runner.state === 'ONLINE' });
+    if (!v?.unreachable || !this.network.timings.act || runner.frozen || c.releasing) return;
+    const peers = this.peers();
+    const start = v.witnesses.indexOf(v.to);
+    const order = [...v.witnesses.slice(start), ...v.witnesses.slice(0, start)];
+    const to = order.find((n) => !checkSwitchTarget(name, runner.group.systemList, this.o.node, n, peers));
+    if (!to) return; // the verdict stays in the view and the metric (alert); nobody can take it
+    c.releasing = true;
+    this.o.log.error(`group ${name}: ${v.why}: handing it to ${to}`);
+    const r = await c.lease.release(to, 'network', v.why);
+    if (!r.ok) this.o.log.error(`group ${name}: release failed: ${r.reason}`);
+    c.releasing = false;
+    this.kick();
+  }
+
+  /**
+   * A group FAULTED here only by its link resources (their agent found the link dead) is cleared
+   * once the link watch sees every link of the group up again: the node is a standby again
+   * without `msgha clear`, as a classic persistent NIC resource clears itself.
+   */
+  private async clearLinkFault(name: string, runner: GroupRunner): Promise<void> {
+    if (runner.state !== 'FAULTED' || !this.network.links.allUp(name)) return;
+    const faulted = runner.status().resources.filter((r) => r.state === 'FAULTED');
+    if (faulted.length === 0 || faulted.some((r) => r.type !== LINK_TYPE)) return;
+    const r = await runner.clear();
+    this.o.log.info(`group ${name}: FAULTED by its link (${faulted.map((x) => x.name).join(', ')}), which is up again: ${r.reason}`);
   }
 
   /** A critical fault beyond RestartLimit took the group offline here: hand the lease on (recovery/policy.ts decides where). */
@@ -352,6 +399,7 @@ export class ClusterNode {
       faulted: s.state === 'FAULTED', contending: c.lease.isRunning, waitingFor: c.gate.waitingFor,
       ...(s.last ? { lastTransition: s.last } : {}),
       ...(c.lease.lastFailover ? { lastFailover: c.lease.lastFailover } : {}),
+      ...(this.network.unreachable(name) ? { unreachable: this.network.unreachable(name)! } : {}),
       resources: s.resources.map((r) => ({ id: r.id, name: r.name, type: r.type, state: r.state, reason: r.reason, since: r.since, restarts: r.restarts, ...(r.violation ? { violation: r.violation } : {}) })),
     };
   }
@@ -363,6 +411,7 @@ export class ClusterNode {
       version: VIEW_VERSION, cluster: this.o.cluster.settings.name, node: this.o.node, counter: this.counter, incarnation: this.incarnation,
       monoMs: Math.round(this.clock.now()), wallTime: new Date().toISOString(), profile: this.profile.name,
       publishMs: this.publishMs, groups: [...this.ctl.keys()].map((g) => this.viewOf(g)), peers,
+      ...this.network.viewParts(),
     };
   }
 
@@ -376,6 +425,7 @@ export class ClusterNode {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.network.stop();
     this.store.close();
     this.viewStore.close();
   }

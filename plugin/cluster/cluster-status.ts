@@ -6,10 +6,18 @@
  *
  * JSON shape (stable; `msgha status --json` prints it, see ClusterStatus):
  *   { ok, source: 'shared-dir'|'coordinator', cluster, profile, summary,
- *     nodes:  [{ node, present, alive, seenAliveBy, counter, wallTime }],
+ *     nodes:  [{ node, present, alive, seenAliveBy, counter, wallTime, links }],
  *     groups: [{ name, systemList, holder, epoch, leaseState, handoffTo, frozen, frozenBy,
  *                onlineOn, nodes: { <node>: { state, role, faulted, frozen, contending,
- *                waitingFor, reason, resources } | null }, lastFailover }] }
+ *                waitingFor, reason, resources, noTarget? } | null }, lastFailover,
+ *                reachableFrom, unreachable }] }
+ * Network (docs/network.md): `links` are the node's link resources as its link watch published
+ * them; `noTarget` says why placement refuses the node for the group (its link for the group is
+ * down); `reachableFrom` are the other nodes' remote probes of the group through its VIP, each
+ * `current` only when it is about the holder and epoch shown and its node is not stale (an old
+ * one is kept, marked, never counted as current); `unreachable` is the holder's own verdict
+ * ("serving locally, unreachable from the network"), or null. The text shows them in a
+ * `network:` section, printed only when some view carries network facts.
  * `alive` is judged by the other nodes (each view says which peers it saw changing): true when
  * one of them saw the node alive, false when those that judged saw it silent, null when nobody
  * judged — unless the reader watched the views itself (`observed`, see readClusterStatus and
@@ -29,7 +37,8 @@ import { decodeRecord, trusted } from '../lease/record';
 import type { LeaseStore } from '../lease/store';
 import { effectiveAdmin, parseAdmin } from '../lease/admin';
 import { SharedDirKey } from '../lease/shared-key';
-import { openView, parseView, viewName, type FailoverRecord, type GroupView, type NodeView } from './node-view';
+import { linkDown } from './placement';
+import { openView, parseView, viewName, type FailoverRecord, type GroupView, type LinkView, type NodeView, type RemoteServiceView } from './node-view';
 
 export interface LeaseRead { epoch: number | null; holder: string; leaseState: 'HELD' | 'RELEASED' | 'UNKNOWN'; handoffTo: string }
 
@@ -45,12 +54,18 @@ export interface ClusterStatus {
     stale: boolean;
     /** For a stale node: about how long it has been silent (s), for humans. */
     silentS: number | null;
+    /** Its link resources as it published them (empty: none, or an older view). */
+    links: LinkView[];
   }>;
   groups: Array<{
     name: string; systemList: string[]; holder: string | null; epoch: number | null; leaseState: LeaseRead['leaseState'];
     handoffTo: string; frozen: boolean; frozenBy: string; onlineOn: string[];
     nodes: Record<string, NodeGroupStatus | null>;
     lastFailover: FailoverRecord | null;
+    /** The other nodes' remote probes of the group through its VIP, in systemList order. */
+    reachableFrom: RemoteReach[];
+    /** The holder's verdict "serving locally, unreachable from the network", or null. */
+    unreachable: { node: string; since: string; why: string } | null;
   }>;
   /** What was read but not trusted, one sentence each (e.g. "view of mx2 rejected: bad MAC"). */
   problems?: string[];
@@ -61,7 +76,24 @@ export type NodeGroupStatus = Omit<Pick<GroupView, 'state' | 'role' | 'faulted' 
   state: GroupView['state'] | 'UNKNOWN';
   stale?: true;
   lastState?: GroupView['state'];
+  /** Why placement refuses this node as a target for the group (its link is down). */
+  noTarget?: string;
 };
+
+/** What one node's remote probes of a group through its VIP said. */
+export interface RemoteReach {
+  from: string;
+  /** About the holder and epoch shown, from a node whose view is current. */
+  current: boolean;
+  holder: string;
+  epoch: number;
+  cycles: number;
+  /** yes: every service answered; no: none; partly: some; none: nothing probed. */
+  verdict: 'yes' | 'no' | 'partly' | 'none';
+  services: RemoteServiceView[];
+  /** Wall time of the last cycle (for humans). */
+  at: string;
+}
 
 /** What the reader itself saw of a node's view while watching: did it change, and for how long it watched. */
 export interface ViewObservation { changed: boolean; watchedMs: number }
@@ -115,7 +147,7 @@ export function buildClusterStatus(i: StatusInputs): ClusterStatus {
     const alive = obs ? (obs.changed ? true : judgedSilent ? false : null) : judged;
     const wallAgeS = v && i.nowWallMs !== undefined ? (i.nowWallMs - Date.parse(v.wallTime)) / 1000 : NaN;
     const silentS = isStale ? Math.max(Math.round((obs?.watchedMs ?? 0) / 1000), Number.isFinite(wallAgeS) ? Math.round(wallAgeS) : 0) : null;
-    return { node, present: !!v, alive, seenAliveBy, counter: v?.counter ?? null, wallTime: v?.wallTime ?? null, stale: isStale, silentS };
+    return { node, present: !!v, alive, seenAliveBy, counter: v?.counter ?? null, wallTime: v?.wallTime ?? null, stale: isStale, silentS, links: v?.links ?? [] };
   });
   const groups = i.cluster.groups.map((g) => {
     const perNode: ClusterStatus['groups'][number]['nodes'] = {};
@@ -127,7 +159,8 @@ export function buildClusterStatus(i: StatusInputs): ClusterStatus {
       const was = stale.has(n);
       perNode[n] = gv ? {
         state: was ? 'UNKNOWN' : gv.state, role: gv.role, faulted: gv.faulted, frozen: gv.frozen, contending: gv.contending, waitingFor: gv.waitingFor, reason: gv.reason, resources: gv.resources,
-        ...(was ? { stale: true as const, lastState: gv.state } : {}),
+        // A stale node's links are not current: it is no target anyway (silent).
+        ...(was ? { stale: true as const, lastState: gv.state } : linkRefusal(i.views.get(n), g.name)),
       } : null;
       if (gv?.lastFailover && (!failover || gv.lastFailover.at > failover.at)) failover = gv.lastFailover;
       if (was) continue; // what a silent node last said about the lease is not current
@@ -139,21 +172,47 @@ export function buildClusterStatus(i: StatusInputs): ClusterStatus {
     const viewFrozen = g.systemList.map((n) => i.views.get(n)?.groups.find((x) => x.name === g.name)).find((x) => x?.frozenPersistent);
     const frozenBy = admin ? (admin.cmd === 'freeze' ? admin.why ?? 'persistent' : '') : viewFrozen?.frozenBy ?? '';
     const holder = lease ? (lease.leaseState === 'HELD' ? lease.holder : null) : seenHolder || null;
+    const epoch = lease ? lease.epoch : seenEpoch;
+    const holderView = holder && !stale.has(holder) ? i.views.get(holder)?.groups.find((x) => x.name === g.name) : undefined;
     return {
       name: g.name, systemList: g.systemList, holder,
-      epoch: lease ? lease.epoch : seenEpoch, leaseState: lease?.leaseState ?? (holder ? 'HELD' as const : 'UNKNOWN' as const),
+      epoch, leaseState: lease?.leaseState ?? (holder ? 'HELD' as const : 'UNKNOWN' as const),
       handoffTo: lease?.handoffTo ?? '', frozen: frozenBy === 'persistent' || g.systemList.some((n) => perNode[n]?.frozen),
       frozenBy, onlineOn: g.systemList.filter((n) => perNode[n]?.state === 'ONLINE' || perNode[n]?.state === 'PARTIAL'),
       nodes: perNode, lastFailover: failover,
+      reachableFrom: holder ? reachesOf(g.name, g.systemList, holder, epoch, i.views, stale) : [],
+      unreachable: holder && holderView?.unreachable ? { node: holder, ...holderView.unreachable } : null,
     };
   });
-  const parts = groups.map((g) => `${g.name} ${g.onlineOn.length ? `ONLINE on ${g.onlineOn.join('+')}` : 'OFFLINE'}${g.holder ? ` (holder ${g.holder}, epoch ${g.epoch})` : ''}${g.frozen ? ' frozen' : ''}`);
+  const parts = groups.map((g) => `${g.name} ${g.onlineOn.length ? `ONLINE on ${g.onlineOn.join('+')}` : 'OFFLINE'}${g.holder ? ` (holder ${g.holder}, epoch ${g.epoch})` : ''}${g.frozen ? ' frozen' : ''}${g.unreachable ? ' UNREACHABLE from the network' : ''}`);
   const down = nodes.filter((n) => n.stale || n.alive === false).map((n) => (n.silentS !== null ? `${n.node} (${n.silentS} s)` : n.node));
   return {
     ok: true, source: i.source, cluster: i.cluster.settings.name, profile: present[0]?.profile ?? null,
     summary: `cluster ${i.cluster.settings.name}: ${parts.join('; ') || 'no groups'}${down.length ? `; silent: ${down.join(', ')}` : ''}`,
     nodes, groups, ...(i.problems?.length ? { problems: i.problems } : {}),
   };
+}
+
+/** The node's refusal as a target for `group` (placement.ts linkDown: a link resource of the group is down). */
+function linkRefusal(view: NodeView | undefined, group: string): { noTarget?: string } {
+  const l = linkDown(view, group);
+  return l ? { noTarget: `its link ${l.device} is down${l.reason ? ` (${l.reason})` : ''}` } : {};
+}
+
+/** Every other node's remote probes of `group`; current only about this holder and epoch. */
+function reachesOf(group: string, systemList: readonly string[], holder: string, epoch: number | null, views: Map<string, NodeView | undefined>, stale: Set<string>): RemoteReach[] {
+  const out: RemoteReach[] = [];
+  for (const n of systemList) {
+    if (n === holder) continue;
+    const r = views.get(n)?.remote?.find((x) => x.group === group);
+    if (!r) continue;
+    const ok = r.services.filter((x) => x.ok).length;
+    out.push({
+      from: n, current: !stale.has(n) && r.holder === holder && r.epoch === epoch, holder: r.holder, epoch: r.epoch, cycles: r.cycles,
+      verdict: !r.services.length ? 'none' : ok === r.services.length ? 'yes' : ok === 0 ? 'no' : 'partly', services: r.services, at: r.at,
+    });
+  }
+  return out;
 }
 
 export interface ReadOptions {
@@ -259,12 +318,63 @@ export function formatClusterStatus(s: ClusterStatus, allNodes: string[]): strin
       const v = g.nodes[n];
       if (!v) return '?';
       if (v.stale) return `unknown (last said ${v.lastState})`;
-      return `${v.state}${v.role === 'holder' ? '*' : ''}${v.faulted ? '!' : ''}${v.waitingFor.length ? '(waiting)' : ''}`;
+      return `${v.state}${v.role === 'holder' ? '*' : ''}${v.faulted ? '!' : ''}${v.waitingFor.length ? '(waiting)' : ''}${v.noTarget ? '(link down)' : ''}`;
     }),
     g.lastFailover ? `${g.lastFailover.at.slice(0, 19)} ${g.lastFailover.from}→${g.lastFailover.to || 'any'}: ${g.lastFailover.why}` : '',
   ]);
   out.push(pad([head, ...rows]));
   out.push('(* holds the lease, ! FAULTED on that node until cleared; unknown: the node\'s view is stale, its last word is not current)');
+  out.push(...formatNetwork(s));
   for (const p of s.problems ?? []) out.push(`warning: ${p} (ignored; see docs/lease.md, Who may write the shared directory)`);
   return out.join('\n');
+}
+
+/**
+ * The `network:` section: each node's links, then per group who reaches it through its VIP, the
+ * holder's verdict and the nodes refused as targets. Nothing when no view carries network facts,
+ * so a cluster without link resources or remote probes keeps its usual screen.
+ */
+function formatNetwork(s: ClusterStatus): string[] {
+  const lines: string[] = [];
+  for (const n of s.nodes) {
+    if (n.links.length) lines.push(`  ${n.node} links${n.stale ? ' (old)' : ''}: ${linksText(n.links)}`);
+  }
+  for (const g of s.groups) {
+    if (g.reachableFrom.length) lines.push(`  ${g.name} reachable from ${g.reachableFrom.map(reachText).join(', ')}`);
+    if (g.unreachable) lines.push(`  ${g.name}: ${g.unreachable.node} is serving locally, UNREACHABLE from the network since ${g.unreachable.since.slice(0, 19)}${g.unreachable.why ? `: ${g.unreachable.why}` : ''}`);
+    for (const n of g.systemList) {
+      const why = g.nodes[n]?.noTarget;
+      if (why) lines.push(`  ${g.name}: ${n} is no target: ${why}`);
+    }
+  }
+  return lines.length ? ['network:', ...lines] : [];
+}
+
+/** "eth0 up (verified), eth1 DOWN: no carrier since …"; one entry per device unless two verdicts differ. */
+function linksText(links: readonly LinkView[]): string {
+  const one = (l: LinkView): string => {
+    if (l.up === null) return `${l.device} not checked yet`;
+    if (l.up) return `${l.device} up (${l.verified ? 'verified' : 'carrier only'})`;
+    return `${l.device} DOWN${l.reason ? `: ${l.reason}` : ''} since ${l.since.slice(0, 19)}`;
+  };
+  const texts = links.map(one);
+  return links.map((l, i) => {
+    const t = texts[i]!;
+    const differs = links.some((o, j) => o.device === l.device && texts[j] !== t);
+    return differs ? `${t} [${l.group}.${l.resource}]` : t;
+  }).filter((t, i, all) => all.indexOf(t) === i).join(', ');
+}
+
+/** "mx2: yes (imap 12 ms, smtp 9 ms)" / "mx3: no (imap: timeout)"; " (old)" when not about the current holder and epoch. */
+function reachText(r: RemoteReach): string {
+  const service = (x: RemoteServiceView): string => {
+    if (x.ok) {
+      const t = x.phases?.total;
+      return typeof t === 'number' ? `${x.service} ${t < 0.001 ? '<1' : Math.round(t * 1000)} ms` : x.service;
+    }
+    const why = x.timeout ? 'timeout' : x.reason.replace(/\s+/g, ' ').trim() || 'failed';
+    return `${x.service}: ${why.length > 60 ? `${why.slice(0, 59)}…` : why}`;
+  };
+  const detail = r.services.length ? ` (${r.services.map(service).join(', ')})` : '';
+  return `${r.from}: ${r.verdict === 'none' ? 'nothing probed' : r.verdict}${detail}${r.current ? '' : ' (old)'}`;
 }

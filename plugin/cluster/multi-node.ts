@@ -5,7 +5,7 @@
  */
 import type { ResolvedCluster } from '../model/cluster-types';
 import type { Logger } from '../core/log';
-import type { LeaseEvents, LeaseSnapshot } from '../metrics/snapshot';
+import type { GroupSnapshot, LeaseEvents, LeaseSnapshot } from '../metrics/snapshot';
 import type { ClusterMode } from '../coordinator/cluster-mode';
 import type { GroupRunner } from '../coordinator/group-runner';
 import type { StatusReply } from '../coordinator/status-reply';
@@ -54,6 +54,11 @@ export class MultiNodeMode implements ClusterMode {
       peers: [...this.node.peers()].map(([node, p]) => ({ node, alive: p.alive ?? null, ...(p.view ? { view: p.view } : {}) })),
       summary: `node ${local.node}: ${lease.length ? lease.join(', ') : 'no group may run here'}`,
     };
+  }
+
+  networkSnapshot(group: string): Pick<GroupSnapshot, 'links' | 'remoteProbes' | 'unreachableFromNetwork'> {
+    const s = this.node.ctl.get(group)?.lease.status();
+    return this.node.network.snapshot(group, s?.state === 'holder' ? { epoch: s.epoch ?? 0 } : undefined);
   }
 
   /** The lease as the metrics show it (memory only). */

@@ -14,6 +14,7 @@ import { CLUSTER_KEYS, LEASE_PROFILES, keyDefault } from './keys';
 import { reachable } from './graph';
 import { listOf, pathProblem } from '../model/values';
 import { parseIPv4Cidr } from '../core/net';
+import { checkLinks } from './network-rules';
 
 interface Listener { host: string; port: number; label: string; r: CheckedResource }
 
@@ -252,4 +253,5 @@ export function checkCrossResource(report: Report, all: readonly CheckedResource
   unique(report, all, 'NetscapeMsg', 'MsgHost', (v) => v.toLowerCase(), 'logical host (one NetscapeMsg instance per host)');
   checkInstances(report, all);
   checkMountOrder(report, all);
+  checkLinks(report, all, isPlainObject(cluster) && Array.isArray(cluster.nodes) && cluster.nodes.length < 2);
 }

@@ -6,7 +6,7 @@ import { isPlainObject, type Report } from '../model/check-context';
 import { suggestion } from './did-you-mean';
 import { findCycles } from './graph';
 import {
-  CLUSTER_KEYS, DEPENDENCY_KINDS, GROUP_KEYS, LEASE_PROFILES, MAX_NODES, NAME_PATTERN, NODE_PATTERN, topNames,
+  CLUSTER_KEYS, DEPENDENCY_KINDS, GROUP_KEYS, LEASE_PROFILES, MAX_NODES, NAME_PATTERN, NODE_PATTERN, keyDefault, topNames,
 } from './keys';
 import { hasControlChar, isHost, pathProblem } from '../model/values';
 
@@ -66,9 +66,34 @@ export function checkClusterSettings(report: Report, raw: unknown): string[] {
   }
 
   if (raw.metrics !== undefined) checkMetrics(report, where, raw.metrics);
+  if (raw.remoteProbes !== undefined) checkRemoteProbes(report, where, raw.remoteProbes);
 
   if (raw.keyFile !== undefined && pathProblem(raw.keyFile)) report.error(where, 'keyFile', pathProblem(raw.keyFile)!);
   return nodes;
+}
+
+function checkRemoteProbes(report: Report, where: string, rp: unknown): void {
+  if (!isPlainObject(rp)) {
+    report.error(where, 'remoteProbes', 'must be an object, e.g. { interval: 5, failures: 3 }');
+    return;
+  }
+  unknownKeys(report, where, rp, ['interval', 'timeout', 'failures', 'act'], 'remoteProbes.');
+  const whole = (key: string, min: number, max: number): number | undefined => {
+    const v = rp[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      report.error(where, `remoteProbes.${key}`, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  };
+  const interval = whole('interval', 1, 3600) ?? keyDefault<number>(CLUSTER_KEYS, 'remoteProbes.interval');
+  const timeout = whole('timeout', 1, 3600) ?? keyDefault<number>(CLUSTER_KEYS, 'remoteProbes.timeout');
+  whole('failures', 1, 100);
+  if (timeout > interval) {
+    report.error(where, 'remoteProbes.timeout', `${timeout} s is longer than remoteProbes.interval (${interval} s): a cycle must end before the next one starts`, `set remoteProbes.timeout to ${interval} or less`);
+  }
+  if (rp.act !== undefined && typeof rp.act !== 'boolean') report.error(where, 'remoteProbes.act', 'must be true or false');
 }
 
 /** Loopback addresses: the only ones /metrics may listen on without credentials. */

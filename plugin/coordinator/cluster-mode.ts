@@ -3,7 +3,7 @@
  * implementation is plugin/cluster/multi-node.ts; the coordinator never imports that room, so
  * local control reads the same whether or not a shared directory exists.
  */
-import type { LeaseSnapshot } from '../metrics/snapshot';
+import type { GroupSnapshot, LeaseSnapshot } from '../metrics/snapshot';
 import type { GroupRunner, GroupRunnerDeps } from './group-runner';
 import type { Operator } from './operator';
 import type { StatusReply } from './status-reply';
@@ -25,6 +25,8 @@ export interface ClusterMode {
   /** The local status with this mode's view of the cluster added. */
   status(local: StatusReply): StatusReply;
   leaseSnapshot(group: string): LeaseSnapshot | undefined;
+  /** Links, remote probes and the reachability verdict of a group (memory only). */
+  networkSnapshot(group: string): Pick<GroupSnapshot, 'links' | 'remoteProbes' | 'unreachableFromNetwork'>;
 }
 
 /** Built once the coordinator has made its group runners. */

@@ -89,7 +89,7 @@ export class Coordinator {
 
   /** Every group of this node as the metrics see it (memory only: runs inside every scrape). */
   groupSnapshots(): GroupSnapshot[] {
-    return [...this.groups.values()].map((g) => g.snapshot());
+    return [...this.groups.values()].map((g) => ({ ...g.snapshot(), ...this.clusterMode?.networkSnapshot(g.name) }));
   }
 
   /** True while the reconcile loop is current (its last pm2.list() is recent). */

@@ -28,3 +28,6 @@ export function domainOf(host: string): string | undefined {
   const i = name.indexOf('.');
   return i > 0 ? name.slice(i + 1) : undefined;
 }
+
+/** A network interface name as the kernel takes it (at most 15 characters). */
+export const INTERFACE_NAME = /^[A-Za-z0-9_.:@-]{1,15}$/;

@@ -1,8 +1,9 @@
 /**
  * Every metric of the product, in one place (prefix `msgha_`; the coordinator's process metrics
  * keep their standard `process_*` / `nodejs_*` names, metrics.ts). Identity labels are only
- * `group`, `resource`, `type`, `service` (plus `node`, which the registry adds to every series
- * as a default label). The remaining label names — `state`, `reason`, `function`, `phase`,
+ * `group`, `resource`, `type`, `service`, `device` (a link resource's network interface) and
+ * `from` (the node that probed a group through its VIP), plus `node`, which the registry adds to
+ * every series as a default label. The remaining label names — `state`, `reason`, `function`, `phase`,
  * `outcome` — are closed enums from snapshot.ts: the series count depends on the configuration
  * alone. No metric carries a secret, a user name, a reason sentence or a probe detail string.
  *
@@ -14,7 +15,7 @@ import { CounterFamily, GaugeFamily, HistogramFamily, type AnyFamily } from './f
 export const PREFIX = 'msgha_';
 
 /** The label names allowed anywhere: identity labels plus the closed-enum dimensions. */
-export const IDENTITY_LABELS = ['node', 'group', 'resource', 'type', 'service'] as const;
+export const IDENTITY_LABELS = ['node', 'group', 'resource', 'type', 'service', 'device', 'from'] as const;
 export const ENUM_LABELS = ['state', 'reason', 'function', 'phase', 'outcome', 'kind'] as const;
 /** The labels of `msgha_build_info` alone: one series per node, value 1 (Prometheus' `*_build_info` convention). */
 export const BUILD_LABELS = ['version', 'nodejs'] as const;
@@ -43,6 +44,10 @@ export interface MetricSet {
   leaseRemaining: GaugeFamily<'group'>;
   leaseHoldersSeen: GaugeFamily<'group'>;
   certExpiry: GaugeFamily<'group' | 'resource' | 'service'>;
+  linkUp: GaugeFamily<'group' | 'resource' | 'device'>;
+  remoteProbeSuccess: GaugeFamily<'group' | 'service' | 'from'>;
+  remoteProbePhase: GaugeFamily<'group' | 'service' | 'from' | 'phase'>;
+  groupUnreachable: GaugeFamily<'group'>;
   snapshotErrors: CounterFamily<never>;
   // Recorded by events.
   functionDuration: HistogramFamily<'group' | 'type' | 'function'>;
@@ -64,6 +69,7 @@ export interface MetricSet {
 export const SNAPSHOT_GAUGES = [
   'groups', 'groupState', 'groupStateCode', 'groupFrozen', 'resourceState', 'resourceStateCode',
   'leaseHeld', 'leaseEpoch', 'leaseRemaining', 'leaseHoldersSeen', 'certExpiry',
+  'linkUp', 'remoteProbeSuccess', 'remoteProbePhase', 'groupUnreachable',
 ] as const satisfies ReadonlyArray<keyof MetricSet>;
 
 /** Constructs every metric of the product, in exposition order. */
@@ -93,6 +99,10 @@ export function defineMetrics(): { set: MetricSet; families: AnyFamily[] } {
     leaseRemaining: g('lease_remaining_serve_seconds', 'Seconds this node may still serve the group without another renewal (0 when not the holder).', ['group']),
     leaseHoldersSeen: g('lease_holders_seen', 'Nodes that the published node views show serving the group; more than 1 means two holders.', ['group']),
     certExpiry: g('tls_cert_expiry_timestamp_seconds', 'Unix time at which the TLS certificate of the service expires, as last probed.', ['group', 'resource', 'service']),
+    linkUp: g('link_up', '1 when the link resource (NIC) of the group is up on this node: carrier and, when ping hosts are known, one answers; 0 when down (no sample before its first check).', ['group', 'resource', 'device']),
+    remoteProbeSuccess: g('remote_probe_success', '1 when the last probe of the service through the group\'s VIP from node `from` (a standby) succeeded, 0 when it failed or timed out.', ['group', 'service', 'from']),
+    remoteProbePhase: g('remote_probe_phase_seconds', 'Duration of each phase of the last probe of the service through the group\'s VIP from node `from` (connect, tls, greeting, login, command, logout, total).', ['group', 'service', 'from', 'phase']),
+    groupUnreachable: g('group_unreachable_from_network', '1 when this node holds the group, its local checks pass and no live standby reaches it through the VIP (serving locally, unreachable from the network); only on the holder.', ['group']),
     snapshotErrors: c('snapshot_errors_total', 'Scrapes at which the coordinator snapshot could not be read (state metrics were left out).', []),
 
     functionDuration: h('agent_function_duration_seconds', 'Duration of agent functions (online, offline, monitor, clean) by group and resource type.', ['group', 'type', 'function'], FUNCTION_BUCKETS),

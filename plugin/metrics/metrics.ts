@@ -10,6 +10,10 @@
  * exist from the first scrape at 0, for every reason, so `increase()` sees the first event and
  * the series count never changes while resources cycle through states. Event methods never
  * throw and never do I/O. Unknown states or reasons are recorded as 'UNKNOWN' / 'unknown'.
+ * Network gauges (link up, remote probes, unreachable from the network) are rebuilt from the
+ * snapshot too: a link not checked yet and a group this node does not hold have no sample (not a
+ * 0 an alert would read as "down"); a remote probe has all seven phase series, 0 for a phase not
+ * reached, and its `service` label is narrowed like a local probe's (serviceOfCheck).
  * Not guaranteed: a snapshot provider that blocks blocks the scrape — it must answer from memory.
  */
 import * as fs from 'node:fs';
@@ -20,8 +24,8 @@ import { packageRoot } from '../core/package-root';
 import { SNAPSHOT_GAUGES, defineMetrics } from './definitions';
 import type { Cell, FamilyInfo } from './family';
 import {
-  AGENT_FUNCTIONS, FAILOVER_REASONS, FAULT_REASONS, GROUP_STATES, PROBE_OUTCOMES, PROBE_PHASES, RESOURCE_STATES, SHARED_DIR_KINDS, oneOf,
-  type AgentFunctionName, type FailoverReason, type FaultReason, type NodeSnapshot, type SharedDirKind, type SnapshotProvider,
+  AGENT_FUNCTIONS, FAILOVER_REASONS, FAULT_REASONS, GROUP_STATES, PROBE_OUTCOMES, PROBE_PHASES, RESOURCE_STATES, SHARED_DIR_KINDS, oneOf, serviceOfCheck,
+  type AgentFunctionName, type FailoverReason, type FaultReason, type GroupSnapshot, type NodeSnapshot, type SharedDirKind, type SnapshotProvider,
 } from './snapshot';
 
 export interface MetricsOptions {
@@ -153,10 +157,34 @@ export function createMetrics(options: MetricsOptions): Metrics {
           }
         }
       }
+      fillNetwork(g, gen);
     }
     for (const c of certExpiryAt.values()) {
       m.certExpiry.set({ group: c.group, resource: c.resource, service: c.service }, Math.round(c.at), gen);
     }
+  }
+
+  function fillNetwork(g: GroupSnapshot, gen: number): void {
+    const group = g.group;
+    for (const l of g.links ?? []) {
+      if (typeof l.up === 'boolean') m.linkUp.set({ group, resource: l.resource, device: l.device }, l.up ? 1 : 0, gen);
+    }
+    // Two results for one service and node (two checks of the same service): a failure wins.
+    const seen = new Set<string>();
+    for (const r of g.remoteProbes ?? []) {
+      const labels = { group, service: serviceOfCheck(r.service), from: r.from };
+      const k = key(labels.service, labels.from);
+      const first = !seen.has(k);
+      seen.add(k);
+      const success = m.remoteProbeSuccess.cell(labels, gen);
+      success.value = first ? (r.ok ? 1 : 0) : Math.min(success.value, r.ok ? 1 : 0);
+      if (!first && r.ok) continue;
+      for (const phase of PROBE_PHASES) {
+        const v = r.phases?.[phase];
+        m.remoteProbePhase.set({ ...labels, phase }, validSeconds(v) ? v : 0, gen);
+      }
+    }
+    if (typeof g.unreachableFromNetwork === 'boolean') m.groupUnreachable.set({ group }, g.unreachableFromNetwork ? 1 : 0, gen);
   }
 
   // Zero-valued series for every reason, created once per group/resource.

@@ -9,7 +9,7 @@
  * states are shown — never a reason sentence, which could hold a user name.
  */
 import type { Phases } from '../core/results';
-import type { NodeSnapshot } from './snapshot';
+import type { GroupSnapshot, NodeSnapshot } from './snapshot';
 import { PROBE_PHASES } from './snapshot';
 
 /** The part of @pm2/io used here (`io.metric({ name, unit, value })`); the real module fits it. */
@@ -52,14 +52,18 @@ export function publishAgentMetrics(io: Pm2IoLike, view: () => AgentMetricsView)
 }
 
 /**
- * Registers `<group> state` (e.g. "ONLINE" or "PARTIAL, frozen") and `<group> lease`
- * (e.g. "held, epoch 7, 23 s left" / "mx2, epoch 7" / "none") for each group, plus
- * `groups online`. `groups` are the group names known when the coordinator starts.
+ * Registers `<group> state` (e.g. "ONLINE" or "PARTIAL, frozen"), `<group> lease`
+ * (e.g. "held, epoch 7, 23 s left" / "mx2, epoch 7" / "none") and `<group> reachable` (the
+ * remote probes through the VIP per probing node, e.g. "mx2 yes, mx3 no", "—" when none yet) for
+ * each group, plus `groups online` and `links` (this node's link resources, e.g. "eth0 up",
+ * "eth0 DOWN"). `groups` are the group names known when the coordinator starts. `reachable` and
+ * `links` are hidden outside multi-node mode (the snapshot carries no such field).
  */
 export function publishCoordinatorMetrics(io: Pm2IoLike, snapshot: () => NodeSnapshot, groups: readonly string[]): void {
   const read = safe(snapshot);
   const group = (name: string) => read()?.groups.find((g) => g.group === name);
   show(io, 'groups online', () => read()?.groups.filter((g) => g.state === 'ONLINE').length);
+  show(io, 'links', () => linksText(read()?.groups ?? []));
   for (const name of groups) {
     show(io, `${name} state`, () => {
       const g = group(name);
@@ -71,7 +75,43 @@ export function publishCoordinatorMetrics(io: Pm2IoLike, snapshot: () => NodeSna
       if (l.holderIsMe) return `held, epoch ${l.epoch}, ${Math.floor(l.remainingServeSeconds)} s left`;
       return l.holder ? `${l.holder}, epoch ${l.epoch}` : `none, epoch ${l.epoch}`;
     });
+    show(io, `${name} reachable`, () => {
+      const g = group(name);
+      return g ? reachableText(g) : undefined;
+    });
   }
+}
+
+/** "mx2 yes, mx3 no" per probing node (yes: every service answered, no: none, partly: some). */
+function reachableText(g: GroupSnapshot): string | undefined {
+  if (!g.remoteProbes) return undefined;
+  const byNode = new Map<string, { ok: number; failed: number }>();
+  for (const r of g.remoteProbes) {
+    const c = byNode.get(r.from) ?? { ok: 0, failed: 0 };
+    if (r.ok) c.ok += 1; else c.failed += 1;
+    byNode.set(r.from, c);
+  }
+  const parts = [...byNode].sort(([a], [b]) => a.localeCompare(b))
+    .map(([from, c]) => `${from} ${c.failed === 0 ? 'yes' : c.ok === 0 ? 'no' : 'partly'}`);
+  const text = parts.length ? parts.join(', ') : '\u2014';
+  return g.unreachableFromNetwork ? `${text}; UNREACHABLE from the network` : text;
+}
+
+/** One entry per device: DOWN when any group's link resource on it is down, ? before the first check. */
+function linksText(groups: readonly GroupSnapshot[]): string | undefined {
+  const devices = new Map<string, boolean | undefined>();
+  let any = false;
+  for (const g of groups) {
+    for (const l of g.links ?? []) {
+      any = true;
+      const before = devices.has(l.device) ? devices.get(l.device) : true;
+      // false (down) wins over undefined (not checked), which wins over true.
+      devices.set(l.device, before === false || l.up === false ? false : before === undefined || l.up === undefined ? undefined : true);
+    }
+  }
+  if (!any) return undefined;
+  return [...devices].sort(([a], [b]) => a.localeCompare(b))
+    .map(([device, up]) => `${device} ${up === undefined ? '?' : up ? 'up' : 'DOWN'}`).join(', ');
 }
 
 function safe<T>(fn: () => T): () => T | undefined {

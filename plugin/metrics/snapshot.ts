@@ -26,9 +26,11 @@ export type FaultReason = (typeof FAULT_REASONS)[number];
  *   switch         — an operator switch (or `evacuate`) handed the group over;
  *   drill          — a failover drill;
  *   dependency     — a group this one depends on (firm/hard) went away;
+ *   network        — served locally but unreachable from the network: the standbys' remote probes
+ *                    agreed (docs/network.md);
  *   unknown        — anything else.
  */
-export const FAILOVER_REASONS = ['resource-fault', 'lease-lost', 'lease-expired', 'switch', 'drill', 'dependency', 'unknown'] as const;
+export const FAILOVER_REASONS = ['resource-fault', 'lease-lost', 'lease-expired', 'switch', 'drill', 'dependency', 'network', 'unknown'] as const;
 export type FailoverReason = (typeof FAILOVER_REASONS)[number];
 
 /** What a rejected read of the shared directory was (lease/shared-key.ts RejectKind). */

@@ -23,6 +23,8 @@ export interface ClusterSettings {
   /** The per-node fence process (docs/lease.md). */
   fence?: FenceSettings;
   metrics?: MetricsSettings;
+  /** Remote probes through each group's VIP from the nodes that do not hold it (docs/network.md). */
+  remoteProbes?: RemoteProbeSettings;
   /** Cluster key for `enc:v1:` secrets (default /etc/msgha/cluster.key, or $MSGHA_KEY_FILE). */
   keyFile?: string;
 }
@@ -32,6 +34,18 @@ export interface FenceSettings {
   watchdog?: string;
   /** W in whole seconds (default: half the profile's stop budget K; must be ≤ K). */
   watchdogTimeout?: number;
+}
+
+/** config/keys.ts declares the defaults. */
+export interface RemoteProbeSettings {
+  /** Seconds between two cycles. */
+  interval?: number;
+  /** Seconds one cycle may take (≤ interval). */
+  timeout?: number;
+  /** Consecutive failed cycles before the holder judges its group unreachable. */
+  failures?: number;
+  /** false: report only. */
+  act?: boolean;
 }
 
 /** Prometheus exporter of the coordinator. */

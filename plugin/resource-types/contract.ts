@@ -99,15 +99,39 @@ export interface ResourceTypeDefinition extends ResourceType, TypeDescriptor {
 
 type OwnNames<D extends readonly AttrDecl[]> = AttrName<[...D, ...GenericAttributes]>;
 
+/** Generic numeric attributes whose plain default a type may set for itself (not a derived one). */
+type GenericNumber = Exclude<AttrName<GenericAttributes, 'int' | 'seconds'>, 'MonitorTimeout'>;
+export type GenericDefaults = Partial<Record<GenericNumber, number>>;
+
 /**
- * Declares a type. `attributes` are the type's own (the generic ones are added here); with
- * them written `as const`, a rule naming an attribute that is not declared does not compile.
+ * The generic declarations with this type's own defaults put in their place, so validation,
+ * resolving, the readers and `msgha explain` all see them (a link is checked every second, not
+ * every 10 s). A default outside its declaration's bounds is a bug in the type: it throws.
+ */
+function genericFor(type: string, overrides: GenericDefaults | undefined): readonly AttrDecl[] {
+  if (!overrides) return GENERIC_ATTRIBUTES;
+  return GENERIC_ATTRIBUTES.map((decl) => {
+    const v = (overrides as Record<string, number | undefined>)[decl.name];
+    if (v === undefined) return decl;
+    if (decl.derivedDefault || !Number.isInteger(v) || v < (decl.min ?? -Infinity) || v > (decl.max ?? Infinity)) {
+      throw new Error(`resource type ${type}: generic default ${decl.name} = ${v} is not a plain default within the declaration's bounds`);
+    }
+    return { ...decl, default: v };
+  });
+}
+
+/**
+ * Declares a type. `attributes` are the type's own (the generic ones are added here, with
+ * `genericDefaults` replacing their defaults); with them written `as const`, a rule naming an
+ * attribute that is not declared does not compile.
  */
 export function defineType<const D extends readonly AttrDecl[]>(def: Omit<ResourceTypeDefinition, 'attributes' | 'rules'> & {
   attributes: D;
   rules?: readonly TypeRule<OwnNames<D>>[];
+  genericDefaults?: GenericDefaults;
 }): ResourceTypeDefinition {
-  return { ...def, attributes: [...def.attributes, ...GENERIC_ATTRIBUTES], rules: def.rules ?? [] };
+  const { genericDefaults, ...rest } = def;
+  return { ...rest, attributes: [...def.attributes, ...genericFor(def.name, genericDefaults)], rules: def.rules ?? [] };
 }
 
 /** A well-behaved function returns within a few ms of its abort; this bounds a badly behaved one. */

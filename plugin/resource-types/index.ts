@@ -12,12 +12,13 @@ import { Application } from './application';
 import { ipType } from './ip';
 import { mountType } from './mount';
 import { NetscapeMsg } from './netscape-msg';
+import { nicType } from './nic';
 import { SunJESAdm } from './sunjes-adm';
 import { SunJESLDAP } from './sunjes-ldap';
 import { SunJESMsg } from './sunjes-msg';
 import type { ResourceTypeDefinition } from './contract';
 
-export const RESOURCE_TYPES: readonly ResourceTypeDefinition[] = [SunJESMsg, SunJESAdm, SunJESLDAP, NetscapeMsg, Application, ipType, mountType];
+export const RESOURCE_TYPES: readonly ResourceTypeDefinition[] = [SunJESMsg, SunJESAdm, SunJESLDAP, NetscapeMsg, Application, ipType, nicType, mountType];
 
 export const TYPE_NAMES: readonly string[] = RESOURCE_TYPES.map((t) => t.name);
 

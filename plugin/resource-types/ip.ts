@@ -18,7 +18,7 @@
  */
 import { monotonicMs } from '../lease/clock';
 import { leaseHooks } from '../lease/hooks';
-import { parseIPv4Cidr } from '../core/net';
+import { INTERFACE_NAME, parseIPv4Cidr } from '../core/net';
 import type { AttrDecl } from '../model/attributes';
 import { str } from '../model/check-context';
 import { attrReader, execBase } from './attr-access';
@@ -242,7 +242,7 @@ export const ipType = defineType({
     }),
     rule(['Device'], (r) => {
       const device = str(r.attrs.Device);
-      if (device !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(device)) {
+      if (device !== undefined && !INTERFACE_NAME.test(device)) {
         r.error('Device', `"${device}" is not a network interface name`, 'e.g. eth0 (at most 15 characters)');
       }
     }),

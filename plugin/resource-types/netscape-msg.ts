@@ -5,6 +5,7 @@
  * went unnoticed), in parallel, each under ProbeTimeout (capped by what is left of
  * MonitorTimeout); with LDAPTestUser a login for pop, imap and http and RCPT TO the test
  * address for smtp; ProbeFailurePolicy 'timeout-only' acts only on timeouts, as the seed did.
+ * The same probes, aimed at the VIP and counted under the same policy, are its client probes.
  */
 import * as path from 'node:path';
 import type { ProbePolicy } from '../../probes/registry';
@@ -16,7 +17,7 @@ import { attrReader } from './attr-access';
 import { missingDir, processesPresent } from './first-level';
 import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
-import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
+import { budgetClock, clientProbesOf, planWithTestAccount, runPlanRead, type PlanRead, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
 import { commandDriven } from './command-driven-type';
 import { checkServiceNames, checkTestAccount } from './rule-helpers';
@@ -57,17 +58,19 @@ function spec(ctx: AgentContext): LifecycleSpec {
   };
 }
 
-async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
-  const remaining = budgetClock(budgetMs);
+/** How the probes' failures count: ProbeFailurePolicy, and ProbeTimeout as each probe's deadline. */
+function counting(ctx: AgentContext): { policy: ProbePolicy; capMs: number } {
+  // The declared values of ProbeFailurePolicy are the probe policies.
+  return { policy: attr.text(ctx, 'ProbeFailurePolicy') as ProbePolicy, capMs: attr.ms(ctx, 'ProbeTimeout') };
+}
+
+/** smtp, pop, imap and http on MsgHost, with the test account read now. */
+function probePlan(ctx: AgentContext): Promise<PlanRead> {
   const host = attr.required(ctx, 'MsgHost');
   // A Ports map that names some daemons keeps the declared ports of the others.
   const ports = { ...(attr.defaultOf('Ports') as Record<string, number>), ...attr.portMap(ctx, 'Ports') };
-  // The declared values of ProbeFailurePolicy are the probe policies.
-  const policy = attr.text(ctx, 'ProbeFailurePolicy') as ProbePolicy;
-  // ProbeTimeout is each probe's deadline, but a monitor cycle still ends within MonitorTimeout.
-  const capMs = attr.ms(ctx, 'ProbeTimeout');
   const domain = domainOf(host);
-  return withTestAccount(ctx, attr.text(ctx, 'LDAPTestUser'), 'LDAPTestPasswd', (account) => {
+  return planWithTestAccount(ctx, attr.text(ctx, 'LDAPTestUser'), 'LDAPTestPasswd', (account) => {
     const login = account?.password !== undefined ? { user: account.user, password: account.password } : undefined;
     const plan: PlannedProbe[] = [];
     for (const service of NETSCAPE_PORT_KEYS) {
@@ -78,8 +81,15 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
       if (login && service === 'smtp' && domain) options.recipient = `${login.user}@${domain}`;
       plan.push({ check: `${service}:${port}`, probe: service, host, port, options });
     }
-    return runProbePlan(plan, { budgetMs: remaining(), signal, policy, capMs, attrs: ctx.attrs });
+    return plan;
   });
+}
+
+async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const remaining = budgetClock(budgetMs);
+  const read = await probePlan(ctx);
+  // ProbeTimeout is each probe's deadline, but a monitor cycle still ends within MonitorTimeout.
+  return runPlanRead(read, { budgetMs: remaining(), signal, ...counting(ctx), attrs: ctx.attrs });
 }
 
 export const NetscapeMsg = defineType({
@@ -105,4 +115,9 @@ export const NetscapeMsg = defineType({
     rule(['LDAPTestUser', 'LDAPTestPasswd'], (r) => checkTestAccount(r, 'LDAPTestUser', 'LDAPTestPasswd')),
   ],
   ...commandDriven(attr, spec),
+  // The deep check's probes through the VIP, counted as the deep check counts them (timeout-only: the seed's remote probes).
+  clientProbes: async (ctx, host) => {
+    const missing = attr.missing(ctx);
+    return missing ? { problem: missing } : clientProbesOf(await probePlan(ctx), host, counting(ctx));
+  },
 });

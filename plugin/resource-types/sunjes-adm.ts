@@ -4,7 +4,8 @@
  * with `R/admin-serv/config` in the command line, pid file `R/admin-serv/logs/pid` first
  * (counted only when it names one of them; removed before a start when it names anything
  * else). Deep: with AdminUser, an authenticated GET that asks the server for its port and
- * expects AdminPort back; otherwise a connection (a handshake with SSLEnabled).
+ * expects AdminPort back; otherwise a connection (a handshake with SSLEnabled). The same probe,
+ * aimed at the VIP, is its client probe.
  */
 import * as path from 'node:path';
 import { listInstanceProcesses } from '../proc/matching';
@@ -13,7 +14,7 @@ import { attrReader } from './attr-access';
 import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
 import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
-import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
+import { budgetClock, clientProbesOf, planWithTestAccount, runPlanRead, type PlanRead, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
 import { commandDriven } from './command-driven-type';
 import { defineType, rule, type AgentContext } from './contract';
@@ -53,17 +54,23 @@ function spec(ctx: AgentContext): LifecycleSpec {
   };
 }
 
-async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
-  const remaining = budgetClock(budgetMs);
+/** The admin server's probe on AdminHost, with AdminUser's password read now. */
+function probePlan(ctx: AgentContext): Promise<PlanRead> {
   const host = attr.required(ctx, 'AdminHost');
   const port = attr.number(ctx, 'AdminPort');
   const probe = attr.bool(ctx, 'SSLEnabled') ? 'admins' : 'admin';
-  return withTestAccount(ctx, attr.text(ctx, 'AdminUser'), 'AdminPasswd', (account) => {
+  return planWithTestAccount(ctx, attr.text(ctx, 'AdminUser'), 'AdminPasswd', (account) => {
     // With AdminUser: an authenticated GET of getPort that must read back AdminPort; without:
     // a connection (a full TLS handshake with SSLEnabled).
     const options: PlannedProbe['options'] = account ? { user: account.user, password: account.password ?? '', path: ADMIN_PORT_PATH, expectPort: port } : {};
-    return runProbePlan([{ check: `admin:${port}`, probe, host, port, options }], { budgetMs: remaining(), signal, attrs: ctx.attrs });
+    return [{ check: `admin:${port}`, probe, host, port, options }];
   });
+}
+
+async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const remaining = budgetClock(budgetMs);
+  const read = await probePlan(ctx);
+  return runPlanRead(read, { budgetMs: remaining(), signal, attrs: ctx.attrs });
 }
 
 export const SunJESAdm = defineType({
@@ -79,4 +86,8 @@ export const SunJESAdm = defineType({
     }),
   ],
   ...commandDriven(attr, spec),
+  clientProbes: async (ctx, host) => {
+    const missing = attr.missing(ctx);
+    return missing ? { problem: missing } : clientProbesOf(await probePlan(ctx), host);
+  },
 });

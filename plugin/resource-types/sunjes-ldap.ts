@@ -3,7 +3,8 @@
  * on stdin), stop `I/stop-slapd`. First level: the `ns-slapd` process whose arguments contain
  * I, pid file `I/logs/pid` first (counted only when it names that process; removed before a
  * start when it names anything else). Deep: bind + base search of cn=monitor on
- * LDAPHost:LDAPPort, and a TLS handshake on SSLPort when set (both must pass).
+ * LDAPHost:LDAPPort, and a TLS handshake on SSLPort when set (both must pass); the same probes,
+ * aimed at the VIP, are its client probes.
  */
 import * as path from 'node:path';
 import { listInstanceProcesses } from '../proc/matching';
@@ -13,7 +14,7 @@ import { attrReader } from './attr-access';
 import { missingDir, processesPresent, removeStaleMatcherPidFiles } from './first-level';
 import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
-import { runProbePlan, type PlannedProbe } from './deep-probes';
+import { clientProbesOf, runProbePlan, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
 import { commandDriven } from './command-driven-type';
 import { defineType, rule, type AgentContext } from './contract';
@@ -50,7 +51,8 @@ function spec(ctx: AgentContext): LifecycleSpec {
   };
 }
 
-async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+/** The directory's probes on LDAPHost (no test account: an anonymous bind). */
+function probePlan(ctx: AgentContext): PlannedProbe[] {
   const host = attr.required(ctx, 'LDAPHost');
   const port = attr.number(ctx, 'LDAPPort');
   const sslPort = attr.number(ctx, 'SSLPort');
@@ -58,7 +60,11 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
   // version; the probe takes either). SSLPort: a full TLS handshake, certificate expiry reported.
   const plan: PlannedProbe[] = [{ check: `ldap:${port}`, probe: 'ldap', host, port }];
   if (sslPort > 0) plan.push({ check: `ldaps:${sslPort}`, probe: 'tls', host, port: sslPort });
-  return runProbePlan(plan, { budgetMs, signal, attrs: ctx.attrs });
+  return plan;
+}
+
+async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  return runProbePlan(probePlan(ctx), { budgetMs, signal, attrs: ctx.attrs });
 }
 
 export const SunJESLDAP = defineType({
@@ -74,4 +80,8 @@ export const SunJESLDAP = defineType({
     }),
   ],
   ...commandDriven(attr, spec),
+  clientProbes: async (ctx, host) => {
+    const missing = attr.missing(ctx);
+    return missing ? { problem: missing } : clientProbesOf({ ok: true, plan: probePlan(ctx) }, host);
+  },
 });

@@ -4,7 +4,8 @@
  * One resource manages either `core` (store, sched, watcher) or a set of services of ServerRoot
  * R, or the MMP. Start/stop go through `R/lib/msstart`; the first level needs every daemon of the
  * configured services with R in its command line; the deep check is `R/lib/stored -tv` for core
- * and a protocol check per service otherwise. Offline of a services or MMP resource kills
+ * and a protocol check per service otherwise — the same probes, aimed at the VIP, are the
+ * resource's client probes (none for core). Offline of a services or MMP resource kills
  * leftovers of ITS daemons only (and their children), never the core's; offline/clean of core
  * kill what is left of the whole instance.
  */
@@ -16,7 +17,7 @@ import type { AttrDecl } from '../model/attributes';
 import { portMap, str } from '../model/check-context';
 import { isFqdn } from '../model/values';
 import { attrReader, execBase } from './attr-access';
-import { budgetClock, probeDeadlineMs, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
+import { budgetClock, clientProbesOf, planWithTestAccount, probeDeadlineMs, runPlanRead, type PlanRead, type PlannedProbe } from './deep-probes';
 import { matchedWithDescendants, missingDir, processesPresent } from './first-level';
 import { DAEMON_USER_ATTRIBUTE, processOwners } from './process-owner';
 import type { LifecycleSpec } from './lifecycle';
@@ -146,6 +147,12 @@ export function planServiceProbes(p: Pick<Plan, 'kind' | 'services' | 'ports'>, 
   return plan;
 }
 
+/** The protocol probes of a services or MMP resource on MsgHost, with the test account read now. */
+function servicePlan(ctx: AgentContext, p: Plan): Promise<PlanRead> {
+  const host = attr.required(ctx, 'MsgHost');
+  return planWithTestAccount(ctx, attr.text(ctx, 'LDAPTestUser'), 'LDAPTestPasswd', (account) => planServiceProbes(p, host, account?.user, account?.password));
+}
+
 async function deep(ctx: AgentContext, p: Plan, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
   const log = ctx.log.child('monitor');
   const remaining = budgetClock(budgetMs);
@@ -154,9 +161,8 @@ async function deep(ctx: AgentContext, p: Plan, budgetMs: number, signal: AbortS
     const result = await commandProbe(argv, { ...execBase(ctx, log), timeoutMs: probeDeadlineMs(remaining()), signal });
     return foldProbes([{ check: 'stored -tv', result }]);
   }
-  const host = attr.required(ctx, 'MsgHost');
-  return withTestAccount(ctx, attr.text(ctx, 'LDAPTestUser'), 'LDAPTestPasswd', (account) =>
-    runProbePlan(planServiceProbes(p, host, account?.user, account?.password), { budgetMs: remaining(), signal, attrs: ctx.attrs }));
+  const read = await servicePlan(ctx, p);
+  return runPlanRead(read, { budgetMs: remaining(), signal, attrs: ctx.attrs });
 }
 
 export const SunJESMsg = defineType({
@@ -188,4 +194,11 @@ export const SunJESMsg = defineType({
     rule(['LDAPTestUser', 'LDAPTestPasswd'], (r) => checkTestAccount(r, 'LDAPTestUser', 'LDAPTestPasswd')),
   ],
   ...commandDriven(attr, spec),
+  // The deep check's service probes through the VIP; core has only `stored -tv`, no client service.
+  clientProbes: async (ctx, host) => {
+    const missing = attr.missing(ctx);
+    if (missing) return { problem: missing };
+    const p = plan(ctx);
+    return p.kind === 'core' ? { plan: [] } : clientProbesOf(await servicePlan(ctx, p), host);
+  },
 });

@@ -3,7 +3,8 @@
  * how to configure it against the sandbox suite (test users with encrypted passwords, so deep
  * checks are real logins), how to half-start it behind the agent's back, how to break its
  * configuration, and which daemon to kill or freeze in the fault scenarios. IP and Mount run
- * no process: their cases use a network namespace and a loop-mounted image (root only).
+ * no process: their cases use a network namespace and a loop-mounted image (root only). NIC
+ * (a link, persistent) runs the link sequence on a namespace whose switch port the case controls.
  */
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -42,6 +43,11 @@ export interface ContractCase {
   freeze?(sb: Sandbox): ProcessMatcher;
   /** The deep check that must time out while `freeze` is stopped. */
   frozenCheck?(sb: Sandbox): string;
+  /**
+   * A persistent type (NIC: a link): online, offline and clean change nothing, so the contract
+   * runs the link sequence instead (contract.test.ts): the switch port down, detached, back.
+   */
+  link?: { portDown(down: boolean): void; detach(detached: boolean): void };
   /** Started before / stopped after the case (backends a proxy needs). */
   setup?(sb: Sandbox): Promise<void>;
   teardown?(sb: Sandbox): Promise<void>;
@@ -91,6 +97,10 @@ const SMTP_RCPT = /RCPT TO, RSET and QUIT succeeded/;
 const VIP_NET = 219;
 const VIP = `10.213.${VIP_NET}.50`;
 
+/** The NIC case's LAN: n1 is the node, gw (.254) the ping host. */
+const NIC_NET = 218;
+const NIC_GW = `10.213.${NIC_NET}.254`;
+
 /** Mounts of `mountPoint` in this node's view. */
 async function mountsAt(mountPoint: string): Promise<string[]> {
   const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
@@ -100,6 +110,8 @@ async function mountsAt(mountPoint: string): Promise<string[]> {
 export function contractCases(dovecot: { conf: string; masterPid: string }, enc: Encrypt): ContractCase[] {
   let lan: Lan | undefined;
   let ns = '';
+  let nicLan: Lan | undefined;
+  let nicNs = '';
   const disk = (sb: Sandbox) => ({ image: path.join(sb.dir, 'disk.img'), mountPoint: path.join(sb.dir, 'mnt') });
   return [
     {
@@ -241,6 +253,28 @@ export function contractCases(dovecot: { conf: string; masterPid: string }, enc:
       broken: { Device: 'mh-nodev0' },
       residue: async () => addrs(ns).filter((a) => a.local === VIP),
       idle: /was not on eth0|was not on mh-nodev0/,
+    },
+    {
+      // A link (persistent): the link sequence, not the process one. The port is the switch side.
+      title: 'NIC',
+      type: 'NIC',
+      // One contract run at a time (run-lock.ts): fixed namespace names, replaced if left over.
+      setup: async () => {
+        nicLan = new Lan('ctn', NIC_NET);
+        nicNs = nicLan.host('n1', 1);
+        nicLan.host('gw', 254);
+      },
+      teardown: async () => { nicLan?.destroy(); },
+      attrs: () => ({ Device: 'eth0', ContainerName: nicNs, PingHosts: [NIC_GW], PingTimeoutMs: 500, ...TIMEOUTS }),
+      link: {
+        portDown: (down) => nicLan!.portDown('n1', down),
+        detach: (detached) => nicLan!.detach('n1', detached),
+      },
+      // A link is never started nor stopped by the agent: nothing to half-start, nothing left behind.
+      halfStart: async () => { nicLan!.portDown('n1', false); },
+      broken: { Device: 'mh-nodev0' },
+      residue: async () => [],
+      idle: /a link is not stopped/,
     },
     {
       title: 'Mount',

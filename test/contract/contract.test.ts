@@ -4,7 +4,8 @@
  * second start); monitor → ONLINE; offline; offline again; monitor → OFFLINE; clean of a
  * half-started instance; offline with a broken configuration; kill -9 of a daemon noticed at
  * once; a SIGSTOPped daemon is not ONLINE within MonitorTimeout. Types that run no process (IP,
- * Mount) go through the same sequence without the steps about processes.
+ * Mount) go through the same sequence without the steps about processes. A persistent type (NIC:
+ * a link) goes through the link sequence: its state follows the switch port, never the agent.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -53,7 +54,9 @@ afterAll(async () => {
 
 // Cases need the sandbox's Dovecot config path; it is known only after the sandbox is built,
 // so the table is built from a placeholder and filled in at run time.
-const titles = contractCases({ conf: '', masterPid: '' }, () => '').map((c) => c.title);
+const placeholder = contractCases({ conf: '', masterPid: '' }, () => '');
+const titles = placeholder.filter((c) => !c.link).map((c) => c.title);
+const linkTitles = placeholder.filter((c) => c.link).map((c) => c.title);
 
 function lookupCase(title: string): ContractCase {
   const c = cases.find((x) => x.title === title);
@@ -208,6 +211,91 @@ describe.each(titles)('%s', (title) => {
     expect(await c.residue(sb)).toEqual([]);
   });
 });
+
+describe.each(linkTitles)('%s (persistent: a link)', (title) => {
+  let c: ContractCase;
+  let agent: ResourceType;
+  let ctx: (over?: Record<string, unknown>) => AgentContext;
+  let link: NonNullable<ContractCase['link']>;
+
+  beforeAll(async () => {
+    if (cases.length === 0) cases = contractCases(await dovecotConf(sb), enc);
+    c = lookupCase(title);
+    agent = getResourceType(c.type)!;
+    expect(agent.persistent).toBe(true);
+    link = c.link!;
+    ctx = (over = {}) => agentContext(resolvedResource(c.type, 'r', { ...c.attrs(sb), ...over }), { keyFile: KEY_FILE });
+    await c.setup?.(sb);
+  });
+
+  afterAll(async () => {
+    await c?.teardown?.(sb);
+  });
+
+  it('link up: monitor ONLINE (first level); online, online again ok', async () => {
+    const m = await agent.monitor(ctx(), { deep: true });
+    expect(m, m.reason).toMatchObject({ state: 'ONLINE', level: 'first' });
+    for (let i = 0; i < 2; i++) {
+      const on = await agent.online(ctx());
+      expect(on.ok, on.reason).toBe(true);
+    }
+  });
+
+  it('offline, offline again and clean change nothing: monitor still ONLINE', async () => {
+    for (const fn of ['offline', 'offline', 'clean'] as const) {
+      const r = await agent[fn](ctx());
+      expect(r.ok, r.reason).toBe(true);
+      expect(r.reason).toMatch(c.idle!);
+    }
+    expect(await c.residue(sb)).toEqual([]);
+    expect((await agent.monitor(ctx(), { deep: false })).state).toBe('ONLINE');
+  });
+
+  it('the switch port down: monitor OFFLINE and online refused, both recovery move; back up: ONLINE', async () => {
+    link.portDown(true);
+    try {
+      await until(async () => (await agent.monitor(ctx(), { deep: false })).state === 'OFFLINE');
+      const m = await agent.monitor(ctx(), { deep: false });
+      expect(m).toMatchObject({ state: 'OFFLINE', recovery: 'move', level: 'first' });
+      expect(m.reason).toMatch(/no carrier/);
+      const on = await agent.online(ctx());
+      expect(on).toMatchObject({ ok: false, recovery: 'move' });
+    } finally {
+      link.portDown(false);
+    }
+    await until(async () => (await agent.monitor(ctx(), { deep: false })).state === 'ONLINE');
+  });
+
+  it('the port detached (carrier up, silent): OFFLINE, recovery move, naming the ping host', async () => {
+    link.detach(true);
+    try {
+      const m = await agent.monitor(ctx(), { deep: false });
+      expect(m).toMatchObject({ state: 'OFFLINE', recovery: 'move', level: 'first' });
+      expect(m.reason).toMatch(/carrier up but .* did not answer .*detached port/);
+    } finally {
+      link.detach(false);
+    }
+    await until(async () => (await agent.monitor(ctx(), { deep: false })).state === 'ONLINE');
+  });
+
+  it('a broken configuration: offline succeeds, monitor OFFLINE with recovery move', async () => {
+    const off = await agent.offline(ctx(c.broken));
+    expect(off.ok, off.reason).toBe(true);
+    expect(off.reason).toMatch(c.idle!);
+    const m = await agent.monitor(ctx(c.broken), { deep: false });
+    expect(m).toMatchObject({ state: 'OFFLINE', recovery: 'move' });
+    expect(m.reason).toMatch(/does not exist/);
+  });
+});
+
+/** Polls `what` (a link change lands within milliseconds; the bound only ends a broken run). */
+async function until(what: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe('deep-check probes against the sandbox directory', () => {
   beforeAll(async () => {

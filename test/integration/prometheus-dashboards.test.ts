@@ -51,9 +51,16 @@ async function startSyntheticTarget(port: number): Promise<ScrapeTarget> {
     node: 'mx1',
     groups: [
       { group: 'dir', state: 'ONLINE', frozen: false, lease: { holder: 'mx1', holderIsMe: true, epoch: 3, remainingServeSeconds: 28 },
-        resources: [{ resource: 'ldap', ...ldap }] },
+        resources: [{ resource: 'ldap', ...ldap }], unreachableFromNetwork: false },
       { group: 'mail', state: mail, frozen: false, lease: { ...mailLease },
-        resources: Object.entries(res).map(([resource, r]) => ({ resource, ...r })) },
+        resources: Object.entries(res).map(([resource, r]) => ({ resource, ...r })),
+        // Multi-node fields: the link, two standbys' remote probes through the VIP, the holder's verdict.
+        links: [{ resource: 'nic', device: 'eth0', up: mail !== 'FAULTED' }],
+        remoteProbes: [
+          { service: 'imap', from: 'mx2', ok: true, phases: { connect: 0.001, greeting: 0.002, login: 0.01, logout: 0.001, total: 0.015 } },
+          { service: 'imap', from: 'mx3', ok: mail === 'ONLINE', phases: { connect: 0.001, total: 0.001 } },
+        ],
+        ...(mailLease.holderIsMe ? { unreachableFromNetwork: false } : {}) },
     ],
   }));
   const exporter = await startExporter(metrics, { listen: `127.0.0.1:${port}`, healthy: () => true });

@@ -29,8 +29,11 @@ const WORK = `/tmp/msgha-d${BASE}w`;
 const SBX = `/tmp/msgha-d${BASE}s`;
 const CLI = path.join(PACKAGE_ROOT, 'dist', 'plugin', 'cli', 'main.js');
 const RULES = path.join(PACKAGE_ROOT, 'dashboards', 'alerts.yml');
-/** Panels fed only by lease renewals: no data until the lease is wired into the coordinator. */
-const AWAITING_LEASE = /msgha_lease_renew_duration_seconds/;
+/**
+ * Panels fed only by lease renewals (no data until the lease is wired into the coordinator) or by
+ * multi-node network facts (links, remote probes: this one-node cluster has none).
+ */
+const AWAITING_LEASE = /msgha_lease_renew_duration_seconds|msgha_link_up|msgha_remote_probe_|msgha_group_unreachable_from_network/;
 
 const FAST = { MonitorInterval: 2, OfflineMonitorInterval: 5, OnlineTimeout: 30, OfflineTimeout: 20, CleanTimeout: 15, MonitorTimeout: 2 };
 

@@ -154,6 +154,33 @@ export const ALERT_RULES: AlertRule[] = [
     description: `p90 of the synthetic transaction is {{ $value | humanizeDuration }}.`,
   },
   {
+    alert: 'MsghaUnreachableFromNetwork',
+    expr: 'msgha_group_unreachable_from_network == 1',
+    // The holder decides after N failed remote cycles of every live standby; 15 s more lets its
+    // own failover to a witness (seconds) end the condition before anyone is paged for it.
+    for: '15s', severity: 'critical',
+    summary: `Group ${L('group')} on ${L('node')}: serving locally, unreachable from the network — ${L('node')} gives it to a standby that reaches the clients when one can. Check where it runs with \`msgha status --cluster ${CLUSTER_FILE}\`; on ${L('node')} run \`ip -br link\` and \`ping -I\` the gateway that \`ip route show default\` names; if the group stayed, move it with \`msgha switch ${L('group')}\`.`,
+    description: `${L('node')} holds ${L('group')} and its local checks pass, but no live standby reached it through the VIP: the clients' network cannot reach ${L('node')}. Firing for long means no standby could take it (none is a witness with a working link).`,
+  },
+  {
+    alert: 'MsghaLinkDown',
+    expr: 'msgha_link_up == 0',
+    // The link watch already waits ToleranceLimit checks; 30 s more ignores a switch port that
+    // renegotiates or a cable that is re-plugged.
+    for: '30s', severity: 'warning',
+    summary: `Link ${L('device')} (${GR}) is down on ${L('node')}: there, run \`ip -br link show ${L('device')}\` (NO-CARRIER: cable, switch port, NIC), then \`ping -I ${L('device')} -c 3\` the gateway that \`ip route show dev ${L('device')}\` names; a holder fails ${L('group')} over, a standby is no target until the link is back (\`msgha status --cluster ${CLUSTER_FILE}\`).`,
+    description: `The link resource ${L('resource')} of ${L('group')} on ${L('node')} sees no carrier on ${L('device')}, or none of its ping hosts answers.`,
+  },
+  {
+    alert: 'MsghaRemoteProbeFailing',
+    // The same result is published by the standby and by the holder: one alert per standby.
+    expr: 'min by (group, service, from) (msgha_remote_probe_success) == 0\nand on (group) max by (group) (msgha_group_state{state="ONLINE"}) == 1',
+    // A failover or a restart of the service fails a few remote probes; 2 minutes is not that.
+    for: '2m', severity: 'warning',
+    summary: `${L('from')} cannot reach the ${L('service')} service of ${L('group')} through its VIP although the holder reports it ONLINE: on ${L('from')} check its own network first (\`ip -br link\`, \`ip route show default\`), then the path to the holder; \`msgha status --cluster ${CLUSTER_FILE}\` shows which nodes reach it.`,
+    description: `For 2 minutes the remote probe of ${L('service')} from ${L('from')} failed while ${L('group')} is ONLINE. Only one standby: probably its own network. Every standby: see MsghaUnreachableFromNetwork.`,
+  },
+  {
     alert: 'MsghaCertificateExpiring',
     expr: 'msgha_tls_cert_expiry_timestamp_seconds - time() < 14 * 86400',
     // Fourteen days leave room: one probe that met an old certificate (before a reload) must not page.

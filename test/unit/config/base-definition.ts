@@ -15,6 +15,7 @@ export function baseDefinition(): ClusterDefinition {
           disk: { type: 'Mount', BlockDevice: '/dev/mapper/dir', MountPoint: '/srv/dir', FSType: 'ext4' },
           ldap: { type: 'SunJESLDAP', requires: ['vip', 'disk'], InstanceRoot: '/srv/dir/slapd-dir', LDAPHost: 'ldap.example.com' },
           admin: { type: 'SunJESAdm', requires: ['ldap'], ServerRoot: '/srv/dir/admin', AdminHost: 'ldap.example.com', AdminUser: 'admin', AdminPasswd: ENC },
+          link: { type: 'NIC', Device: 'eth0' },
         },
       },
       mail: {
@@ -37,6 +38,7 @@ export function baseDefinition(): ClusterDefinition {
             type: 'Application', requires: ['disk'], StartProgram: '/usr/sbin/dovecot -c /srv/mail/dovecot.conf',
             PidFiles: ['/srv/mail/run/master.pid'], ProcessRoot: '/srv/mail/dovecot', ProbeServices: { imap: 10143 },
           },
+          link: { type: 'NIC', Device: 'eth0', PingHosts: ['192.0.2.1'] },
         },
       },
       ns: {

@@ -43,7 +43,7 @@ describe('loadCluster', () => {
     expect(cluster!.file).toBe(file);
     expect(cluster!.groups.map((g) => g.name)).toEqual(['directory', 'mail', 'ns']);
     const mail = cluster!.groups[1]!;
-    expect(mail.resources.map((r) => r.name)).toEqual(['vip', 'disk', 'core', 'imap', 'http', 'mmp', 'dovecot']);
+    expect(mail.resources.map((r) => r.name)).toEqual(['vip', 'disk', 'core', 'imap', 'http', 'mmp', 'dovecot', 'link']);
     expect(mail.resources[3]).toMatchObject({ id: 'mail.imap', group: 'mail', type: 'SunJESMsg', requires: ['core'] });
     expect(mail.resources[3]!.attrs).toMatchObject({ MonitorInterval: 10, ServerType: 'MSG', Critical: true, SecondLevelMonitor: 2 });
     const ns = cluster!.groups[2]!;
@@ -211,10 +211,10 @@ describe('msgha validate (compiled CLI)', () => {
     write('ok.json', JSON.stringify(baseDefinition()));
     const r = run('ok.json');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('ok.json: valid — 3 groups, 12 resources\n');
+    expect(r.stdout).toBe('ok.json: valid — 3 groups, 14 resources\n');
     const j = run('--json', 'ok.json');
     expect(j.status).toBe(0);
-    expect(JSON.parse(j.stdout)).toMatchObject({ file: 'ok.json', valid: true, errors: 0, warnings: 0, groups: 3, resources: 12, problems: [] });
+    expect(JSON.parse(j.stdout)).toMatchObject({ file: 'ok.json', valid: true, errors: 0, warnings: 0, groups: 3, resources: 14, problems: [] });
   });
 
   it('exit 2 on usage errors, 1 on unreadable input, never a crash', () => {

@@ -221,6 +221,25 @@ const BAD: Case[] = [
     expect: [{ severity: 'error', where: 'mail/vip', attribute: 'Address', message: /prefix length/ }] },
   { name: 'two IP resources with the same Address', mutate: (d) => { res(d, 'mail', 'vip').Address = '192.0.2.20/25'; },
     expect: [{ severity: 'error', where: 'mail/vip', attribute: 'Address', message: /192.0.2.20 is also used by directory\/vip/ }] },
+  // NIC, and the IP's link (network-rules.ts)
+  { name: 'IP without a NIC in its group', mutate: (d) => { delete d.groups.mail!.resources.link; },
+    expect: [{ severity: 'warning', where: 'mail/vip', attribute: 'Device', message: /group mail has no NIC resource on eth0, the device of IP resource vip/, hint: /add a NIC resource on that device to group mail.*so a dead link moves the group; see docs\/network.md/ }] },
+  { name: 'NIC on another device than the IP', mutate: (d) => { res(d, 'mail', 'link').Device = 'eth1'; },
+    expect: [{ severity: 'warning', where: 'mail/vip', attribute: 'Device', message: /no NIC resource on eth0/ }] },
+  { name: 'a NIC of another group does not count', mutate: (d) => { delete d.groups.directory!.resources.link; },
+    expect: [{ severity: 'warning', where: 'directory/vip', attribute: 'Device', message: /group directory has no NIC resource on eth0/ }] },
+  { name: 'IP in a network namespace, NIC outside it', mutate: (d) => { res(d, 'mail', 'vip').ContainerName = 'mailns'; },
+    expect: [{ severity: 'warning', where: 'mail/vip', attribute: 'Device', message: /no NIC resource on eth0 in network namespace mailns/, hint: /ContainerName: 'mailns'/ }] },
+  { name: 'NIC PingHosts an empty list', mutate: (d) => { res(d, 'mail', 'link').PingHosts = []; },
+    expect: [{ severity: 'warning', where: 'mail/link', attribute: 'PingHosts', message: /carrier only, so a detached port .* is not detected/ }] },
+  { name: 'NIC PingHosts not IPv4', mutate: (d) => { res(d, 'mail', 'link').PingHosts = ['192.0.2.1', 'gw.example.com']; },
+    expect: [{ severity: 'error', where: 'mail/link', attribute: 'PingHosts', message: /"gw.example.com" is not an IPv4 address/ }] },
+  { name: 'NIC Device not an interface name', mutate: (d) => { res(d, 'mail', 'link').Device = 'eth0; reboot'; },
+    expect: [{ severity: 'error', where: 'mail/link', attribute: 'Device', message: /is not a network interface name/ }] },
+  { name: 'NIC PingCount beyond 10', mutate: (d) => { res(d, 'mail', 'link').PingCount = 11; },
+    expect: [{ severity: 'error', where: 'mail/link', attribute: 'PingCount' }] },
+  { name: 'NIC PingTimeoutMs that does not fit in MonitorTimeout', mutate: (d) => { res(d, 'mail', 'link').PingTimeoutMs = 1500; },
+    expect: [{ severity: 'warning', where: 'mail/link', attribute: 'PingTimeoutMs', message: /1500 ms .* does not fit in MonitorTimeout \(1 s\)/, hint: /at most 800 ms or raise MonitorTimeout/ }] },
   { name: 'Mount FsckOpt with an unclosed quote', mutate: (d) => { res(d, 'mail', 'disk').FsckOpt = '-p -E "discard'; },
     expect: [{ severity: 'error', where: 'mail/disk', attribute: 'FsckOpt', message: /unclosed quote/ }] },
   { name: 'MountPoint unique across groups', mutate: (d) => { res(d, 'mail', 'disk').MountPoint = '/srv/dir/'; },
@@ -261,6 +280,21 @@ const GOOD: Case[] = [
   { name: 'a single node', mutate: (d) => { d.cluster.nodes = ['mx1']; d.groups.directory!.systemList = ['mx1']; d.groups.mail!.systemList = ['mx1']; }, expect: [] },
   { name: 'smtp and lmtp in the same resource are not an error', mutate: (d) => { res(d, 'mail', 'imap').MsgServices = { imap: 143, smtp: 25, lmtp: 225 }; }, expect: [] },
 ];
+
+/** Variants that must raise no problem at all, warnings included. */
+const CLEAN: Case[] = [
+  { name: 'NIC PingTimeoutMs within a longer MonitorTimeout', mutate: (d) => { Object.assign(res(d, 'mail', 'link'), { PingTimeoutMs: 1500, MonitorInterval: 2, MonitorTimeout: 2 }); }, expect: [] },
+  { name: 'NIC PingHosts unset (the gateway, else carrier only)', mutate: (d) => { delete res(d, 'mail', 'link').PingHosts; }, expect: [] },
+  { name: 'NIC and IP in the same network namespace', mutate: (d) => { res(d, 'mail', 'vip').ContainerName = 'mailns'; res(d, 'mail', 'link').ContainerName = 'mailns'; }, expect: [] },
+  { name: 'a single node: no NIC needed (nowhere to move to)',
+    mutate: (d) => { d.cluster.nodes = ['mx1']; delete d.cluster.sharedDir; delete d.cluster.fence; d.groups.directory!.systemList = ['mx1']; d.groups.mail!.systemList = ['mx1']; delete d.groups.mail!.resources.link; delete d.groups.directory!.resources.link; }, expect: [] },
+];
+
+describe('clean variants raise no problem', () => {
+  it.each(CLEAN)('$name', ({ mutate }) => {
+    expect(problemsOf(mutate).map(formatProblem)).toEqual([]);
+  });
+});
 
 describe('valid variants raise no error', () => {
   it.each(GOOD)('$name', ({ mutate }) => {

@@ -30,6 +30,23 @@ describe('dashboards and alert rules', () => {
     expect(allDashboards()['cluster-overview.json'].annotations.list.some((a) => a.name === 'Failovers')).toBe(true);
   });
 
+  it('the cluster overview has the network panels: links, remote probe success and phases, unreachable from the network', () => {
+    const d = allDashboards()['cluster-overview.json'];
+    const exprs = dashboardQueries(d).filter((q) => q.where.includes(' / Network: ')).map((q) => q.expr).join('\n');
+    for (const name of ['msgha_link_up', 'msgha_remote_probe_success', 'msgha_remote_probe_phase_seconds', 'msgha_group_unreachable_from_network']) {
+      expect(exprs).toContain(name);
+    }
+  });
+
+  it('the network alerts: names, severities and holds as documented', () => {
+    const rule = (n: string) => ALERT_RULES.find((r) => r.alert === n)!;
+    expect(rule('MsghaUnreachableFromNetwork')).toMatchObject({ severity: 'critical', for: '15s', expr: 'msgha_group_unreachable_from_network == 1' });
+    expect(rule('MsghaUnreachableFromNetwork').summary).toContain('serving locally, unreachable from the network');
+    expect(rule('MsghaLinkDown')).toMatchObject({ severity: 'warning', for: '30s', expr: 'msgha_link_up == 0' });
+    expect(rule('MsghaRemoteProbeFailing')).toMatchObject({ severity: 'warning', for: '2m' });
+    expect(rule('MsghaRemoteProbeFailing').expr).toMatch(/msgha_remote_probe_success[\s\S]*msgha_group_state\{state="ONLINE"\}/);
+  });
+
   it('annotations have Grafana\'s current shape: a Prometheus query in target, never the legacy top-level expr/step', () => {
     for (const [name, text] of Object.entries(generateAll())) {
       if (!name.endsWith('.json')) continue;
@@ -64,7 +81,7 @@ describe('dashboards and alert rules', () => {
     const names = ALERT_RULES.map((r) => r.alert);
     for (const n of ['MsghaExporterDown', 'MsghaExportersAbsent', 'MsghaGroupOfflineEverywhere', 'MsghaGroupFaulted', 'MsghaFailover', 'MsghaResourceFaulted', 'MsghaLeaseRenewSlow',
       'MsghaLeaseRenewFailing', 'MsghaLeaseServeTimeLow', 'MsghaTwoHolders', 'MsghaConcurrencyViolation', 'MsghaProbeFailing',
-      'MsghaProbeSlow', 'MsghaCertificateExpiring']) expect(names).toContain(n);
+      'MsghaProbeSlow', 'MsghaCertificateExpiring', 'MsghaUnreachableFromNetwork', 'MsghaLinkDown', 'MsghaRemoteProbeFailing']) expect(names).toContain(n);
     for (const r of ALERT_RULES) {
       expect(r.summary, r.alert).toMatch(/: .*(check|run|fix|renew|stop|find|try|read)/i);
       // No stand-in for a value the reader must supply: labels are filled by Prometheus.

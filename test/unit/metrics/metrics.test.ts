@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../plugin/metrics/metrics';
 import { BUILD_LABELS, ENUM_LABELS, IDENTITY_LABELS } from '../../../plugin/metrics/definitions';
 import {
-  GROUP_STATES, RESOURCE_STATES, type GroupState, type NodeSnapshot, type ResourceMetricState,
+  GROUP_STATES, PROBE_PHASES, RESOURCE_STATES, type GroupSnapshot, type GroupState, type NodeSnapshot, type ResourceMetricState,
 } from '../../../plugin/metrics/snapshot';
 import { parseExposition, value } from './exposition';
 
@@ -22,11 +22,28 @@ function snapshot(groupState: GroupState, imapState: ResourceMetricState, holder
   };
 }
 
+/** The same node with the network fields of multi-node mode: a link, two standbys' remote probes, the holder's verdict. */
+function withNetwork(snap: NodeSnapshot, net: Partial<Pick<GroupSnapshot, 'links' | 'remoteProbes' | 'unreachableFromNetwork'>> = {}): NodeSnapshot {
+  return {
+    ...snap,
+    groups: snap.groups.map((g) => ({
+      ...g,
+      links: [{ resource: 'nic', device: 'eth0', up: true }],
+      remoteProbes: [
+        { service: 'imap', from: 'mx2', ok: true, phases: { connect: 0.001, greeting: 0.002, login: 0.008, total: 0.012 } },
+        { service: 'imap', from: 'mx3', ok: false, phases: { connect: 5 } },
+      ],
+      unreachableFromNetwork: false,
+      ...net,
+    })),
+  };
+}
+
 describe('metric definitions', () => {
   it('construct on private registries (two instances do not collide) with msgha_ names and allowed labels only', async () => {
     const a = createMetrics({ node: 'mx1' });
     const b = createMetrics({ node: 'mx2' });
-    a.setSnapshotProvider(() => snapshot('ONLINE', 'ONLINE'));
+    a.setSnapshotProvider(() => withNetwork(snapshot('ONLINE', 'ONLINE')));
     a.probe('mail', 'imap', 'imap', { outcome: 'ok', phases: { connect: 0.001, total: 0.01 } });
     a.functionDuration('mail', 'imap', 'SunJESMsg', 'monitor', 0.02);
     a.leaseRenew('mail', 0.003, true);
@@ -44,7 +61,7 @@ describe('metric definitions', () => {
       for (const l of Object.keys(s.labels)) if (l !== 'node') expect(ok.has(l), `${s.name} label ${l}`).toBe(true);
     }
     const catalog = a.catalog();
-    expect(catalog.length).toBe(26);
+    expect(catalog.length).toBe(30);
     for (const f of catalog) {
       expect(f.help.length, f.name).toBeGreaterThan(10);
       expect(f.name.endsWith('_total')).toBe(f.type === 'counter');
@@ -161,6 +178,82 @@ describe('snapshot → series', () => {
     const s = parseExposition(await m.render());
     expect(value(s, 'msgha_snapshot_errors_total', {})).toBe(1);
     expect(s.some((x) => x.name === 'msgha_group_state')).toBe(false);
+  });
+});
+
+describe('network: links, remote probes, unreachable from the network', () => {
+  it('renders link up, remote probe success and phases per standby, and the holder\'s verdict, with HELP and TYPE', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    m.setSnapshotProvider(() => withNetwork(snapshot('ONLINE', 'ONLINE'), { unreachableFromNetwork: true }));
+    const text = await m.render();
+    expect(text).toContain('# HELP msgha_link_up 1 when the link resource (NIC) of the group is up on this node');
+    expect(text).toContain('# TYPE msgha_link_up gauge\n');
+    expect(text).toContain('# TYPE msgha_remote_probe_success gauge\n');
+    expect(text).toContain('# TYPE msgha_remote_probe_phase_seconds gauge\n');
+    expect(text).toMatch(/# HELP msgha_group_unreachable_from_network .*serving locally, unreachable from the network/);
+    const s = parseExposition(text);
+    expect(value(s, 'msgha_link_up', { node: 'mx1', group: 'mail', resource: 'nic', device: 'eth0' })).toBe(1);
+    expect(value(s, 'msgha_remote_probe_success', { group: 'mail', service: 'imap', from: 'mx2' })).toBe(1);
+    expect(value(s, 'msgha_remote_probe_success', { group: 'mail', service: 'imap', from: 'mx3' })).toBe(0);
+    expect(value(s, 'msgha_remote_probe_phase_seconds', { from: 'mx2', phase: 'login' })).toBe(0.008);
+    expect(value(s, 'msgha_remote_probe_phase_seconds', { from: 'mx3', phase: 'connect' })).toBe(5);
+    // A phase not reached reads 0, so each probing node has all seven phases.
+    expect(value(s, 'msgha_remote_probe_phase_seconds', { from: 'mx3', phase: 'total' })).toBe(0);
+    for (const from of ['mx2', 'mx3']) {
+      expect(s.filter((x) => x.name === 'msgha_remote_probe_phase_seconds' && x.labels.from === from).map((x) => x.labels.phase)).toEqual([...PROBE_PHASES]);
+    }
+    expect(value(s, 'msgha_group_unreachable_from_network', { group: 'mail' })).toBe(1);
+  });
+
+  it('no sample for a link not checked yet, nor for the verdict on a standby; a link down reads 0', async () => {
+    const m = createMetrics({ node: 'mx2', processMetrics: false });
+    let snap = withNetwork(snapshot('OFFLINE', 'OFFLINE', false), { links: [{ resource: 'nic', device: 'eth0', up: undefined }], remoteProbes: [], unreachableFromNetwork: undefined });
+    m.setSnapshotProvider(() => snap);
+    let s = parseExposition(await m.render());
+    expect(s.some((x) => x.name === 'msgha_link_up')).toBe(false);
+    expect(s.some((x) => x.name === 'msgha_group_unreachable_from_network')).toBe(false);
+    expect(s.some((x) => x.name.startsWith('msgha_remote_probe'))).toBe(false);
+    snap = withNetwork(snapshot('OFFLINE', 'OFFLINE', false), { links: [{ resource: 'nic', device: 'eth0', up: false }], unreachableFromNetwork: undefined });
+    s = parseExposition(await m.render());
+    expect(value(s, 'msgha_link_up', { device: 'eth0' })).toBe(0);
+    expect(s.some((x) => x.name === 'msgha_group_unreachable_from_network')).toBe(false);
+    // The group goes elsewhere without links (configuration reloaded): its series go away.
+    snap = snapshot('OFFLINE', 'OFFLINE', false);
+    s = parseExposition(await m.render());
+    expect(s.some((x) => x.name === 'msgha_link_up' || x.name.startsWith('msgha_remote_probe'))).toBe(false);
+  });
+
+  it('labels stay bounded: a check name is narrowed to its service, two checks of one service fold into one series where a failure wins', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    m.setSnapshotProvider(() => withNetwork(snapshot('ONLINE', 'ONLINE'), {
+      remoteProbes: [
+        { service: 'imap:143', from: 'mx2', ok: false, phases: { connect: 0.003 } },
+        { service: 'imap', from: 'mx2', ok: true, phases: { connect: 0.001, total: 0.01 } },
+        { service: '10.0.0.5 refused probeuser', from: 'mx2', ok: true },
+      ],
+    }));
+    const s = parseExposition(await m.render());
+    const success = s.filter((x) => x.name === 'msgha_remote_probe_success');
+    expect(success.map((x) => [x.labels.service, x.value])).toEqual([['imap', 0], ['other', 1]]);
+    expect(s.some((x) => Object.values(x.labels).some((v) => v.includes('probeuser')))).toBe(false);
+    expect(value(s, 'msgha_remote_probe_phase_seconds', { service: 'imap', phase: 'connect' })).toBe(0.003);
+    expect(s.filter((x) => x.name === 'msgha_remote_probe_phase_seconds').length).toBe(2 * PROBE_PHASES.length);
+  });
+
+  it('the series set stays the same while links go up and down and remote probes fail and recover', async () => {
+    const m = createMetrics({ node: 'mx1', processMetrics: false });
+    let i = 0;
+    m.setSnapshotProvider(() => withNetwork(snapshot('ONLINE', 'ONLINE'), {
+      links: [{ resource: 'nic', device: 'eth0', up: i % 2 === 0 }],
+      remoteProbes: [{ service: 'imap', from: 'mx2', ok: i % 3 !== 0, phases: i % 3 === 0 ? { connect: 5 } : { connect: 0.001, login: 0.01, total: 0.02 } }],
+      unreachableFromNetwork: i % 4 === 1,
+    }));
+    const first = new Set(parseExposition(await m.render()).map((s) => s.key));
+    for (i = 1; i < 12; i++) {
+      const keys = parseExposition(await m.render()).map((s) => s.key);
+      expect(keys.filter((k) => !first.has(k))).toEqual([]);
+      expect(keys.length).toBe(first.size);
+    }
   });
 });
 

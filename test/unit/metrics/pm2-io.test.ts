@@ -40,4 +40,34 @@ describe('@pm2/io adapters', () => {
     fail = true;
     expect(Object.values(f.read()).every((v) => v === undefined)).toBe(true);
   });
+
+  it('coordinator, multi-node: who reaches each group through its VIP, and this node\'s links; hidden in one-node mode', () => {
+    const f = fakeIo();
+    const snap: NodeSnapshot = { node: 'mx1', groups: [
+      { group: 'mail', state: 'ONLINE', frozen: false, resources: [],
+        links: [{ resource: 'nic', device: 'eth0', up: true }],
+        remoteProbes: [
+          { service: 'imap', from: 'mx3', ok: false }, { service: 'smtp', from: 'mx3', ok: false },
+          { service: 'imap', from: 'mx2', ok: true, phases: { total: 0.012 } }, { service: 'smtp', from: 'mx2', ok: true },
+          { service: 'imap', from: 'mx4', ok: true }, { service: 'smtp', from: 'mx4', ok: false },
+        ],
+        unreachableFromNetwork: false },
+      { group: 'dir', state: 'OFFLINE', frozen: false, resources: [],
+        links: [{ resource: 'nic', device: 'eth0', up: false }, { resource: 'nic2', device: 'eth1', up: undefined }], remoteProbes: [] },
+      { group: 'web', state: 'OFFLINE', frozen: false, resources: [] },
+    ] };
+    publishCoordinatorMetrics(f.api, () => snap, ['mail', 'dir', 'web']);
+    expect(f.read()).toMatchObject({
+      'mail reachable': 'mx2 yes, mx3 no, mx4 partly', 'dir reachable': '\u2014', 'web reachable': undefined,
+      // eth0 is down for dir's link resource: DOWN wins; eth1 not checked yet.
+      links: 'eth0 DOWN, eth1 ?',
+    });
+    snap.groups[0]!.unreachableFromNetwork = true;
+    snap.groups[0]!.remoteProbes = snap.groups[0]!.remoteProbes!.map((r) => ({ ...r, ok: false }));
+    snap.groups[1]!.links = [];
+    expect(f.read()).toMatchObject({ 'mail reachable': 'mx2 no, mx3 no, mx4 no; UNREACHABLE from the network', links: 'eth0 up' });
+    // No reason sentence ever: only names, yes/no/partly and fixed words.
+    snap.groups = snap.groups.map((g) => ({ ...g, links: undefined, remoteProbes: undefined }));
+    expect(f.read()).toMatchObject({ links: undefined, 'mail reachable': undefined });
+  });
 });

@@ -39,8 +39,8 @@ function gaps(t: ResourceTypeDefinition, contractTypes: ReadonlySet<string> = CO
 }
 
 describe('the list of resource types', () => {
-  it('holds the seven types, each once, found by name', () => {
-    expect([...TYPE_NAMES].sort()).toEqual(['Application', 'IP', 'Mount', 'NetscapeMsg', 'SunJESAdm', 'SunJESLDAP', 'SunJESMsg']);
+  it('holds the eight types, each once, found by name', () => {
+    expect([...TYPE_NAMES].sort()).toEqual(['Application', 'IP', 'Mount', 'NIC', 'NetscapeMsg', 'SunJESAdm', 'SunJESLDAP', 'SunJESMsg']);
     expect(new Set(TYPE_NAMES).size).toBe(RESOURCE_TYPES.length);
     for (const t of RESOURCE_TYPES) expect(getResourceType(t.name)).toBe(t);
   });
