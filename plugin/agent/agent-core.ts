@@ -69,6 +69,8 @@ export class AgentCore {
   private cycle = 0;
   private timer: NodeJS.Timeout | undefined;
   private watch: PidWatch = undefined;
+  /** The type's own change watch while the target is online (ResourceType.watchChanges). */
+  private changes: { close(): void } | undefined;
   private queue: Job[] = [];
   private running: { job: Job; abort: AbortController } | undefined;
   private stopping = false;
@@ -215,6 +217,7 @@ export class AgentCore {
   dispose(): void {
     this.clearTimer();
     this.closeWatch();
+    this.closeChanges();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.leaseTimer = undefined;
   }
@@ -264,12 +267,27 @@ export class AgentCore {
   private setTarget(target: AgentTarget): void {
     this.clearTimer();
     this.closeWatch();
+    this.closeChanges();
     this.target = target;
     if (target !== 'online') this.pidList = [];
     this.failures = 0;
     this.cycle = 0;
     this.faulted = false;
     if (target === 'offline') this.scheduleStandby();
+    // A type whose state changes without a process exit (NIC: carrier) is checked at each change.
+    if (target === 'online' && this.deps.type.watchChanges && !this.stopping) {
+      try {
+        this.changes = this.deps.type.watchChanges(this.deps.resource, () => this.monitorNow('a change was reported'), this.log);
+      } catch (err) {
+        this.log.warn(`cannot watch for changes: ${String(err)}`);
+      }
+    }
+  }
+
+  private closeChanges(): void {
+    const c = this.changes;
+    this.changes = undefined;
+    c?.close();
   }
 
   private clearTimer(): void {
@@ -381,9 +399,14 @@ export class AgentCore {
   /** A process of the resource exited (own watch, or the coordinator's): monitor at once. */
   private processExited(pid: number): void {
     if (this.target !== 'online' || this.faulted) return;
-    this.log.info(`process ${pid} exited: monitoring now`);
     this.closeWatch();
-    // Confirm with a first-level monitor at once rather than at the next interval.
+    this.monitorNow(`process ${pid} exited`);
+  }
+
+  /** Confirm with a first-level monitor at once rather than at the next interval. */
+  private monitorNow(why: string): void {
+    if (this.target !== 'online' || this.faulted) return;
+    this.log.info(`${why}: monitoring now`);
     if (!this.running && !this.queue.some((j) => j.fn === 'monitor')) {
       this.clearTimer();
       this.cycle += 1;

@@ -350,13 +350,16 @@ export class ClusterNode {
 
   /**
    * A group FAULTED here only by its link resources (their agent found the link dead) is cleared
-   * once the link watch sees every link of the group up again: the node is a standby again
+   * once the link watch has seen every link of the group pass a check started after the fault: the node is a standby again
    * without `msgha clear`, as a classic persistent NIC resource clears itself.
    */
   private async clearLinkFault(name: string, runner: GroupRunner): Promise<void> {
-    if (runner.state !== 'FAULTED' || !this.network.links.allUp(name)) return;
+    if (runner.state !== 'FAULTED') return;
     const faulted = runner.status().resources.filter((r) => r.state === 'FAULTED');
     if (faulted.length === 0 || faulted.some((r) => r.type !== LINK_TYPE)) return;
+    // A check that passed after the fault, not the watch's count, which may not have caught up yet.
+    const faultAt = Math.max(...faulted.map((r) => Date.parse(r.since)));
+    if (!this.network.links.passedSince(name, faultAt)) return;
     const r = await runner.clear();
     this.o.log.info(`group ${name}: FAULTED by its link (${faulted.map((x) => x.name).join(', ')}), which is up again: ${r.reason}`);
   }

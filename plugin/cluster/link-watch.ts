@@ -7,14 +7,17 @@
  * refuses a node whose link is down as a target, the node stops contending for the group, and a
  * group FAULTED here by its link is cleared once the link is back (cluster-node.ts).
  *
+ * Like the holder's agent, it checks at once when the device's flags change (link-events.ts).
+ *
  * Guarantees: one check per distinct link (device, hosts, namespace, interval), however many
  * groups name it; a check never overlaps the next (each ends within MonitorTimeout); checks never
- * throw; stop() ends the timers and aborts the checks in flight.
+ * throw; stop() ends the timers, the event monitors and the checks in flight.
  */
 import type { ResolvedGroup } from '../model/cluster-types';
 import { numberAttr } from '../model/attributes';
 import type { Logger } from '../core/log';
 import { checkLink, linkSpecOf, type LinkCheck, type LinkSpec } from '../resource-types/nic';
+import { watchLinkEvents, type LinkEvents } from '../resource-types/link-events';
 import type { LinkView } from './node-view';
 
 /** The type name of link resources. */
@@ -28,9 +31,15 @@ interface Probe {
   failures: number;
   up: boolean | null;
   last: LinkCheck | undefined;
+  /** Date.now() at the start of the last check, when it passed (undefined: it failed, or none yet). */
+  passStartedAt: number | undefined;
   since: string;
   timer: NodeJS.Timeout | undefined;
   abort: AbortController | undefined;
+  running: boolean;
+  /** An event came while a check ran: check again right after it. */
+  again: boolean;
+  events: LinkEvents | undefined;
 }
 
 interface Watched { group: string; resource: string; probe: Probe }
@@ -52,7 +61,8 @@ export class LinkWatch {
         if (!probe) {
           probe = {
             spec, everyMs, timeoutMs: numberAttr(r.attrs, 'MonitorTimeout') * 1000, tolerance: numberAttr(r.attrs, 'ToleranceLimit'),
-            failures: 0, up: null, last: undefined, since: new Date().toISOString(), timer: undefined, abort: undefined,
+            failures: 0, up: null, last: undefined, passStartedAt: undefined, since: new Date().toISOString(), timer: undefined, abort: undefined,
+            running: false, again: false, events: undefined,
           };
           this.probes.set(key, probe);
         }
@@ -64,23 +74,36 @@ export class LinkWatch {
   get empty(): boolean { return this.watched.length === 0; }
 
   start(): void {
-    for (const p of this.probes.values()) void this.run(p);
+    for (const p of this.probes.values()) {
+      p.events = watchLinkEvents(p.spec.device, p.spec.containerName, () => this.now(p), this.log);
+      void this.run(p);
+    }
   }
 
   stop(): void {
     this.stopped = true;
-    for (const p of this.probes.values()) { if (p.timer) clearTimeout(p.timer); p.abort?.abort(); }
+    for (const p of this.probes.values()) { if (p.timer) clearTimeout(p.timer); p.abort?.abort(); p.events?.close(); }
+  }
+
+  /** A flag of the device changed: check at once (after the check in flight, if any). */
+  private now(p: Probe): void {
+    if (this.stopped) return;
+    if (p.running) { p.again = true; return; }
+    if (p.timer) clearTimeout(p.timer);
+    void this.run(p);
   }
 
   private async run(p: Probe): Promise<void> {
     if (this.stopped) return;
+    p.running = true;
     const started = Date.now();
     p.abort = new AbortController();
     const limit = setTimeout(() => p.abort?.abort(), p.timeoutMs);
     let c: LinkCheck;
-    try { c = await checkLink(p.spec, { signal: p.abort.signal, log: this.log }); } finally { clearTimeout(limit); }
+    try { c = await checkLink(p.spec, { signal: p.abort.signal, log: this.log }); } finally { clearTimeout(limit); p.running = false; }
     if (this.stopped) return;
     p.last = c;
+    p.passStartedAt = c.up ? started : undefined;
     const was = p.up;
     if (c.up) { p.failures = 0; p.up = true; } else {
       p.failures += 1;
@@ -92,7 +115,9 @@ export class LinkWatch {
       this.log[level](`link ${p.spec.device}: ${p.up ? 'up' : 'DOWN'} (${c.reason})`);
       this.changed();
     }
-    p.timer = setTimeout(() => { void this.run(p); }, Math.max(0, p.everyMs - (Date.now() - started)));
+    const again = p.again;
+    p.again = false;
+    p.timer = setTimeout(() => { void this.run(p); }, again ? 0 : Math.max(0, p.everyMs - (Date.now() - started)));
   }
 
   /** Every link of every group, for this node's view. */
@@ -108,10 +133,13 @@ export class LinkWatch {
     return this.views().find((l) => l.group === group && l.up === false);
   }
 
-  /** The group has links and every one of them passed its last check. */
-  allUp(group: string): boolean {
-    const mine = this.views().filter((l) => l.group === group);
-    return mine.length > 0 && mine.every((l) => l.up === true);
+  /**
+   * The group has links and the last check of every one of them passed and started after
+   * `t` (Date.now() ms): proof the links work now, whatever the count of failures said before.
+   */
+  passedSince(group: string, t: number): boolean {
+    const mine = this.watched.filter((w) => w.group === group);
+    return mine.length > 0 && mine.every((w) => w.probe.up === true && (w.probe.passStartedAt ?? 0) > t);
   }
 
   /** This node's IPv4 addresses per watched device (other nodes ping them: `reach`). */

@@ -4,7 +4,7 @@
  * the VIPs of groups held elsewhere, and — for the groups it holds — the verdict over what its
  * standbys published (reachability.ts). It decides nothing about the lease itself: cluster-node.ts
  * gates contention on linkDown(), releases a group whose verdict says unreachable, and clears a
- * group FAULTED by its link once allUp().
+ * group FAULTED by its link once its links pass again (LinkWatch.passedSince).
  */
 import type { ResolvedCluster, ResolvedGroup } from '../model/cluster-types';
 import type { Logger } from '../core/log';

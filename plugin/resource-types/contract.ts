@@ -55,6 +55,12 @@ export interface ResourceType {
    */
   persistent?: true;
   /**
+   * For a type whose state changes without a process exiting (NIC: the carrier): calls
+   * `changed` whenever it may have, while the resource's target is online; the agent then
+   * monitors at once, as after a process exit. Best effort: a watch that fails only costs time.
+   */
+  watchChanges?(resource: ResolvedResource, changed: () => void, log: Logger): { close(): void };
+  /**
    * The client services this resource offers, as probes through `host` (the group's VIP): what
    * the other nodes run as remote probes (docs/network.md). Built by the same code as the deep
    * check, with the same test account; no services (e.g. a store core): an empty plan.

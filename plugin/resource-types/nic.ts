@@ -20,7 +20,7 @@ import { listAttr, numberAttr, textAttr, type AttrDecl } from '../model/attribut
 import { str } from '../model/check-context';
 import { attrReader } from './attr-access';
 import { defineType, rule, type AgentContext } from './contract';
-
+import { watchLinkEvents } from './link-events';
 
 const ATTRIBUTES = [
   { name: 'Device', kind: 'string', required: true, example: 'eth0', doc: 'Network interface of the link (the one that carries the group\'s IP).' },
@@ -254,4 +254,9 @@ export const nicType = defineType({
   offline: leaveAlone,
   monitor,
   clean: leaveAlone,
+  // A carrier change is checked at once (link-events.ts): a pulled cable is seen at 0 s, not within the next second.
+  watchChanges: (resource, changed, log) => {
+    const spec = linkSpecOf(resource.attrs);
+    return typeof spec === 'string' ? { close: () => undefined } : watchLinkEvents(spec.device, spec.containerName, changed, log);
+  },
 });

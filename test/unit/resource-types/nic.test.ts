@@ -17,6 +17,7 @@ import type { Observation, OutgoingMessage } from '../../../plugin/pm2/protocol'
 import { getResourceType } from '../../../plugin/resource-types';
 import { defineType, type ResourceType } from '../../../plugin/resource-types/contract';
 import { checkLink, linkSpecOf, pingArgv, type LinkSpec } from '../../../plugin/resource-types/nic';
+import { namesDevice } from '../../../plugin/resource-types/link-events';
 import { agentContext, resolvedResource } from '../../contract/agent-context';
 
 const NS_A = `mhn${process.pid}a`;
@@ -89,6 +90,19 @@ describe('linkSpecOf', () => {
   it('spreads PingCount requests over PingTimeoutMs (fractions of a second)', () => {
     expect(pingArgv(spec(), PEER)).toEqual(['ping', '-n', '-q', '-c', '1', '-i', '0.8', '-W', '0.8', '-I', 'nic0', PEER]);
     expect(pingArgv(spec({ pingCount: 4 }), PEER)).toEqual(['ping', '-n', '-q', '-c', '4', '-i', '0.2', '-W', '0.2', '-I', 'nic0', PEER]);
+  });
+});
+
+describe('link events: which `ip -o monitor link` lines name the device', () => {
+  it.each([
+    ['3: nic0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 state LOWERLAYERDOWN', true],
+    ['3: nic0@if7: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP', true],
+    ['Deleted 3: nic0@if7: <BROADCAST,MULTICAST> mtu 1500', true],
+    ['4: nic01: <BROADCAST> mtu 1500', false],
+    ['3: eth0: <BROADCAST> mtu 1500', false],
+    ['    link/ether 8e:25:da:a5:50:25 brd ff:ff:ff:ff:ff:ff', false],
+  ])('%s → %s', (line, want) => {
+    expect(namesDevice(line, 'nic0')).toBe(want);
   });
 });
 
@@ -263,6 +277,24 @@ describe('the agent with a NIC', () => {
     plain.core.handle({ cmd: 'target', target: 'offline', reqId: 1 });
     await plain.until(() => plain.states().some((s) => s.violation === true));
     plain.core.dispose();
+  });
+
+  it('holding: a carrier change is checked at once (link events), not at the next MonitorInterval', async () => {
+    await linkUp();
+    // MonitorInterval 3600 (90 s here): only the link event can bring a check within the wait below.
+    const a = agent(nic, { MonitorInterval: 3600 });
+    a.core.handle({ cmd: 'online', reqId: 3 });
+    await a.until(() => a.observed.some((o) => o.fn === 'monitor' && o.state === 'ONLINE'));
+    peer(false);
+    try {
+      await a.until(() => a.observed.some((o) => o.fn === 'monitor' && !o.ok), 15_000);
+      expect(a.observed.filter((o) => o.fn === 'monitor' && !o.ok)).toHaveLength(1);
+    } finally {
+      a.core.dispose();
+      await linkUp();
+    }
+    // dispose() ended the event monitor: no `ip monitor` of this namespace is left.
+    await a.until(() => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(`ip -n ${NS_A} -o monitor link`), 5000);
   });
 
   it('holding: the third failed check in a row faults it with recovery move (ToleranceLimit 2)', async () => {
