@@ -28,7 +28,7 @@ import type { AttrDecl } from '../model/attributes';
 import { portMap } from '../model/check-context';
 import { attrReader } from './attr-access';
 import type { LifecycleSpec, ProgramSpec } from './lifecycle';
-import { budgetClock, runProbePlan, withTestAccount, type PlannedProbe } from './deep-probes';
+import { budgetClock, clientProbesOf, planWithTestAccount, runPlanRead, type PlanRead, type PlannedProbe } from './deep-probes';
 import type { LevelResult } from './monitor-levels';
 import { commandDriven } from './command-driven-type';
 import { checkServiceNames, checkTestAccount } from './rule-helpers';
@@ -189,13 +189,13 @@ async function removeStale(ctx: AgentContext): Promise<string[]> {
 /** Services whose probe logs in as ProbeUser (ldap binds only when ProbeUser is a DN). */
 const LOGIN_PROBES = new Set(['imap', 'imaps', 'pop', 'pops', 'http', 'https']);
 
-async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
-  const remaining = budgetClock(budgetMs);
+/** ProbeServices on ProbeHost, logging in as ProbeUser: the deep check's plan and the remote probes'. */
+function probePlan(ctx: AgentContext): Promise<PlanRead> {
   const host = attr.text(ctx, 'ProbeHost');
   const services = attr.portMap(ctx, 'ProbeServices');
-  return withTestAccount(ctx, attr.text(ctx, 'ProbeUser'), 'ProbePasswd', (account) => {
+  return planWithTestAccount(ctx, attr.text(ctx, 'ProbeUser'), 'ProbePasswd', (account) => {
     const login = account?.password !== undefined ? { user: account.user, password: account.password } : undefined;
-    const plan: PlannedProbe[] = Object.entries(services).map(([service, port]) => {
+    return Object.entries(services).map(([service, port]) => {
       const options: PlannedProbe['options'] = {};
       if (login && (LOGIN_PROBES.has(service) || ((service === 'ldap' || service === 'ldaps') && login.user.includes('=')))) {
         Object.assign(options, login);
@@ -204,8 +204,12 @@ async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): P
       if (login && (service === 'smtp' || service === 'lmtp') && login.user.includes('@')) options.recipient = login.user;
       return { check: `${service}:${port}`, probe: service, host, port, options };
     });
-    return runProbePlan(plan, { budgetMs: remaining(), signal, attrs: ctx.attrs });
   });
+}
+
+async function deep(ctx: AgentContext, budgetMs: number, signal: AbortSignal): Promise<LevelResult> {
+  const remaining = budgetClock(budgetMs);
+  return runPlanRead(await probePlan(ctx), { budgetMs: remaining(), signal, attrs: ctx.attrs });
 }
 
 export const Application = defineType({
@@ -234,4 +238,11 @@ export const Application = defineType({
     rule(['ProbeUser', 'ProbePasswd'], (r) => checkTestAccount(r, 'ProbeUser', 'ProbePasswd')),
   ],
   ...commandDriven(attr, spec),
+  // Only services probed on the VIP itself are the clients' (ProbeHost 127.0.0.1, the default,
+  // may be a daemon that listens on loopback only): anything else is not probed remotely.
+  clientProbes: async (ctx, host) => {
+    const missing = attr.missing(ctx);
+    if (missing) return { problem: missing };
+    return attr.text(ctx, 'ProbeHost') === host ? clientProbesOf(await probePlan(ctx), host) : { plan: [] };
+  },
 });

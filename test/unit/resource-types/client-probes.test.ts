@@ -1,5 +1,6 @@
 /**
- * clientProbes of every type with protocol deep checks: the deep check's own plan aimed at the
+ * clientProbes of every type with protocol deep checks (Application only when it is probed on
+ * the VIP itself): the deep check's own plan aimed at the
  * VIP (the declared host kept as the TLS/Host name, the SMTP recipient's domain still MsgHost's),
  * the test account decrypted at the moment of use in the resource's place, banner-only without
  * one, NetscapeMsg's policy and ProbeTimeout, an empty plan for the store core, and a secret that
@@ -45,7 +46,24 @@ function plan(c: ClientProbes) {
 describe('which types have client probes', () => {
   it('the types with protocol deep checks, and no other', () => {
     const withProbes = RESOURCE_TYPES.filter((t) => t.clientProbes).map((t) => t.name).sort();
-    expect(withProbes).toEqual(['NetscapeMsg', 'SunJESAdm', 'SunJESLDAP', 'SunJESMsg']);
+    expect(withProbes).toEqual(['Application', 'NetscapeMsg', 'SunJESAdm', 'SunJESLDAP', 'SunJESMsg']);
+  });
+});
+
+describe('Application', () => {
+  const base = { StartProgram: '/usr/sbin/dovecot', ProbeServices: { imap: 143, smtp: 25 } };
+
+  it('probed on the VIP itself: its services are the clients\', with ProbeUser as the login and the SMTP recipient', async () => {
+    const c = await client('Application', 'dovecot', { ...base, ProbeHost: VIP, ProbeUser: 'probe@example.com', ProbePasswd: enc('pw', 'dovecot', 'ProbePasswd') });
+    expect(plan(c)).toEqual([
+      { check: 'imap:143', probe: 'imap', host: VIP, port: 143, user: 'probe@example.com', password: 'pw' },
+      { check: 'smtp:25', probe: 'smtp', host: VIP, port: 25, recipient: 'probe@example.com' },
+    ]);
+  });
+
+  it('probed on another address (the default 127.0.0.1: maybe a loopback-only daemon): no remote probe', async () => {
+    expect(await client('Application', 'dovecot', base)).toEqual({ plan: [] });
+    expect(await client('Application', 'dovecot', { ...base, ProbeHost: '192.0.2.99' })).toEqual({ plan: [] });
   });
 });
 
