@@ -18,7 +18,6 @@
  * succeeded or the fence was told to kill. Not guaranteed: that a service started outside the
  * agents (not reported as a pid) is killed by the fence — only cgroup mode catches children.
  */
-import type { ResolvedResource } from '../model/cluster-types';
 import type { Logger } from '../core/log';
 import { Elector, type AcquireInfo, type ElectorStatus, type LostReason, type RenewInfo, type ResumeToken } from '../lease/elector';
 import type { Clock } from '../lease/clock';

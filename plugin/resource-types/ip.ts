@@ -18,9 +18,10 @@
  */
 import { monotonicMs } from '../lease/clock';
 import { leaseHooks } from '../lease/hooks';
-import { INTERFACE_NAME, parseIPv4Cidr } from '../core/net';
+import { parseIPv4Cidr } from '../core/net';
 import type { AttrDecl } from '../model/attributes';
 import { str } from '../model/check-context';
+import { checkInterfaceName } from './rule-helpers';
 import { attrReader, execBase } from './attr-access';
 import { describeExit, execProgram, outputTail, type ExecOptions } from '../core/exec';
 import type { ActionResult, MonitorResult } from '../core/results';
@@ -240,12 +241,7 @@ export const ipType = defineType({
         r.error('Address', `must be an IPv4 address with its prefix length, got "${address}"`, 'e.g. 192.0.2.25/24');
       }
     }),
-    rule(['Device'], (r) => {
-      const device = str(r.attrs.Device);
-      if (device !== undefined && !INTERFACE_NAME.test(device)) {
-        r.error('Device', `"${device}" is not a network interface name`, 'e.g. eth0 (at most 15 characters)');
-      }
-    }),
+    rule(['Device'], (r) => checkInterfaceName(r, 'Device')),
   ],
   online,
   offline,

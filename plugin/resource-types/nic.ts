@@ -17,7 +17,7 @@ import { describeExit, execProgram, outputTail, type ExecOptions, type ExecResul
 import type { Logger } from '../core/log';
 import type { ActionResult, MonitorResult } from '../core/results';
 import { listAttr, numberAttr, textAttr, type AttrDecl } from '../model/attributes';
-import { str } from '../model/check-context';
+import { checkInterfaceName } from './rule-helpers';
 import { attrReader } from './attr-access';
 import { defineType, rule, type AgentContext } from './contract';
 import { watchLinkEvents } from './link-events';
@@ -222,12 +222,7 @@ export const nicType = defineType({
   genericDefaults: { MonitorInterval: 1, ToleranceLimit: 2 },
   persistent: true,
   rules: [
-    rule(['Device'], (r) => {
-      const device = str(r.attrs.Device);
-      if (device !== undefined && !INTERFACE_NAME.test(device)) {
-        r.error('Device', `"${device}" is not a network interface name`, 'e.g. eth0 (at most 15 characters)');
-      }
-    }),
+    rule(['Device'], (r) => checkInterfaceName(r, 'Device')),
     rule(['PingHosts'], (r) => {
       if (!r.given.has('PingHosts')) return;
       const v = r.attrs.PingHosts;
