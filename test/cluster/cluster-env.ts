@@ -43,10 +43,7 @@ export function groupView(c: MsgCluster, node: string, group: string) {
 
 /** Host pid of a sandbox daemon on a node, from its pid file as the node sees it. */
 export function daemonPid(c: MsgCluster, node: string, group: string, daemon: string): number | undefined {
-  const sb = c.groups.get(group)!.sandbox;
-  const text = c.node(node).readFile(path.join(sb.msgRoot, 'config', 'pid', `${daemon}.pid`));
-  const inner = Number(text?.trim());
-  return inner > 0 ? c.node(node).hostPid(inner) : undefined;
+  return c.daemonPid(node, group, daemon);
 }
 
 export function fenceLog(c: MsgCluster, node: string): Array<Record<string, unknown>> {
