@@ -272,6 +272,7 @@ export class ClusterNode {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
+      await this.keepFence();
       await this.readPeers();
       for (const [name, c] of this.ctl) {
         const adm = await this.viewStore.readAdmin(name);
@@ -289,6 +290,23 @@ export class ClusterNode {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /**
+   * A fence that died (killed, crashed) is started again: a holder whose renewal it no longer
+   * accepted has already fenced itself, and without a fence this node could never hold a group
+   * again. A fence that is alive but silent is left alone (fence/client.ts gone()).
+   */
+  private async keepFence(): Promise<void> {
+    const f = await this.fence.restartIfGone();
+    if (!f.restarted && f.ok) return;
+    if (f.ok) {
+      this.o.log.warn(`the fence was gone: started again (pid ${f.pid})`);
+    } else {
+      this.o.log.error(`the fence is gone and did not start again: ${f.reason}`);
+      this.fenceWhy = `the fence is not running on this node: ${f.reason}`;
+    }
+    this.fenceOk = f.ok;
   }
 
   private async readPeers(): Promise<void> {

@@ -225,6 +225,28 @@ export class FenceClient {
     return r.ok ? r.fencePid : undefined;
   }
 
+  /**
+   * The fence of this runtime directory is gone (killed, crashed): its pid file names no live
+   * process running fence-main with this --dir. A fence that is alive but silent (stopped, or
+   * starved) is not gone: a second fence is never started beside it.
+   */
+  gone(): boolean {
+    let pid: number;
+    try { pid = Number(fs.readFileSync(pidPath(this.o.runDir), 'utf8').trim()); } catch { return true; }
+    if (!Number.isInteger(pid) || pid <= 1) return true;
+    let argv: string[];
+    try { argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return true; }
+    const dir = argv.indexOf('--dir');
+    return !argv.some((a) => a.endsWith('fence-main.js')) || dir < 0 || argv[dir + 1] !== this.o.runDir;
+  }
+
+  /** Starts a new fence when the node's fence is gone (see gone()); a running one is left alone. */
+  async restartIfGone(): Promise<{ restarted: boolean; ok: boolean; pid?: number; reason?: string }> {
+    if (!this.gone()) return { restarted: false, ok: true };
+    const r = await this.ensureRunning();
+    return { ...r, restarted: r.started };
+  }
+
   /** Starts the fence when none answers; resolves with its pid once its socket answers. */
   async ensureRunning(): Promise<{ ok: boolean; pid?: number; started: boolean; reason?: string }> {
     const st = await this.request({ op: 'status' });

@@ -291,6 +291,25 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
+  it('fence SIGKILLed on the holder: the holder stops at its next renewal, another node serves; the fence is started again and the node can hold again', async () => {
+    const { mail: h } = await healthy(c);
+    const v0 = c.monitor!.violations.length;
+    const fences = c.node(h).find('fence-main');
+    expect(fences.length).toBeGreaterThan(0);
+    const t0 = mono();
+    for (const p of fences) process.kill(p, 'SIGKILL');
+    const ms = await takeoverAfter(c, h, t0, 30_000);
+    expect(await movedOff(h)).toBe(true);
+    log(`fence of ${h} killed → IMAP on the VIP from ${c.onlineAt('mail')} after ${ms.toFixed(0)} ms`);
+    // The coordinator's loop starts a new fence (before, the node could never hold a group again).
+    expect(await c.waitFor(() => c.node(h).find('fence-main').some((p) => !fences.includes(p)), 10_000, 100)).toBe(true);
+    const to = c.onlineAt('mail')!;
+    await sleep(2500);
+    await msgha(c, to, ['switch', `mail:${h}`]);
+    expect(await c.waitFor(() => c.onlineAt('mail') === h, 30_000, 200), JSON.stringify(summary(c))).toBe(true);
+    expect(violationsSince(c, v0)).toEqual([]);
+  });
+
   it('storage hangs on a follower only: no holder change', async () => {
     const { mail: h, dir } = await healthy(c);
     const s = NODES.find((n) => n !== h && n !== dir) ?? other([h]);
