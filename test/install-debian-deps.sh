@@ -13,7 +13,7 @@ set -euo pipefail
 usage() { echo "usage: bash test/install-debian-deps.sh [demo|test|bench]" >&2; }
 if [ "$(id -u)" != 0 ]; then echo "install-debian-deps: run as root" >&2; exit 1; fi
 set_name=${1:-test}
-demo=(slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap postfix
+demo=(slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap dovecot-sieve postfix
       iproute2 iputils-arping iputils-ping perl procps psmisc openssl ca-certificates curl util-linux mount e2fsprogs)
 case "$set_name" in
   demo) pkgs=("${demo[@]}") ;;

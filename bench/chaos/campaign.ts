@@ -61,7 +61,8 @@ export interface CampaignResult {
   faults: FaultRecord[];
   violations: Array<Violation & { at: number }>;
   pausedOverlaps: Array<{ kind: string; group: string; nodes: string[]; at: number; durationMs: number }>;
-  mail: { acked: number; lost: string[]; duplicated: string[]; refused: number; skipped: number };
+  /** `unchecked`: why the mailbox could not be read at the end (then nothing is counted as lost). */
+  mail: { acked: number; unchecked?: string; lost: string[]; duplicated: string[]; refused: number; skipped: number };
   imapAttempts: number;
   minutes: number;
   logDirs: string[];
@@ -86,6 +87,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   let t0 = 0;
   let load: Awaited<ReturnType<MsgCluster['loadStop']>> | undefined;
   let delivered: string[] = [];
+  let mailUnchecked: string | undefined;
   const keepLogs = (name: string): void => {
     const dir = path.join(o.logDir, name);
     for (const n of NODES) {
@@ -164,8 +166,19 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   } finally {
     try {
       load = await c.loadStop();
-      delivered = await deliveredSubjects(c, load.acked ?? []);
-    } catch (err) { o.say(`end of run: ${err instanceof Error ? err.message : String(err)}`); }
+      // The mailbox is read through the mail group: bring it back first, as an operator would
+      // (chores, then a reboot of every node), so a stuck cluster is reported as stuck, not as lost mail.
+      let back = await c.waitFor(settled, 30_000, 200);
+      if (!back) { await housekeeping(c); back = await c.waitFor(settled, 90_000, 200); }
+      if (!back) {
+        for (const n of NODES) { await c.killNode(n); await c.startNode(n); }
+        await housekeeping(c);
+        back = await c.waitFor(settled, 180_000, 200);
+      }
+      if (back) delivered = await deliveredSubjects(c, load.acked ?? []);
+      else mailUnchecked = `the mail group did not come back at the end: ${JSON.stringify(summary(c))}`;
+    } catch (err) { mailUnchecked = `end of run: ${err instanceof Error ? err.message : String(err)}`; }
+    if (mailUnchecked) o.say(mailUnchecked);
     if (c.monitor?.violations.length) keepLogs('violations');
     await c.teardown();
   }
@@ -182,7 +195,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     pausedOverlaps: all.filter((v) => whilePaused(v)).map((v) => ({ kind: v.kind, group: v.group, nodes: v.nodes, at: v.at, durationMs: overlapMs(c, v) })),
     mail: {
       acked: acked.length,
-      lost: acked.filter((s) => !count.has(s)),
+      ...(mailUnchecked ? { unchecked: mailUnchecked } : {}),
+      lost: mailUnchecked ? [] : acked.filter((s) => !count.has(s)),
       duplicated: acked.filter((s) => (count.get(s) ?? 0) > 1),
       refused: load?.failed ?? 0,
       skipped: load?.skipped ?? 0,

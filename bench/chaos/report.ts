@@ -61,7 +61,8 @@ export function markdown(r: CampaignResult): string {
     `**While a node was paused** (docs/lease.md, "After a thaw"): ${r.pausedOverlaps.length}`,
     ...r.pausedOverlaps.slice(0, 20).map((v) => `- at ${v.at} ms: ${v.kind} of ${v.group} on ${v.nodes.join(' and ')}, ${v.durationMs} ms`),
     '',
-    `**Mail**: ${mail.acked} acknowledged with 250, ${mail.lost.length} lost, ${mail.duplicated.length} duplicated; ${mail.refused} refused or cut off (not acknowledged, never retried), ${mail.skipped} not sent (30 attempts already in flight).`,
+    mail.unchecked ? `**Mail**: ${mail.acked} acknowledged with 250, NOT CHECKED: ${mail.unchecked}`
+      : `**Mail**: ${mail.acked} acknowledged with 250, ${mail.lost.length} lost, ${mail.duplicated.length} duplicated; ${mail.refused} refused or cut off (not acknowledged, never retried), ${mail.skipped} not sent (30 attempts already in flight).`,
     ...(mail.lost.length ? [`Lost: ${mail.lost.slice(0, 20).join(', ')}`] : []),
     ...(mail.duplicated.length ? [`Duplicated: ${mail.duplicated.slice(0, 20).join(', ')}`] : []),
     '',
