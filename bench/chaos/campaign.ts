@@ -27,6 +27,8 @@ export interface CampaignOptions {
   profile: 'fast' | 'local';
   /** Stop injecting after this many minutes (the run still checks and reports). */
   minutes?: number;
+  /** Only these kinds of fault (default: the whole catalogue). */
+  kinds?: readonly FaultKind[];
   /** Where the logs of failures go (one directory per failure). */
   logDir: string;
   say(line: string): void;
@@ -61,6 +63,12 @@ export interface CampaignResult {
   faults: FaultRecord[];
   violations: Array<Violation & { at: number }>;
   pausedOverlaps: Array<{ kind: string; group: string; nodes: string[]; at: number; durationMs: number }>;
+  /**
+   * Pauses after which another node had mounted the group's disk: the bytes the thawed node's
+   * daemons dirtied between the thaw and their end (must be 0: a write to a disk another node
+   * mounted).
+   */
+  thawWrites: Array<{ n: number; group: string; node: string; bytes: number; otherMountedMs: number }>;
   /** `unchecked`: why the mailbox could not be read at the end (then nothing is counted as lost). */
   mail: { acked: number; unchecked?: string; lost: string[]; duplicated: string[]; refused: number; skipped: number };
   imapAttempts: number;
@@ -80,7 +88,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     tag: o.tag ?? 'chaos', net: o.net ?? 26, nodes: NODES, profile: o.profile, clusterName: 'chaos',
     groups: [dirPlan(['mx2', 'mx1', 'mx3'], portBlock('demo', 4)), mailPlan(['mx1', 'mx2', 'mx3'], portBlock('demo', 4) + 40, { dependsOnDir: true })],
   });
-  const planned = makeSchedule(o.seed, o.faults, o.profile);
+  const planned = makeSchedule(o.seed, o.faults, o.profile, o.kinds);
   const faults: FaultRecord[] = [];
   const logDirs: string[] = [];
   const paused: Array<{ node: string; from: number; to: number }> = [];
@@ -88,6 +96,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   let load: Awaited<ReturnType<MsgCluster['loadStop']>> | undefined;
   let delivered: string[] = [];
   let mailUnchecked: string | undefined;
+  const thawWrites: CampaignResult['thawWrites'] = [];
   const keepLogs = (name: string): void => {
     const dir = path.join(o.logDir, name);
     for (const n of NODES) {
@@ -136,6 +145,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       for (const p of paused) if (p.to === Infinity) p.to = healedAt;
       const rec: FaultRecord = { n: f.n, kind: f.kind, group: f.group, role: f.role, nodes: done.nodes, what: done.what, at: at - t0, healedAt: healedAt - t0, overlapped: overlapping };
       faults.push(rec);
+      // A paused node's daemons must not write to a disk another node mounted meanwhile.
+      for (const [g, bytes] of Object.entries(done.writesAfterThaw ?? {})) {
+        const other = NODES.filter((x) => !done.nodes.includes(x)).map((x) => c.monitor?.firstHold('mount', g, at, x)).find((t) => t !== undefined);
+        if (other !== undefined) thawWrites.push({ n: f.n, group: g, node: done.nodes[0]!, bytes, otherMountedMs: Math.round(other - at) });
+      }
       o.say(`#${f.n} ${f.kind} (${f.role} of ${f.group}${overlapping ? ', during the last one' : ''}): ${done.what}`);
       if (f.overlapMs !== undefined) {
         // The next fault lands before this one settled; its recovery is judged with the next.
@@ -193,6 +207,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     seed: o.seed, profile: o.profile, planned, faults,
     violations: all.filter((v) => !whilePaused(v)),
     pausedOverlaps: all.filter((v) => whilePaused(v)).map((v) => ({ kind: v.kind, group: v.group, nodes: v.nodes, at: v.at, durationMs: overlapMs(c, v) })),
+    thawWrites,
     mail: {
       acked: acked.length,
       ...(mailUnchecked ? { unchecked: mailUnchecked } : {}),

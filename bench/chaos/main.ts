@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --faults N --seed S --profile fast|local --minutes M --logs DIR]`: one chaos
+ * `npm run chaos [-- --faults N --seed S --profile fast|local --minutes M --kinds K,… --logs DIR]`: one chaos
  * campaign (campaign.ts) on the namespace cluster of this machine; writes bench/results/chaos.json
  * and chaos.md. Exit 0 when the promises held (no violation, no acknowledged message lost or
  * duplicated, every fault recovered), 1 otherwise, 2 for bad arguments. Needs root and a build.
@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { resultsDir } from '../stats';
 import { runCampaign, type CampaignResult } from './campaign';
 import { writeChaosResults } from './report';
+import { FAULT_KINDS, type FaultKind } from './schedule';
 
-export interface ChaosArgs { faults: number; seed: number; profile: 'fast' | 'local'; minutes?: number; logs?: string }
+export interface ChaosArgs { faults: number; seed: number; profile: 'fast' | 'local'; minutes?: number; logs?: string; kinds?: FaultKind[] }
 
 export function parseArgs(argv: string[]): ChaosArgs | string {
   const out: ChaosArgs = { faults: 200, seed: Date.now() % 1_000_000, profile: 'fast' };
@@ -28,10 +29,16 @@ export function parseArgs(argv: string[]): ChaosArgs | string {
       case '--profile':
         if (v !== 'fast' && v !== 'local') return '--profile takes fast or local';
         out.profile = v; break;
+      case '--kinds': {
+        const list = (v ?? '').split(',').filter(Boolean);
+        const bad = list.filter((x) => !(FAULT_KINDS as readonly string[]).includes(x));
+        if (!list.length || bad.length) return `--kinds takes a comma list of ${FAULT_KINDS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`;
+        out.kinds = list as FaultKind[]; break;
+      }
       case '--logs':
         if (!v || !path.isAbsolute(v)) return '--logs takes an absolute directory';
         out.logs = v; break;
-      default: return `unknown option ${k} (known: --faults N --seed S --profile fast|local --minutes M --logs DIR)`;
+      default: return `unknown option ${k} (known: --faults N --seed S --profile fast|local --minutes M --kinds K,… --logs DIR)`;
     }
     if (typeof r === 'string') return r;
     i += 1;
@@ -42,7 +49,7 @@ export function parseArgs(argv: string[]): ChaosArgs | string {
 /** The promises held: nothing on two nodes, no acknowledged mail lost or twice, every fault recovered. */
 export function held(r: CampaignResult): boolean {
   const stuck = r.faults.some((f) => f.recoveredMs === undefined && !(f.note ?? '').startsWith('not waited'));
-  return r.violations.length === 0 && !r.mail.unchecked && r.mail.lost.length === 0 && r.mail.duplicated.length === 0 && !stuck;
+  return r.violations.length === 0 && r.thawWrites.every((w) => w.bytes === 0) && !r.mail.unchecked && r.mail.lost.length === 0 && r.mail.duplicated.length === 0 && !stuck;
 }
 
 async function main(): Promise<void> {

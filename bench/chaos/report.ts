@@ -61,6 +61,9 @@ export function markdown(r: CampaignResult): string {
     `**While a node was paused** (docs/lease.md, "After a thaw"): ${r.pausedOverlaps.length}`,
     ...r.pausedOverlaps.slice(0, 20).map((v) => `- at ${v.at} ms: ${v.kind} of ${v.group} on ${v.nodes.join(' and ')}, ${v.durationMs} ms`),
     '',
+    `**Writes by a thawed node after another node mounted the disk** (dirtied bytes of its daemons between the thaw and their end): ${r.thawWrites.filter((w) => w.bytes > 0).length} of ${r.thawWrites.length} pauses`,
+    ...r.thawWrites.map((w) => `- fault ${w.n}: ${w.group} on ${w.node}: ${w.bytes} bytes (the other node mounted ${w.otherMountedMs} ms after the pause began)`),
+    '',
     mail.unchecked ? `**Mail**: ${mail.acked} acknowledged with 250, NOT CHECKED: ${mail.unchecked}`
       : `**Mail**: ${mail.acked} acknowledged with 250, ${mail.lost.length} lost, ${mail.duplicated.length} duplicated; ${mail.refused} refused or cut off (not acknowledged, never retried), ${mail.skipped} not sent (30 attempts already in flight).`,
     ...(mail.lost.length ? [`Lost: ${mail.lost.slice(0, 20).join(', ')}`] : []),

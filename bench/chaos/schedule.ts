@@ -48,16 +48,17 @@ export function generator(seed: number): () => number {
   };
 }
 
-export function makeSchedule(seed: number, faults: number, profile: 'fast' | 'local'): PlannedFault[] {
+/** `kinds`: draw only these (a campaign about one kind of fault); default: the whole catalogue. */
+export function makeSchedule(seed: number, faults: number, profile: 'fast' | 'local', kinds: readonly FaultKind[] = FAULT_KINDS): PlannedFault[] {
   const rnd = generator(seed);
   const t = getProfile(profile).timings;
   const L = t.leaseMs;
   const between = (lo: number, hi: number): number => Math.round(lo + rnd() * (hi - lo));
-  const total = FAULT_KINDS.reduce((s, k) => s + WEIGHTS[k], 0);
+  const total = kinds.reduce((s, k) => s + WEIGHTS[k], 0);
   const kindOf = (x: number): FaultKind => {
     let acc = 0;
-    for (const k of FAULT_KINDS) { acc += WEIGHTS[k] / total; if (x < acc) return k; }
-    return FAULT_KINDS[FAULT_KINDS.length - 1]!;
+    for (const k of kinds) { acc += WEIGHTS[k] / total; if (x < acc) return k; }
+    return kinds[kinds.length - 1]!;
   };
   const hold: Partial<Record<FaultKind, () => number>> = {
     'node-kill': () => between(500, 4000),
