@@ -105,13 +105,17 @@ export class GroupRecovery {
     }
   }
 
-  /** The online of a restart in place, tried once more at once when the policy says so (QUICK_RETRY). */
+  /** The online of a restart in place, tried again at once while the policy says so (QUICK_RETRY). */
   private async onlineAfterCrash(r: Runtime): Promise<AgentReport> {
-    for (let retried = false; ; retried = true) {
+    const first = this.book.now();
+    for (;;) {
       const t0 = this.book.now();
       const rep = await this.book.ask(r, { cmd: 'online' });
       if (rep.ok) return rep;
-      const d = decide({ at: 'restart-online-failed', why: rep.reason, recovery: rep.recovery, elapsedMs: this.book.now() - t0, retried });
+      const d = decide({
+        at: 'restart-online-failed', why: rep.reason, recovery: rep.recovery, elapsedMs: this.book.now() - t0, sinceFirstMs: this.book.now() - first,
+        losingLease: await this.hooks.losingLease(),
+      });
       if (d.do === 'fault') return rep;
       this.book.log.warn(`${r.res.id}: ${d.why}`);
       await new Promise((resolve) => setTimeout(resolve, d.pauseMs ?? 0));

@@ -80,8 +80,10 @@ export interface RestartOnlineFailed {
   recovery: RecoveryClass | undefined;
   /** How long that online took. */
   elapsedMs: number;
-  /** This attempt was already tried again once. */
-  retried: boolean;
+  /** Since the first online of this restart began (the quick retries included). */
+  sinceFirstMs: number;
+  /** The lease is being lost here: no retry (the lease's offline follows). */
+  losingLease: boolean;
 }
 
 /** Coordinator: the clean that begins a restart in place failed. */
@@ -122,9 +124,11 @@ export type Situation =
   | MonitorEnded | ResourceFaulted | RestartOnlineFailed | RestartFailed | OnlineFailed | CannotTry | GroupFault | StopFailed | GroupFaultedHere;
 
 /**
- * An online right after a crash that fails this fast (e.g. "already running": the crashed
- * instance's last processes are still exiting) is cleaned and tried once more after a pause,
- * as the same attempt.
+ * An online right after a crash that fails this fast (e.g. "already running", or "address already
+ * in use": the crashed instance's last processes — children still serving a client — are still
+ * exiting) is cleaned and tried again after a pause, as the same attempt, until `withinMs` have
+ * passed since the first try. The chaos campaign met a Dovecot whose orphaned login processes
+ * held the port for more than one pause.
  */
 export const QUICK_RETRY = { withinMs: 3000, pauseMs: 300 } as const;
 
@@ -185,8 +189,8 @@ function afterFault(s: ResourceFaulted): DecisionOf<'ignore' | 'stand-down' | 'h
 }
 
 function afterRestartOnline(s: RestartOnlineFailed): DecisionOf<'restart-here' | 'fault'> {
-  if (s.retried || s.recovery === 'configuration' || s.elapsedMs >= QUICK_RETRY.withinMs) return { do: 'fault', why: s.why };
-  return { do: 'restart-here', why: `online right after the crash failed (${s.why}); cleaning and trying once more`, pauseMs: QUICK_RETRY.pauseMs };
+  if (s.losingLease || s.recovery === 'configuration' || s.elapsedMs >= QUICK_RETRY.withinMs || s.sinceFirstMs + QUICK_RETRY.pauseMs >= QUICK_RETRY.withinMs) return { do: 'fault', why: s.why };
+  return { do: 'restart-here', why: `online right after the crash failed (${s.why}); cleaning and trying again`, pauseMs: QUICK_RETRY.pauseMs };
 }
 
 function afterRestartFailure(s: RestartFailed): DecisionOf<'stand-down' | 'restart-here' | 'fail-over' | 'operator'> {

@@ -76,6 +76,8 @@ describe('network failures (fast profile, NIC resources, remote probes)', () => 
     lan().portDown(s, true);
     try {
       expect(await c.waitFor(() => linkOf(s) === false, 15_000, 200), `${s} never published its link down: ${JSON.stringify(c.views()[s])}`).toBe(true);
+      // The holder reads the views once per publish period (500 ms here): let it read this one.
+      await sleep(1500);
       const r = await c.msgha(h, ['switch', `mail:${s}`]);
       log(`switch to ${s} with its link down: exit ${r.code}: ${(r.stdout + r.stderr).trim().slice(0, 300)}`);
       expect(r.code).not.toBe(0);

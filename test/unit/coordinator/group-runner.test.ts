@@ -293,8 +293,8 @@ describe('a fault met while the lease is being lost never marks the node FAULTED
     calls.length = 0;
     g.onReport(fault('g.dovecot'));
     await until(() => g.status().resources[1]!.state === 'UNKNOWN');
-    // One attempt (with its quick retry after a crash), then nothing more.
-    expect(calls).toEqual(['g.dovecot:clean', 'g.dovecot:online', 'g.dovecot:clean', 'g.dovecot:online']);
+    // One attempt (no quick retry: the lease is being lost), then nothing more.
+    expect(calls).toEqual(['g.dovecot:clean', 'g.dovecot:online']);
     expect(g.status().resources[1]).toMatchObject({ state: 'UNKNOWN', restarts: 1, reason: expect.stringMatching(/lease being lost/) });
     expect(g.state).not.toBe('FAULTED');
   });

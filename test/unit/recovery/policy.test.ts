@@ -19,7 +19,7 @@ const onlineFailed = (over: Partial<Extract<Situation, { at: 'online-failed' }>>
 });
 
 const restartOnline = (over: Partial<Extract<Situation, { at: 'restart-online-failed' }>> = {}): Situation => ({
-  at: 'restart-online-failed', why: 'already running', recovery: 'restartable', elapsedMs: 100, retried: false, ...over,
+  at: 'restart-online-failed', why: 'already running', recovery: 'restartable', elapsedMs: 100, sinceFirstMs: 100, losingLease: false, ...over,
 });
 
 const NON_CRITICAL = { Critical: false };
@@ -71,10 +71,13 @@ const rows: Array<[string, Situation, Decision]> = [
     { do: 'fail-over', why: 'imapd gone (recovery: configuration)' }],
 
   // ── the online of a restart in place failed: retry at once after a crash? ─────────────
-  ['fails within 3 s → clean and try once more after 300 ms', restartOnline(),
-    { do: 'restart-here', why: 'online right after the crash failed (already running); cleaning and trying once more', pauseMs: 300 }],
-  ['fails after 3 s → fault', restartOnline({ elapsedMs: 3000 }), { do: 'fault', why: 'already running' }],
-  ['already tried again once → fault', restartOnline({ retried: true }), { do: 'fault', why: 'already running' }],
+  ['fails within 3 s → clean and try again after 300 ms', restartOnline(),
+    { do: 'restart-here', why: 'online right after the crash failed (already running); cleaning and trying again', pauseMs: 300 }],
+  ['tried again for 2.5 s already: once more', restartOnline({ sinceFirstMs: 2500 }),
+    { do: 'restart-here', why: 'online right after the crash failed (already running); cleaning and trying again', pauseMs: 300 }],
+  ['fails after 3 s → fault', restartOnline({ elapsedMs: 3000, sinceFirstMs: 3000 }), { do: 'fault', why: 'already running' }],
+  ['3 s since the first try (with the pause) → fault', restartOnline({ sinceFirstMs: 2700 }), { do: 'fault', why: 'already running' }],
+  ['the lease is being lost → fault, no retry (the lease\'s offline follows)', restartOnline({ losingLease: true }), { do: 'fault', why: 'already running' }],
   ['configuration error → fault, no retry', restartOnline({ recovery: 'configuration' }), { do: 'fault', why: 'already running' }],
 
   // ── a restart in place failed for good ───────────────────────────────────────────────
