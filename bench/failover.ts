@@ -101,8 +101,12 @@ async function nodeKills(profile: 'fast' | 'local' | 'nfs', runs: number): Promi
   return row;
 }
 
-async function switches(runs: number): Promise<Row> {
-  const row: Row = { scenario: 'planned switch (msgha switch on the holder) → first IMAP LOGIN', profile: 'fast', runs: [], failures: [] };
+/**
+ * `runs` runs on one two-node cluster of the fast profile: each waits for a settled holder, then
+ * `once` does the run (from the holder to the other node) and returns the milliseconds to the
+ * first IMAP LOGIN, or why the run failed. The checker's violations fail the row.
+ */
+async function fastRuns(row: Row, runs: number, once: (c: MsgCluster, h: string, to: string, i: number) => Promise<number | string>): Promise<Row> {
   const c = cluster('fast');
   try {
     await c.setup();
@@ -111,25 +115,35 @@ async function switches(runs: number): Promise<Row> {
       try {
         const h = await ready(c, 120_000);
         await settled(c, h, 0);
-        const to = NODES.find((n) => n !== h)!;
-        const t0 = mono();
-        const at = new Date().toISOString(); // to match the coordinator's "operator request" log line
-        const cmd = c.msgha(h, ['switch', `mail:${to}`]);
-        // The old holder answers until it stops: count the first login once the VIP is on `to`.
-        const moved = await c.waitFor(() => { const v = c.monitor!.holders('vip', 'mail'); return v.length === 1 && v[0] === to; }, 30_000, 10);
-        if (!moved) { row.failures.push(`run ${i + 1}: the VIP did not move to ${to}`); await cmd; continue; }
-        const r = await c.waitImap('mail', 30_000, 20);
-        const out = await cmd;
-        if (!r.ok || out.code !== 0) { row.failures.push(`run ${i + 1}: ${r.error ?? ''} ${out.stdout}${out.stderr}`.trim()); continue; }
-        row.runs.push(Math.round(r.at! - t0));
-        say(`  switch ${i + 1}/${runs}: ${h} → ${to} (command at ${at}): IMAP after ${Math.round(r.at! - t0)} ms (${r.attempts} attempts; slowest failed ${r.slowestFailedMs} ms: ${r.lastError || '-'})`);
+        const r = await once(c, h, NODES.find((n) => n !== h)!, i);
+        if (typeof r === 'number') row.runs.push(r);
+        else row.failures.push(`run ${i + 1}: ${r}`);
       } catch (err) { row.failures.push(`run ${i + 1}: ${err instanceof Error ? err.message : String(err)}`); }
     }
     if (c.monitor!.violations.length) row.failures.push(`invariant: ${c.monitor!.report().join('; ')}`);
   } finally { await c.teardown(); }
   row.summary = row.runs.length ? summarize(row.runs) : undefined;
-  row.goal = `≤ ${GOALS.switchMs} ms`;
   return row;
+}
+
+/** The VIP on `to` alone, as the checker sees it. */
+const vipOn = (c: MsgCluster, to: string): Promise<boolean> =>
+  c.waitFor(() => { const v = c.monitor!.holders('vip', 'mail'); return v.length === 1 && v[0] === to; }, 30_000, 10);
+
+function switches(runs: number): Promise<Row> {
+  const row: Row = { scenario: 'planned switch (msgha switch on the holder) → first IMAP LOGIN', profile: 'fast', runs: [], failures: [], goal: `≤ ${GOALS.switchMs} ms` };
+  return fastRuns(row, runs, async (c, h, to, i) => {
+    const t0 = mono();
+    const at = new Date().toISOString(); // to match the coordinator's "operator request" log line
+    const cmd = c.msgha(h, ['switch', `mail:${to}`]);
+    // The old holder answers until it stops: count the first login once the VIP is on `to`.
+    if (!(await vipOn(c, to))) { await cmd; return `the VIP did not move to ${to}`; }
+    const r = await c.waitImap('mail', 30_000, 20);
+    const out = await cmd;
+    if (!r.ok || out.code !== 0) return `${r.error ?? ''} ${out.stdout}${out.stderr}`.trim();
+    say(`  switch ${i + 1}/${runs}: ${h} → ${to} (command at ${at}): IMAP after ${Math.round(r.at! - t0)} ms (${r.attempts} attempts; slowest failed ${r.slowestFailedMs} ms: ${r.lastError || '-'})`);
+    return Math.round(r.at! - t0);
+  });
 }
 
 /** The link of a node as its published view says (NIC resource of the mail group). */
@@ -137,39 +151,29 @@ function linkUp(c: MsgCluster, node: string): boolean | null | undefined {
   return c.views()[node]?.links?.find((l) => l.group === 'mail')?.up;
 }
 
-async function linkCuts(runs: number): Promise<Row> {
-  const row: Row = { scenario: 'client link cut on the holder (switch port down) → first IMAP LOGIN through the VIP', profile: 'fast', runs: [], failures: [] };
-  const c = cluster('fast');
-  try {
-    await c.setup();
-    await c.startAll();
-    for (let i = 0; i < runs; i++) {
-      try {
-        const h = await ready(c, 120_000);
-        await settled(c, h, 0);
-        const to = NODES.find((n) => n !== h)!;
-        const t0 = mono();
-        c.lan!.portDown(h, true);
-        try {
-          const moved = await c.waitFor(() => { const v = c.monitor!.holders('vip', 'mail'); return v.length === 1 && v[0] === to; }, 30_000, 10);
-          if (!moved) { row.failures.push(`run ${i + 1}: the VIP did not move to ${to}`); continue; }
-          const r = await c.waitImap('mail', 30_000, 20);
-          if (!r.ok) { row.failures.push(`run ${i + 1}: ${r.error ?? ''}`); continue; }
-          const vipAt = c.monitor!.firstHold('vip', 'mail', t0, to);
-          row.runs.push(Math.round(r.at! - t0));
-          say(`  link cut ${i + 1}/${runs}: ${h} → ${to}: VIP on ${to} after ${vipAt ? Math.round(vipAt - t0) : '?'} ms, IMAP after ${Math.round(r.at! - t0)} ms`);
-        } finally { c.lan!.portDown(h, false); }
-        // The old holder's link back, its link fault cleared: a standby again before the next run.
-        if (!(await c.waitFor(() => linkUp(c, h) === true && c.views()[h]?.groups.some((g) => g.name === 'mail' && !g.faulted && g.contending) === true, 30_000, 200))) {
-          row.failures.push(`run ${i + 1}: ${h} did not become a standby again after its link came back`);
-        }
-      } catch (err) { row.failures.push(`run ${i + 1}: ${err instanceof Error ? err.message : String(err)}`); }
+function linkCuts(runs: number): Promise<Row> {
+  const row: Row = {
+    scenario: 'client link cut on the holder (switch port down) → first IMAP LOGIN through the VIP', profile: 'fast', runs: [], failures: [],
+    goal: `p50 ≤ ${GOALS.linkCutP50Ms} ms, p90 ≤ ${GOALS.linkCutP90Ms} ms`,
+  };
+  return fastRuns(row, runs, async (c, h, to, i) => {
+    const t0 = mono();
+    c.lan!.portDown(h, true);
+    let result: number | string;
+    try {
+      if (!(await vipOn(c, to))) return `the VIP did not move to ${to}`;
+      const r = await c.waitImap('mail', 30_000, 20);
+      if (!r.ok) return r.error ?? '';
+      const vipAt = c.monitor!.firstHold('vip', 'mail', t0, to);
+      say(`  link cut ${i + 1}/${runs}: ${h} → ${to}: VIP on ${to} after ${vipAt ? Math.round(vipAt - t0) : '?'} ms, IMAP after ${Math.round(r.at! - t0)} ms`);
+      result = Math.round(r.at! - t0);
+    } finally { c.lan!.portDown(h, false); }
+    // The old holder's link back, its link fault cleared: a standby again before the next run.
+    if (!(await c.waitFor(() => linkUp(c, h) === true && c.views()[h]?.groups.some((g) => g.name === 'mail' && !g.faulted && g.contending) === true, 30_000, 200))) {
+      row.failures.push(`run ${i + 1}: ${h} did not become a standby again after its link came back`);
     }
-    if (c.monitor!.violations.length) row.failures.push(`invariant: ${c.monitor!.report().join('; ')}`);
-  } finally { await c.teardown(); }
-  row.summary = row.runs.length ? summarize(row.runs) : undefined;
-  row.goal = `p50 ≤ ${GOALS.linkCutP50Ms} ms, p90 ≤ ${GOALS.linkCutP90Ms} ms`;
-  return row;
+    return result;
+  });
 }
 
 // ── keepalived reference ─────────────────────────────────────────────────────────────────

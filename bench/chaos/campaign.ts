@@ -162,11 +162,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       const ok = await recovered(atHeal, bound + f.holdMs);
       if (ok) rec.recoveredMs = Math.round(mono() - healedAt);
       else {
-        rec.note = `not ONLINE on exactly one node ${bound} ms after the heal: ${JSON.stringify(summary(c))}`;
+        rec.note = `not ONLINE on exactly one node ${bound} ms after the heal: ${JSON.stringify(c.summary())}`;
         keepLogs(`fault-${f.n}-${f.kind}`);
       }
       // What an administrator does after an incident: restart what is down, unfreeze, clear.
-      const chores = await housekeeping(c);
+      const chores = await c.chores();
       if (chores.length) rec.note = `${rec.note ? `${rec.note}; ` : ''}operator: ${chores.join(', ')}`;
       if (chores.length || !ok) {
         if (!(await c.waitFor(settled, 60_000, 200))) {
@@ -183,14 +183,14 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       // The mailbox is read through the mail group: bring it back first, as an operator would
       // (chores, then a reboot of every node), so a stuck cluster is reported as stuck, not as lost mail.
       let back = await c.waitFor(settled, 30_000, 200);
-      if (!back) { await housekeeping(c); back = await c.waitFor(settled, 90_000, 200); }
+      if (!back) { await c.chores(); back = await c.waitFor(settled, 90_000, 200); }
       if (!back) {
         for (const n of NODES) { await c.killNode(n); await c.startNode(n); }
-        await housekeeping(c);
+        await c.chores();
         back = await c.waitFor(settled, 180_000, 200);
       }
       if (back) delivered = await deliveredSubjects(c, load.acked ?? []);
-      else mailUnchecked = `the mail group did not come back at the end: ${JSON.stringify(summary(c))}`;
+      else mailUnchecked = `the mail group did not come back at the end: ${JSON.stringify(c.summary())}`;
     } catch (err) { mailUnchecked = `end of run: ${err instanceof Error ? err.message : String(err)}`; }
     if (mailUnchecked) o.say(mailUnchecked);
     if (c.monitor?.violations.length) keepLogs('violations');
@@ -220,21 +220,6 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     minutes: t0 ? Math.round((mono() - t0) / 600) / 100 : 0,
     logDirs,
   };
-}
-
-/** Restarts nodes that are down, unfreezes and clears groups: returns what it had to do. */
-async function housekeeping(c: MsgCluster): Promise<string[]> {
-  const done: string[] = [];
-  for (const n of NODES) {
-    if (!c.node(n).up() || !c.pm2DaemonPid(n)) { await c.startNode(n); done.push(`started ${n}`); }
-  }
-  for (const [n, v] of Object.entries(c.views())) {
-    for (const g of v.groups) {
-      if (g.frozen) { await c.msgha(n, ['unfreeze', g.name], 30_000); done.push(`unfroze ${g.name} on ${n}`); }
-      if (g.faulted || g.state === 'FAULTED') { await c.msgha(n, ['clear', g.name], 30_000); done.push(`cleared ${g.name} on ${n}`); }
-    }
-  }
-  return done;
 }
 
 /** Every subject in the mailbox once the acknowledged mail is in (queued mail is retried every few seconds). */
@@ -279,11 +264,4 @@ export function outages(imap: Array<[number, number]>, faults: FaultRecord[], t0
     if (downSince !== undefined) worst = Math.max(worst, (imap.at(-1)?.[0] ?? downSince) - Math.max(lastOk, from));
     return Math.round(worst);
   });
-}
-
-function summary(c: MsgCluster): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [n, v] of Object.entries(c.views())) out[n] = v.groups.map((g) => `${g.name}:${g.state}/${g.role}/e${g.epoch}${g.frozen ? '/frozen' : ''}${g.faulted ? '/faulted' : ''}`);
-  out.vip = { mail: c.monitor?.holders('vip', 'mail'), dir: c.monitor?.holders('vip', 'dir') };
-  return out;
 }

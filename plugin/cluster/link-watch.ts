@@ -16,12 +16,12 @@
 import type { ResolvedGroup } from '../model/cluster-types';
 import { numberAttr } from '../model/attributes';
 import type { Logger } from '../core/log';
-import { checkLink, linkSpecOf, type LinkCheck, type LinkSpec } from '../resource-types/nic';
+import { checkLink, linkSpecOf, nicType, type LinkCheck, type LinkSpec } from '../resource-types/nic';
 import { watchLinkEvents, type LinkEvents } from '../resource-types/link-events';
 import type { LinkView } from './node-view';
 
 /** The type name of link resources. */
-export const LINK_TYPE = 'NIC';
+export const LINK_TYPE = nicType.name;
 
 interface Probe {
   spec: LinkSpec;

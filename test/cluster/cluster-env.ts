@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expect } from 'vitest';
-import { MsgCluster } from '../fixtures/cluster/cluster';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { MsgCluster, RUN_LOCK_WAIT_MS } from '../fixtures/cluster/cluster';
 import { mono } from '../fixtures/cluster/invariant';
 import { dirPlan, mailPlan } from '../fixtures/cluster/plans';
 import { portBlock } from '../helpers/ports';
@@ -30,6 +30,23 @@ export function makeCluster(): MsgCluster {
     monotonicOffsets: { mx2: 100_000 },
     groups: [dirPlan(['mx2', 'mx1', 'mx3'], portBlock('spare', 2)), mailPlan(['mx1', 'mx2', 'mx3'], portBlock('spare', 2) + 40, { dependsOnDir: true })],
   });
+}
+
+/**
+ * Registers the file's cluster life: set up, every node started and healthy before the first
+ * scenario; the checker's violations logged and everything removed after the last.
+ */
+export function clusterLifecycle(c: MsgCluster): void {
+  // RUN_LOCK_WAIT_MS of it only to wait for another live run of this tag (see MsgCluster.setup), 240 s ours.
+  beforeAll(async () => {
+    await c.setup();
+    await c.startAll();
+    await healthy(c, 150_000);
+  }, RUN_LOCK_WAIT_MS + 240_000);
+  afterAll(async () => {
+    if (c.monitor && c.monitor.violations.length) log(`all violations: ${c.monitor.report().join(' | ')}`);
+    await c.teardown();
+  }, 120_000);
 }
 
 /** Violations recorded since `from` (an index into monitor.violations). */
@@ -93,18 +110,7 @@ export async function healthy(c: MsgCluster, maxMs = 90_000): Promise<{ mail: st
 }
 
 async function healthyOnce(c: MsgCluster, maxMs: number): Promise<{ mail: string; dir: string }> {
-  for (const n of NODES) {
-    const node = c.node(n);
-    const god = node.up() ? c.pm2DaemonPid(n) : undefined;
-    if (!node.up() || !god) await c.startNode(n);
-  }
-  for (const n of NODES) {
-    for (const g of ['mail', 'dir']) {
-      const v = groupView(c, n, g);
-      if (v?.frozen) await c.msgha(n, ['unfreeze', g]);
-      if (v?.faulted || v?.state === 'FAULTED' || v?.state === 'PARTIAL') await c.msgha(n, ['clear', g]);
-    }
-  }
+  await c.chores({ clearPartial: true });
   // ONLINE per the holder's own (fresh) view, and the checker sees that node, alone, holding the VIP.
   const ok = await c.waitFor(() => c.settledAt('mail') && c.settledAt('dir'), maxMs, 200);
   if (!ok) throw new Error(`cluster did not become healthy: ${JSON.stringify(summary(c))}`);
@@ -114,12 +120,7 @@ async function healthyOnce(c: MsgCluster, maxMs: number): Promise<{ mail: string
 }
 
 export function summary(c: MsgCluster): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [n, v] of Object.entries(c.views())) {
-    out[n] = v.groups.map((g) => `${g.name}:${g.state}/${g.role}/e${g.epoch}${g.frozen ? '/frozen' : ''}${g.faulted ? '/faulted' : ''}${g.waitingFor?.length ? `/waiting ${g.waitingFor.join(',')}` : ''}`);
-  }
-  out.vip = { mail: c.monitor?.holders('vip', 'mail'), dir: c.monitor?.holders('vip', 'dir') };
-  return out;
+  return c.summary();
 }
 
 /**

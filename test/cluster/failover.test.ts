@@ -9,11 +9,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUN_LOCK_WAIT_MS } from '../fixtures/cluster/cluster';
+import { describe, expect, it } from 'vitest';
 import { procState } from '../fixtures/cluster/node';
 import {
-  CRASH_BOUND, F, L, NODES, T, daemonPid, diag, fenceLog, groupView, healthy, imapBackAfter, log, takeoverAfter, makeCluster, mono, msgha, sleep, summary, violationsSince,
+  CRASH_BOUND, F, L, NODES, T, clusterLifecycle, daemonPid, diag, fenceLog, groupView, healthy, imapBackAfter, log, takeoverAfter, makeCluster, mono, msgha, sleep, summary, violationsSince,
 } from './cluster-env';
 
 const c = makeCluster();
@@ -35,17 +34,7 @@ const START_SLACK = 8000;
 /** Where a node's read-only view of the shared directory is prepared (readOnlyOver). */
 const roStage = (n: string): string => path.join(c.base, 'ro-stage', n);
 
-// RUN_LOCK_WAIT_MS of it only to wait for another live run of this tag (see MsgCluster.setup), 240 s ours.
-beforeAll(async () => {
-  await c.setup();
-  await c.startAll();
-  await healthy(c, 150_000);
-}, RUN_LOCK_WAIT_MS + 240_000);
-
-afterAll(async () => {
-  if (c.monitor && c.monitor.violations.length) log(`all violations: ${c.monitor.report().join(' | ')}`);
-  await c.teardown();
-}, 120_000);
+clusterLifecycle(c);
 
 describe('failover on a real three-node cluster (fast profile)', () => {
   it('group dependency: dir comes online first, mail after it; each on its first node; status from any node', async () => {

@@ -5,9 +5,8 @@
 // for the gateway); the standbys probe the mail services through the VIP every second. The
 // checker of failover.test.ts runs throughout: never two nodes holding a VIP, mount or daemons.
 // Needs root and `npm run build`.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUN_LOCK_WAIT_MS } from '../fixtures/cluster/cluster';
-import { L, NODES, groupView, healthy, log, makeCluster, mono, msgha, sleep, summary, takeoverAfter, violationsSince } from './cluster-env';
+import { describe, expect, it } from 'vitest';
+import { L, NODES, clusterLifecycle, groupView, healthy, log, makeCluster, mono, msgha, sleep, summary, takeoverAfter, violationsSince } from './cluster-env';
 
 const c = makeCluster();
 const lan = () => c.lan!;
@@ -17,16 +16,7 @@ const linkOf = (node: string, group = 'mail'): boolean | null | undefined => c.v
 /** Detection (three 1 s link checks) + handoff + service start on this 2-core machine. */
 const MOVE_BOUND = 20_000;
 
-beforeAll(async () => {
-  await c.setup();
-  await c.startAll();
-  await healthy(c, 150_000);
-}, RUN_LOCK_WAIT_MS + 240_000);
-
-afterAll(async () => {
-  if (c.monitor && c.monitor.violations.length) log(`all violations: ${c.monitor.report().join(' | ')}`);
-  await c.teardown();
-}, 120_000);
+clusterLifecycle(c);
 
 /** The old holder, once its link is back: a standby again — not FAULTED, contending, holding nothing. */
 async function standbyAgain(h: string, holder: string): Promise<void> {
@@ -39,32 +29,22 @@ async function standbyAgain(h: string, holder: string): Promise<void> {
 }
 
 describe('network failures (fast profile, NIC resources, remote probes)', () => {
-  it("holder's switch port down (no carrier): the group moves; IMAP answers on the VIP; the old holder comes back as a standby and takes nothing", async () => {
+  it.each<[string, string, (h: string, on: boolean) => void]>([
+    ["holder's switch port down (no carrier): the group moves; IMAP answers on the VIP; the old holder comes back as a standby and takes nothing",
+      'switch port down', (h, on) => lan().portDown(h, on)],
+    ["holder's port detached from the switch (carrier up, nothing passes): the group moves by the link's ping check",
+      'port detached', (h, on) => lan().detach(h, on)],
+  ])('%s', async (_name, fault, cut) => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const t0 = mono();
-    lan().portDown(h, true);
+    cut(h, true);
     let to: string | undefined;
     try {
       const ms = await takeoverAfter(c, h, t0, MOVE_BOUND);
       expect(await c.waitFor(() => { to = c.onlineAt('mail'); return !!to && to !== h; }, 10_000, 100)).toBe(true);
-      log(`switch port of ${h} down → IMAP LOGIN through the VIP on ${to} after ${ms.toFixed(0)} ms; ${h} says: ${JSON.stringify(groupView(c, h, 'mail')?.lastFailover ?? null)}`);
-    } finally { lan().portDown(h, false); }
-    await standbyAgain(h, to!);
-    expect(violationsSince(c, v0)).toEqual([]);
-  });
-
-  it("holder's port detached from the switch (carrier up, nothing passes): the group moves by the link's ping check", async () => {
-    const { mail: h } = await healthy(c);
-    const v0 = c.monitor!.violations.length;
-    const t0 = mono();
-    lan().detach(h, true);
-    let to: string | undefined;
-    try {
-      const ms = await takeoverAfter(c, h, t0, MOVE_BOUND);
-      expect(await c.waitFor(() => { to = c.onlineAt('mail'); return !!to && to !== h; }, 10_000, 100)).toBe(true);
-      log(`port of ${h} detached → IMAP LOGIN through the VIP on ${to} after ${ms.toFixed(0)} ms`);
-    } finally { lan().detach(h, false); }
+      log(`${fault} on ${h} → IMAP LOGIN through the VIP on ${to} after ${ms.toFixed(0)} ms; ${h} says: ${JSON.stringify(groupView(c, h, 'mail')?.lastFailover ?? null)}`);
+    } finally { cut(h, false); }
     await standbyAgain(h, to!);
     expect(violationsSince(c, v0)).toEqual([]);
   });
