@@ -20,7 +20,7 @@ export interface LeaseBound {
 }
 
 const contextOf = (res: ResolvedResource, log: Logger, what: string): AgentContext =>
-  ({ resource: res, attrs: res.attrs, log: log.child(`${res.id} ${what}`), signal: new AbortController().signal, secret: async () => undefined });
+  ({ resource: res, attrs: res.attrs, log: log.child(`${res.id} ${what}`), signal: new AbortController().signal, secret: async () => undefined, node: process.env.MSGHA_NODE ?? '' });
 
 /** The lease-bound hooks of the real resource types. */
 export function leaseBoundTypes(log: Logger): LeaseBound {

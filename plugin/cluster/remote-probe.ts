@@ -80,6 +80,7 @@ async function probeResource(resource: ResolvedResource, vip: string, remaining:
     log,
     signal,
     secret: (attribute) => resolveSecret(resource.attrs[attribute], { group: resource.group, resource: resource.name, attribute }),
+    node: process.env.MSGHA_NODE ?? '',
   };
   let probes: ClientProbes;
   try {

@@ -39,6 +39,8 @@ const ATTRIBUTES = [
     doc: 'Monitor also writes and reads back a status file on the mounted disk.' },
   { name: 'EpochMarker', kind: 'bool', default: true,
     doc: 'Check and write the fencing marker .cluster-epoch on the volume: a newer epoch there means another node took the group over, so mounting is refused.' },
+  { name: 'FenceProgram', kind: 'command', example: '/usr/local/sbin/msgha-scsi-fence /dev/disk/by-id/wwn-0x600a0b8000',
+    doc: 'Storage fence, run before every mount: it must leave this node the only one that can write the device (e.g. SCSI-3 persistent reservations) and exit 0, or nothing is mounted. Told MSGHA_FENCE_ACTION=claim, MSGHA_NODE, MSGHA_GROUP, MSGHA_DEVICE, MSGHA_MOUNT_POINT and MSGHA_EPOCH in its environment.' },
 ] as const satisfies readonly AttrDecl[];
 
 const attr = attrReader(ATTRIBUTES);
@@ -125,6 +127,25 @@ async function umount(ctx: AgentContext, mp: string, lazy = false): Promise<{ ok
   return { ok: r.code === 0, why: r.code === 0 ? '' : `umount ${describeExit(r)}: ${outputTail(r)}` };
 }
 
+/**
+ * FenceProgram: before mounting, take the device away from every other node at the storage
+ * itself — the one guard that also holds when the previous holder was paused past its lease
+ * and its kernel or daemons write again after it is continued. Undefined when claimed (or none).
+ */
+async function claimStorage(ctx: AgentContext, s: Spec): Promise<ActionResult | undefined> {
+  const argv = attr.command(ctx, 'FenceProgram');
+  if (!argv) return undefined;
+  const env = {
+    MSGHA_FENCE_ACTION: 'claim', MSGHA_NODE: ctx.node, MSGHA_GROUP: ctx.resource.group,
+    MSGHA_DEVICE: s.device, MSGHA_MOUNT_POINT: s.mountPoint, MSGHA_EPOCH: String(leaseHooks().epoch(ctx.resource.group)),
+  };
+  const r = await execProgram(argv, { ...opts(ctx, attr.ms(ctx, 'OnlineTimeout')), env });
+  if (r.code !== 0) return { ok: false, recovery: 'restartable', reason: `FenceProgram ${describeExit(r)}: ${outputTail(r)} — ${s.device} not mounted` };
+  const said = r.stdout.trim().split('\n').at(-1);
+  ctx.log.info(`storage fence: ${s.device} claimed for this node${said ? ` (${said.slice(0, 200)})` : ''}`);
+  return undefined;
+}
+
 async function online(ctx: AgentContext): Promise<ActionResult> {
   const s = spec(ctx);
   if (typeof s === 'string') return { ok: false, recovery: 'configuration', reason: s };
@@ -134,6 +155,8 @@ async function online(ctx: AgentContext): Promise<ActionResult> {
     if (v.elsewhere.length) return { ok: false, recovery: 'configuration', reason: `${s.device} is already mounted on ${v.elsewhere.map((e) => e.mountPoint).join(', ')} in this node's view: refusing to mount it twice` };
     if (v.onMountPoint) return { ok: false, recovery: 'configuration', reason: `mount point ${s.mountPoint} is busy: ${v.onMountPoint.source} (${v.onMountPoint.fsType}) is mounted there` };
     fs.mkdirSync(s.mountPoint, { recursive: true });
+    const fenced = await claimStorage(ctx, s);
+    if (fenced) return fenced;
     if (s.fsck) {
       const args = parseArgv(s.fsck);
       if (!args.ok) return { ok: false, recovery: 'configuration', reason: 'FsckOpt has an unclosed quote' };

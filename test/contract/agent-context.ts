@@ -27,6 +27,8 @@ export interface TestContextOptions {
   level?: LogLevel;
   /** Collects log lines (for assertions that a secret never reaches the log). */
   lines?: string[];
+  /** The node's name (default test-node). */
+  node?: string;
 }
 
 export function agentContext(resource: ResolvedResource, opts: TestContextOptions = {}): AgentContext {
@@ -41,6 +43,7 @@ export function agentContext(resource: ResolvedResource, opts: TestContextOption
     log,
     signal: opts.signal ?? new AbortController().signal,
     secret: opts.keyFile ? secretsFromKeyFile(resource, opts.keyFile) : async (attr) => opts.secrets?.[attr],
+    node: opts.node ?? 'test-node',
   };
 }
 
