@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the demo, the tests or the benchmarks run for real, and
 # otherwise leaves the host as it found it:
-#   demo   OpenLDAP, Dovecot, Postfix, iproute2/arping, e2fsprogs (the suite the demo runs)
+#   demo   OpenLDAP, Dovecot, Postfix, iproute2/arping, e2fsprogs (the suite the demo runs), python3
+#          (the namespace cluster's storage fence, test/fixtures/cluster/storage-fence.py)
 #   test   demo + Prometheus (the dashboards are tested against a real one)   [default]
 #   bench  test + keepalived and the monitoring plugins (peers measured beside us)
 # Only packages that are missing are installed. While apt runs, a policy-rc.d keeps Debian from
@@ -14,7 +15,7 @@ usage() { echo "usage: bash test/install-debian-deps.sh [demo|test|bench]" >&2; 
 if [ "$(id -u)" != 0 ]; then echo "install-debian-deps: run as root" >&2; exit 1; fi
 set_name=${1:-test}
 demo=(slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap dovecot-sieve postfix
-      iproute2 iputils-arping iputils-ping perl procps psmisc openssl ca-certificates curl util-linux mount e2fsprogs)
+      iproute2 iputils-arping iputils-ping perl procps psmisc openssl ca-certificates curl util-linux mount e2fsprogs python3-minimal)
 case "$set_name" in
   demo) pkgs=("${demo[@]}") ;;
   test) pkgs=("${demo[@]}" prometheus) ;;

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MsgCluster } from '../../test/fixtures/cluster/cluster';
-import { mono, type Violation } from '../../test/fixtures/cluster/invariant';
+import { mono, type HoldKind, type Violation } from '../../test/fixtures/cluster/invariant';
 import { dirPlan, mailPlan } from '../../test/fixtures/cluster/plans';
 import { portBlock } from '../../test/helpers/ports';
 import { failoverBounds, getProfile } from '../../plugin/lease/profiles';
@@ -63,12 +63,8 @@ export interface CampaignResult {
   faults: FaultRecord[];
   violations: Array<Violation & { at: number }>;
   pausedOverlaps: Array<{ kind: string; group: string; nodes: string[]; at: number; durationMs: number }>;
-  /**
-   * Pauses after which another node had mounted the group's disk: the bytes the thawed node's
-   * daemons dirtied between the thaw and their end (must be 0: a write to a disk another node
-   * mounted).
-   */
-  thawWrites: Array<{ n: number; group: string; node: string; bytes: number; otherMountedMs: number }>;
+  /** The storage fence's claims: one before every mount, each cutting every other node's device off the disk. */
+  storageFence: { claims: number };
   /** `unchecked`: why the mailbox could not be read at the end (then nothing is counted as lost). */
   mail: { acked: number; unchecked?: string; lost: string[]; duplicated: string[]; refused: number; skipped: number };
   imapAttempts: number;
@@ -96,7 +92,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   let load: Awaited<ReturnType<MsgCluster['loadStop']>> | undefined;
   let delivered: string[] = [];
   let mailUnchecked: string | undefined;
-  const thawWrites: CampaignResult['thawWrites'] = [];
+  let storageFence: CampaignResult['storageFence'] = { claims: 0 };
   const keepLogs = (name: string): void => {
     const dir = path.join(o.logDir, name);
     for (const n of NODES) {
@@ -145,11 +141,6 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       for (const p of paused) if (p.to === Infinity) p.to = healedAt;
       const rec: FaultRecord = { n: f.n, kind: f.kind, group: f.group, role: f.role, nodes: done.nodes, what: done.what, at: at - t0, healedAt: healedAt - t0, overlapped: overlapping };
       faults.push(rec);
-      // A paused node's daemons must not write to a disk another node mounted meanwhile.
-      for (const [g, bytes] of Object.entries(done.writesAfterThaw ?? {})) {
-        const other = NODES.filter((x) => !done.nodes.includes(x)).map((x) => c.monitor?.firstHold('mount', g, at, x)).find((t) => t !== undefined);
-        if (other !== undefined) thawWrites.push({ n: f.n, group: g, node: done.nodes[0]!, bytes, otherMountedMs: Math.round(other - at) });
-      }
       o.say(`#${f.n} ${f.kind} (${f.role} of ${f.group}${overlapping ? ', during the last one' : ''}): ${done.what}`);
       if (f.overlapMs !== undefined) {
         // The next fault lands before this one settled; its recovery is judged with the next.
@@ -194,6 +185,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     } catch (err) { mailUnchecked = `end of run: ${err instanceof Error ? err.message : String(err)}`; }
     if (mailUnchecked) o.say(mailUnchecked);
     if (c.monitor?.violations.length) keepLogs('violations');
+    storageFence = { claims: countLines(c.storageLog) };
     await c.teardown();
   }
   const acked = load?.acked ?? [];
@@ -205,9 +197,10 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const whilePaused = (v: Violation): boolean => paused.some((p) => v.nodes.includes(p.node) && v.t >= p.from && v.t <= p.to + 3000);
   return {
     seed: o.seed, profile: o.profile, planned, faults,
-    violations: all.filter((v) => !whilePaused(v)),
-    pausedOverlaps: all.filter((v) => whilePaused(v)).map((v) => ({ kind: v.kind, group: v.group, nodes: v.nodes, at: v.at, durationMs: overlapMs(c, v) })),
-    thawWrites,
+    // A write to the disk while another node held it is never excused, not even by a pause.
+    violations: all.filter((v) => v.kind === 'write' || !whilePaused(v)),
+    pausedOverlaps: all.filter((v) => v.kind !== 'write' && whilePaused(v)).map((v) => ({ kind: v.kind, group: v.group, nodes: v.nodes, at: v.at, durationMs: overlapMs(c, v.kind as HoldKind, v) })),
+    storageFence,
     mail: {
       acked: acked.length,
       ...(mailUnchecked ? { unchecked: mailUnchecked } : {}),
@@ -234,9 +227,13 @@ async function deliveredSubjects(c: MsgCluster, acked: string[]): Promise<string
   return subjects;
 }
 
+function countLines(file: string): number {
+  try { return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length; } catch { return 0; }
+}
+
 /** How long two nodes held the same thing, from the checker's intervals. */
-function overlapMs(c: MsgCluster, v: Violation): number {
-  const hist = c.monitor?.history(v.kind, v.group) ?? [];
+function overlapMs(c: MsgCluster, kind: HoldKind, v: Violation): number {
+  const hist = c.monitor?.history(kind, v.group) ?? [];
   const mine = hist.filter((i) => v.nodes.includes(i.node) && i.start <= v.t && (i.end ?? Infinity) >= v.t);
   if (mine.length < 2) return 0;
   const end = Math.min(...mine.map((i) => i.end ?? mono()));

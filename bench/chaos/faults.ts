@@ -18,21 +18,7 @@ export interface Injected {
   what: string;
   /** Nodes paused, for the checker's paused-node window (SIGSTOP of the whole node). */
   paused?: string[];
-  /**
-   * After a pause's heal: per group, the bytes the paused node's daemons wrote (dirtied, from
-   * /proc/<pid>/io write_bytes) between the thaw and their end — any is a write to the shared
-   * disk, which matters when another node mounted it meanwhile (campaign.ts decides).
-   */
-  writesAfterThaw?: Record<string, number>;
   heal(): Promise<void>;
-}
-
-/** Dirtied bytes a process caused so far (write_bytes of /proc/<pid>/io), or undefined when gone. */
-function writeBytes(pid: number): number | undefined {
-  try {
-    const m = /^write_bytes:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch { return undefined; }
 }
 
 const nothing = async (): Promise<void> => undefined;
@@ -70,14 +56,10 @@ export class FaultInjector {
       case 'node-kill':
         await c.killNode(n);
         return { nodes, what: `power cut of ${n}`, heal: () => c.startNode(n) };
-      case 'node-pause': {
+      case 'node-pause':
         node.pause(true);
-        const done: Injected = {
-          nodes, what: `${n} paused (every process SIGSTOPped)`, paused: [n],
-          heal: async () => { done.writesAfterThaw = await this.thawWatchingWrites(n); },
-        };
-        return done;
-      }
+        // Its writes after the thaw, if any reached a disk another node mounted, are the checker's.
+        return { nodes, what: `${n} paused (every process SIGSTOPped)`, paused: [n], heal: async () => { node.pause(false); } };
       case 'coord-kill': {
         const pids = node.find('plugin/main.js');
         signal(pids, 'SIGKILL');
@@ -157,27 +139,6 @@ export class FaultInjector {
         return { nodes: this.up(), what: `msgha clear ${f.group} on every node`, heal: nothing };
       }
     }
-  }
-
-  /**
-   * Thaws a paused node and follows its group daemons' dirtied bytes from the instant of the
-   * thaw (read while still stopped) until they end (at most 10 s): what they wrote after the thaw.
-   */
-  private async thawWatchingWrites(n: string): Promise<Record<string, number>> {
-    const node = this.c.node(n);
-    const watched = [...this.c.groups.values()].map((g) => ({ group: g.plan.name, pids: [...new Set(g.watched.processTokens.flatMap((t) => node.find(t)))] }));
-    const base = new Map<number, number>();
-    for (const w of watched) for (const p of w.pids) { const b = writeBytes(p); if (b !== undefined) base.set(p, b); }
-    node.pause(false);
-    const last = new Map(base);
-    const end = Date.now() + 10_000;
-    while (Date.now() < end) {
-      let alive = 0;
-      for (const p of base.keys()) { const b = writeBytes(p); if (b !== undefined) { last.set(p, b); alive += 1; } }
-      if (alive === 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return Object.fromEntries(watched.map((w) => [w.group, w.pids.reduce((s, p) => s + Math.max(0, (last.get(p) ?? 0) - (base.get(p) ?? 0)), 0)]));
   }
 
   private daemonPids(n: string, f: PlannedFault): number[] {

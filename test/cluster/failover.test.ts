@@ -373,11 +373,11 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     expect(violationsSince(c, v0)).toEqual([]);
   });
 
-  // One kernel limit: the frozen node's Dovecot and Postfix keep their sockets and lock files on
-  // the shared disk (one superblock for every namespace), so the new holder's daemons may refuse
-  // to start ("already running") until the thaw. Asserted here: the lease and the VIP move, the
-  // VIP never doubles, the thawed node gives everything up at once, and the group then runs.
-  repeated('whole holder node paused (SIGSTOP of every process) for 2L, then thawed: the lease and the VIP move, never doubled; the thawed node stops at once', async () => {
+  // Asserted here: the lease and the VIP move, the VIP never doubles, the new holder's storage
+  // fence shuts down the frozen node's file system before it mounts the disk, so nothing the
+  // frozen node does after the thaw (its daemons, its kernel's writeback) reaches the disk; the
+  // thawed node gives everything up at once, and the group then runs.
+  repeated('whole holder node paused (SIGSTOP of every process) for 2L, then thawed: the lease and the VIP move, never doubled; the storage fence keeps the thawed node off the disk', async () => {
     const { mail: h } = await healthy(c);
     const v0 = c.monitor!.violations.length;
     const e0 = groupView(c, h, 'mail')!.epoch ?? 0;
@@ -396,6 +396,10 @@ describe('failover on a real three-node cluster (fast profile)', () => {
     const gone = (k: 'daemons' | 'mount' | 'vip'): string => `${k} ${Math.max(0, (c.monitor!.lastRelease(k, 'mail', h) ?? thaw) - thaw).toFixed(0)} ms`;
     log(`after thaw ${h} gave up everything in ${(mono() - thaw).toFixed(0)} ms (checker, 20 ms sampling: ${gone('daemons')}, ${gone('mount')}, ${gone('vip')}); overlaps while it was frozen (docs/lease.md, "After a thaw"): ${v.map((x) => x.kind).join(', ') || 'none'}`);
     expect(v.filter((x) => x.kind === 'vip')).toEqual([]);
+    expect(v.filter((x) => x.kind === 'write')).toEqual([]);
+    // The new holder claimed the disk at the storage before it mounted it: the frozen node's device was cut off.
+    const claims = fs.readFileSync(c.storageLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { at: number; claimant: string; group: string; fenced: string[] });
+    expect(claims.filter((x) => x.group === 'mail' && x.claimant === took).at(-1)?.fenced).toContain(h);
     // Everything it met while losing the lease (its agents self-fencing, stops that failed) left it
     // eligible: not FAULTED, contending again — without `msgha clear`.
     const counter = (): number => c.views()[h]?.counter ?? 0;
