@@ -88,7 +88,7 @@ describe('cluster harness (no coordinator)', () => {
     expect(c.monitor!.report()).toEqual([]);
   });
 
-  it('the checker sees a double mount (proves it bites)', async () => {
+  it('the checker sees a double mount, and a write by the older mount (proves it bites)', async () => {
     await c.startNode('n1').catch(() => undefined); // reboot n1 (PM2 start fails harmlessly: no coordinator needed)
     const g = c.groups.get('mail')!;
     const before = c.monitor!.violations.length;
@@ -96,6 +96,11 @@ describe('cluster harness (no coordinator)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await c.waitFor(() => c.monitor!.violations.slice(before).some((v) => v.kind === 'mount'), 2000)).toBe(true);
     expect(c.monitor!.violations.slice(before).find((v) => v.kind === 'mount')).toMatchObject({ group: 'mail', nodes: ['n2', 'n1'] });
+    // n1's mount is the newest now: what n2, the older one, writes lands under its feet.
+    const wrote = await c.node('n2').exec(['sh', '-c', `echo late > ${g.disk.mountPoint}/late && sync -f ${g.disk.mountPoint}`]);
+    expect(wrote.code, wrote.stderr).toBe(0);
+    expect(await c.waitFor(() => c.monitor!.violations.slice(before).some((v) => v.kind === 'write'), 2000)).toBe(true);
+    expect(c.monitor!.violations.slice(before).find((v) => v.kind === 'write')).toMatchObject({ group: 'mail', nodes: ['n2', 'n1'] });
     await c.node('n1').exec(['umount', g.disk.mountPoint]);
   });
 });
