@@ -3,6 +3,7 @@
  * layout's own scripts, speak each protocol with raw clients, check process names, stop with
  * the -k/stop scripts and check nothing of the dir is left running.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import https from 'node:https';
@@ -237,6 +238,19 @@ describe('sandbox A (passwd-file auth)', () => {
     await waitFor('first delivery', () => (maildirCount(store, sb.testUser.name) > before ? true : undefined), 10_000);
     expect(await smtpSend(sb.ports.smtp, sb.testUser.email, 'twice', id)).toMatch(/^250 /);
     await waitFor('the second copy discarded', () => (fs.readFileSync(path.join(sb.msgRoot, 'log', 'lmtp.log'), 'utf8').includes(`msgid=<${id}>: discard action`) ? true : undefined), 10_000);
+    expect(maildirCount(store, sb.testUser.name)).toBe(before + 1);
+  });
+
+  it('a copy the duplicate database never recorded (a holder that died before syncing it) is removed by doveadm deduplicate -m, as docs/deploy.md says', async () => {
+    const store = path.join(sb.msgRoot, 'store');
+    const conf = path.join(sb.msgRoot, 'config', 'tcp_lmtp_server', 'dovecot.conf');
+    const id = `unrecorded-${process.pid}@client.example.org`;
+    const message = `From: a@example.localhost\r\nMessage-ID: <${id}>\r\nSubject: delivered twice\r\n\r\nbody\r\n`;
+    const before = maildirCount(store, sb.testUser.name);
+    // Saved directly (no Sieve, no duplicate database): the two deliveries of a failover.
+    for (let i = 0; i < 2; i++) execFileSync('doveadm', ['-c', conf, 'save', '-u', sb.testUser.name], { input: message });
+    expect(maildirCount(store, sb.testUser.name)).toBe(before + 2);
+    execFileSync('doveadm', ['-c', conf, 'deduplicate', '-u', sb.testUser.name, '-m', 'mailbox', 'INBOX', 'savedsince', '1h']);
     expect(maildirCount(store, sb.testUser.name)).toBe(before + 1);
   });
 
