@@ -217,9 +217,10 @@ function checkFence(report: Report, cluster: unknown, all: readonly CheckedResou
   if (watchdog || nodes < 2) return;
   for (const r of all) {
     const fs = r.type.name === 'Mount' ? str(r.attrs.FSType) : undefined;
-    if (fs === undefined || SAFE_FS.has(fs.toLowerCase())) continue;
-    report.warn(r.where, 'FSType', `${fs} is not a cluster file system and no watchdog is configured: a holder whose processes freeze and thaw can still write to the disk after another node mounted it, which corrupts it`,
-      "set cluster.fence.watchdog (e.g. '/dev/watchdog', or softdog) with lease profile local or nfs, or fence the storage (SCSI-3 reservations); see docs/lease.md");
+    // A storage fence claims the device before each mount: a frozen holder cannot write after that.
+    if (fs === undefined || SAFE_FS.has(fs.toLowerCase()) || r.attrs.FenceProgram !== undefined) continue;
+    report.warn(r.where, 'FSType', `${fs} is not a cluster file system and neither a watchdog nor a FenceProgram is configured: a holder whose processes freeze and thaw (and its kernel meanwhile) can still write to the disk after another node mounted it, which corrupts it`,
+      "give the Mount a FenceProgram that claims the device at the storage (SCSI-3 reservations; docs/lease.md, The storage fence), or set cluster.fence.watchdog (e.g. '/dev/watchdog', or softdog) with lease profile local or nfs");
   }
 }
 

@@ -25,9 +25,19 @@ describe('cluster.fence.watchdog', () => {
   it('without a watchdog, every shared disk with a non-cluster file system is warned about', () => {
     const p = problems((d) => { delete d.cluster.fence; });
     expect(p).toHaveLength(2);
-    expect(p[0]).toMatch(/^directory\/disk: FSType: warning: ext4 is not a cluster file system and no watchdog is configured: a holder whose processes freeze and thaw can still write to the disk after another node mounted it/);
-    expect(p[0]).toMatch(/set cluster\.fence\.watchdog/);
+    expect(p[0]).toMatch(/^directory\/disk: FSType: warning: ext4 is not a cluster file system and neither a watchdog nor a FenceProgram is configured: a holder whose processes freeze and thaw \(and its kernel meanwhile\) can still write to the disk after another node mounted it/);
+    expect(p[0]).toMatch(/give the Mount a FenceProgram .* or set cluster\.fence\.watchdog/);
     expect(p[1]).toMatch(/^mail\/disk: FSType: warning: ext4/);
+  });
+
+  it('no warning for a disk whose Mount has a FenceProgram (the storage refuses a frozen holder)', () => {
+    expect(problems((d) => {
+      delete d.cluster.fence;
+      for (const g of Object.values(d.groups)) for (const r of Object.values(g.resources)) if (r.type === 'Mount') r.FenceProgram = '/bin/true';
+    })).toEqual([]);
+    // A missing one is told where it must live.
+    const p = problems((d) => { d.groups.mail!.resources.disk!.FenceProgram = '/usr/local/sbin/msgha-scsi-fence /dev/sdb'; });
+    expect(p).toEqual([expect.stringMatching(/^mail\/disk: FenceProgram: warning: \/usr\/local\/sbin\/msgha-scsi-fence does not exist on this node \(it must exist on every node that may run the group \(on each node's own disk: it runs before the shared disk is mounted\)\)/)]);
   });
 
   it('no warning for a cluster file system, nor on a single-node cluster', () => {
