@@ -11,6 +11,7 @@
  * crash bound plus service start (or a stated reason); at the end every message acknowledged with
  * 250 is in the mailbox exactly once. For every failure the nodes' logs are kept.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MsgCluster } from '../../test/fixtures/cluster/cluster';
@@ -185,6 +186,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     } catch (err) { mailUnchecked = `end of run: ${err instanceof Error ? err.message : String(err)}`; }
     if (mailUnchecked) o.say(mailUnchecked);
     if (c.monitor?.violations.length) keepLogs('violations');
+    if (mailMissedOnce(load?.acked ?? [], delivered)) keepDisks(c, path.join(o.logDir, 'mail'), logDirs);
     storageFence = { claims: countLines(c.storageLog) };
     await c.teardown();
   }
@@ -225,6 +227,25 @@ async function deliveredSubjects(c: MsgCluster, acked: string[]): Promise<string
     return r.ok && acked.every((s) => have.has(s));
   }, 120_000, 3000);
   return subjects;
+}
+
+/** Any acknowledged message not delivered exactly once (the end's mailbox read). */
+function mailMissedOnce(acked: string[], delivered: string[]): boolean {
+  const count = new Map<string, number>();
+  for (const s of delivered) count.set(s, (count.get(s) ?? 0) + 1);
+  return acked.some((s) => count.get(s) !== 1);
+}
+
+/**
+ * Copies of the disk images (sparse), for the mail daemons' own logs and queues: what happened to
+ * a message lost or delivered twice is written there, not in the nodes' PM2 logs.
+ */
+function keepDisks(c: MsgCluster, dir: string, logDirs: string[]): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const g of c.groups.values()) {
+    try { execFileSync('cp', ['--sparse=always', g.disk.image, path.join(dir, path.basename(g.disk.image))]); } catch { /* gone */ }
+  }
+  logDirs.push(dir);
 }
 
 function countLines(file: string): number {
