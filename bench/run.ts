@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 
-const BENCHMARKS = ['recovery', 'probes', 'metrics', 'lease', 'failover', 'thaw'] as const;
+const BENCHMARKS = ['recovery', 'probes', 'metrics', 'lease', 'failover', 'thaw', 'footprint'] as const;
 
 async function main(names: string[]): Promise<void> {
   const chosen = names.length ? names : [...BENCHMARKS];

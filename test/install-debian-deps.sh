@@ -4,7 +4,7 @@
 #   demo   OpenLDAP, Dovecot, Postfix, iproute2/arping, e2fsprogs (the suite the demo runs), python3
 #          (the namespace cluster's storage fence, test/fixtures/cluster/storage-fence.py)
 #   test   demo + Prometheus (the dashboards are tested against a real one)   [default]
-#   bench  test + keepalived and the monitoring plugins (peers measured beside us)
+#   bench  test + keepalived, monit and the monitoring plugins (peers measured beside us)
 # Only packages that are missing are installed. While apt runs, a policy-rc.d keeps Debian from
 # starting its own instances (removed afterwards, and only if this script created it); the
 # services of the packages it installed are then left stopped and disabled at boot — the demo
@@ -19,7 +19,7 @@ demo=(slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd do
 case "$set_name" in
   demo) pkgs=("${demo[@]}") ;;
   test) pkgs=("${demo[@]}" prometheus) ;;
-  bench) pkgs=("${demo[@]}" prometheus keepalived monitoring-plugins-basic monitoring-plugins-standard) ;;
+  bench) pkgs=("${demo[@]}" prometheus keepalived monit monitoring-plugins-basic monitoring-plugins-standard) ;;
   -h|--help) usage; exit 0 ;;
   *) usage; exit 2 ;;
 esac
