@@ -7,7 +7,7 @@
  * later than the function's timeout plus SETTLE_GRACE_MS, and after a timeout it waits (up to
  * that grace) for the aborted function to settle so that two functions do not overlap.
  */
-import * as os from 'node:os';
+import { nodeName } from '../core/node-name';
 import type { ResolvedResource } from '../model/cluster-types';
 import type { Cancellation, CheckReport, RecoveryClass, ResourceState } from '../core/results';
 import { TIMEOUT_ATTR, SETTLE_GRACE_MS, timeoutSeconds, type AgentContext, type AgentFunction, type ResourceType } from '../resource-types/contract';
@@ -75,7 +75,7 @@ export async function runFunction(
     signal: controller.signal,
     // The place the value must have been encrypted for (enc:v2): this group, resource, attribute.
     secret: (attribute: string) => deps.resolveSecret(deps.resource.attrs[attribute], { group: deps.resource.group, resource: deps.resource.name, attribute }),
-    node: deps.node ?? process.env.MSGHA_NODE ?? os.hostname(),
+    node: deps.node ?? nodeName(),
   };
 
   let timer: NodeJS.Timeout | undefined;

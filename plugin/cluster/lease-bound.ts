@@ -6,6 +6,7 @@
  */
 import type { ResolvedResource } from '../model/cluster-types';
 import type { Logger } from '../core/log';
+import { nodeName } from '../core/node-name';
 import type { ActionResult } from '../core/results';
 import { getResourceType } from '../resource-types';
 import type { AgentContext, ResourceType } from '../resource-types/contract';
@@ -20,7 +21,7 @@ export interface LeaseBound {
 }
 
 const contextOf = (res: ResolvedResource, log: Logger, what: string): AgentContext =>
-  ({ resource: res, attrs: res.attrs, log: log.child(`${res.id} ${what}`), signal: new AbortController().signal, secret: async () => undefined, node: process.env.MSGHA_NODE ?? '' });
+  ({ resource: res, attrs: res.attrs, log: log.child(`${res.id} ${what}`), signal: new AbortController().signal, secret: async () => undefined, node: nodeName() });
 
 /** The lease-bound hooks of the real resource types. */
 export function leaseBoundTypes(log: Logger): LeaseBound {

@@ -17,6 +17,7 @@
 import type { ResolvedResource } from '../model/cluster-types';
 import type { Phases } from '../core/results';
 import type { Logger } from '../core/log';
+import { nodeName } from '../core/node-name';
 import { timeoutSignal } from '../core/deadline';
 import { actsOn, type ProbePolicy } from '../../probes/registry';
 import type { SecretResolver } from '../secrets';
@@ -80,7 +81,7 @@ async function probeResource(resource: ResolvedResource, vip: string, remaining:
     log,
     signal,
     secret: (attribute) => resolveSecret(resource.attrs[attribute], { group: resource.group, resource: resource.name, attribute }),
-    node: process.env.MSGHA_NODE ?? '',
+    node: nodeName(),
   };
   let probes: ClientProbes;
   try {

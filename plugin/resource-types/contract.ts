@@ -22,7 +22,7 @@ export interface AgentContext {
   signal: AbortSignal;
   /** Decrypts a secret attribute (enc:v2:… or enc:v1:…) at the moment of use; undefined when unset. */
   secret(attribute: string): Promise<string | undefined>;
-  /** This node's name in the cluster ('' when it runs outside one). */
+  /** This node's name in the cluster (MSGHA_NODE, else the host name: core/node-name.ts). */
   node: string;
 }
 
