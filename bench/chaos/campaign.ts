@@ -67,7 +67,12 @@ export interface CampaignResult {
   /** The storage fence's claims: one before every mount, each cutting every other node's device off the disk. */
   storageFence: { claims: number };
   /** `unchecked`: why the mailbox could not be read at the end (then nothing is counted as lost). */
-  mail: { acked: number; unchecked?: string; lost: string[]; duplicated: string[]; refused: number; skipped: number };
+  /**
+   * Lost and duplicated are counted in the store itself (the mail files on the disk); `imapWrong`:
+   * acknowledged messages the IMAP listing at the end showed other than once although the store
+   * has them once (Dovecot's index after a failover, not the mail).
+   */
+  mail: { acked: number; unchecked?: string; lost: string[]; duplicated: string[]; imapWrong: string[]; refused: number; skipped: number };
   imapAttempts: number;
   minutes: number;
   logDirs: string[];
@@ -92,6 +97,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   let t0 = 0;
   let load: Awaited<ReturnType<MsgCluster['loadStop']>> | undefined;
   let delivered: string[] = [];
+  let listed: string[] = [];
   let mailUnchecked: string | undefined;
   let storageFence: CampaignResult['storageFence'] = { claims: 0 };
   const keepLogs = (name: string): void => {
@@ -181,18 +187,18 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         await c.chores();
         back = await c.waitFor(settled, 180_000, 200);
       }
-      if (back) delivered = await deliveredSubjects(c, load.acked ?? []);
+      if (back) ({ stored: delivered, imap: listed } = await deliveredSubjects(c, load.acked ?? []));
       else mailUnchecked = `the mail group did not come back at the end: ${JSON.stringify(c.summary())}`;
     } catch (err) { mailUnchecked = `end of run: ${err instanceof Error ? err.message : String(err)}`; }
     if (mailUnchecked) o.say(mailUnchecked);
     if (c.monitor?.violations.length) keepLogs('violations');
-    if (mailMissedOnce(load?.acked ?? [], delivered)) keepDisks(c, path.join(o.logDir, 'mail'), logDirs);
+    if (mailMissedOnce(load?.acked ?? [], delivered, listed)) keepDisks(c, path.join(o.logDir, 'mail'), logDirs);
     storageFence = { claims: countLines(c.storageLog) };
     await c.teardown();
   }
   const acked = load?.acked ?? [];
-  const count = new Map<string, number>();
-  for (const s of delivered) count.set(s, (count.get(s) ?? 0) + 1);
+  const count = tally(delivered);
+  const shown = tally(listed);
   const outage = outages(load?.imap ?? [], faults, t0);
   faults.forEach((f, i) => { f.outageMs = outage[i]; });
   const all = (c.monitor?.violations ?? []).map((v) => ({ ...v, at: Math.round(v.t - t0) }));
@@ -208,6 +214,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       ...(mailUnchecked ? { unchecked: mailUnchecked } : {}),
       lost: mailUnchecked ? [] : acked.filter((s) => !count.has(s)),
       duplicated: acked.filter((s) => (count.get(s) ?? 0) > 1),
+      imapWrong: mailUnchecked ? [] : acked.filter((s) => count.get(s) === 1 && shown.get(s) !== 1),
       refused: load?.failed ?? 0,
       skipped: load?.skipped ?? 0,
     },
@@ -217,23 +224,40 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   };
 }
 
-/** Every subject in the mailbox once the acknowledged mail is in (queued mail is retried every few seconds). */
-async function deliveredSubjects(c: MsgCluster, acked: string[]): Promise<string[]> {
-  let subjects: string[] = [];
-  await c.waitFor(async () => {
-    const r = await c.imapLogin('mail', { subjects: true, timeoutMs: 60_000 });
-    if (r.ok) subjects = r.subjects ?? [];
-    const have = new Set(subjects);
-    return r.ok && acked.every((s) => have.has(s));
-  }, 120_000, 3000);
-  return subjects;
+function tally(subjects: string[]): Map<string, number> {
+  const count = new Map<string, number>();
+  for (const s of subjects) count.set(s, (count.get(s) ?? 0) + 1);
+  return count;
 }
 
-/** Any acknowledged message not delivered exactly once (the end's mailbox read). */
-function mailMissedOnce(acked: string[], delivered: string[]): boolean {
-  const count = new Map<string, number>();
-  for (const s of delivered) count.set(s, (count.get(s) ?? 0) + 1);
-  return acked.some((s) => count.get(s) !== 1);
+/**
+ * The subject of every mail file in the test user's Maildir on the holder's disk, once the
+ * acknowledged mail is in (queued mail is retried every few seconds) — the store itself, not what
+ * Dovecot's index says of it — and then the IMAP listing through the VIP, as a client sees it.
+ */
+async function deliveredSubjects(c: MsgCluster, acked: string[]): Promise<{ stored: string[]; imap: string[] }> {
+  const g = c.groups.get('mail')!;
+  const maildir = path.join(g.sandbox.msgRoot, 'store', g.sandbox.testUser.name, 'Maildir');
+  let stored: string[] = [];
+  await c.waitFor(async () => {
+    const holder = c.onlineAt('mail');
+    if (!holder) return false;
+    // -m1: the first Subject line of each file (the header's); -r over cur/ and new/, no shell.
+    const r = await c.node(holder).exec(['grep', '-r', '-h', '-m1', '^Subject: ', path.join(maildir, 'cur'), path.join(maildir, 'new')], { timeoutMs: 60_000 });
+    if (r.code !== 0 && r.code !== 1) return false;
+    stored = r.stdout.split('\n').filter((l) => l.startsWith('Subject: ')).map((l) => l.slice('Subject: '.length).trim());
+    const have = new Set(stored);
+    return acked.every((s) => have.has(s));
+  }, 120_000, 3000);
+  const r = await c.imapLogin('mail', { subjects: true, timeoutMs: 60_000 });
+  return { stored, imap: r.ok ? r.subjects ?? [] : [] };
+}
+
+/** Any acknowledged message not stored exactly once, or not listed exactly once by IMAP. */
+function mailMissedOnce(acked: string[], stored: string[], listed: string[]): boolean {
+  const count = tally(stored);
+  const shown = tally(listed);
+  return acked.some((s) => count.get(s) !== 1 || shown.get(s) !== 1);
 }
 
 /**

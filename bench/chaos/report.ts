@@ -64,8 +64,9 @@ export function markdown(r: CampaignResult): string {
     `**Storage fence**: ${r.storageFence.claims} claims, one before every mount, each cutting every other node's device off the disk. A write by a node after another node mounted the disk (each node's own device counts its writes) is a violation above, paused or not.`,
     '',
     mail.unchecked ? `**Mail**: ${mail.acked} acknowledged with 250, NOT CHECKED: ${mail.unchecked}`
-      : `**Mail**: ${mail.acked} acknowledged with 250, ${mail.lost.length} lost, ${mail.duplicated.length} duplicated; ${mail.refused} refused or cut off (not acknowledged, never retried), ${mail.skipped} not sent (30 attempts already in flight).`,
+      : `**Mail**: ${mail.acked} acknowledged with 250; in the store (its mail files): ${mail.lost.length} lost, ${mail.duplicated.length} duplicated; ${mail.refused} refused or cut off (not acknowledged, never retried), ${mail.skipped} not sent (30 attempts already in flight).`,
     ...(mail.lost.length ? [`Lost: ${mail.lost.slice(0, 20).join(', ')}`] : []),
+    ...(mail.imapWrong?.length ? [`Stored once but listed by IMAP other than once (Dovecot's index after a failover): ${mail.imapWrong.length} — ${mail.imapWrong.slice(0, 20).join(', ')}`] : []),
     ...(mail.duplicated.length ? [`Duplicated: ${mail.duplicated.slice(0, 20).join(', ')}`] : []),
     '',
     ...(r.logDirs.length ? ['**Logs kept**:', ...r.logDirs.map((d) => `- ${d}`), ''] : []),
