@@ -110,8 +110,7 @@ export function checkTrustedFiles(report: Report, r: CheckedResource): void {
     if (!program) continue;
     const t = checkTrustedPath(program, { owners });
     if (!t.ok && t.breach.code === 'ENOENT') {
-      // A storage fence runs before the shared disk is mounted: it cannot live there.
-      const where = decl.name === 'FenceProgram' ? "on each node's own disk: it runs before the shared disk is mounted" : 'put it on the shared disk';
+      const where = decl.runsBeforeMount ? "on each node's own disk: it runs before the shared disk is mounted" : 'put it on the shared disk';
       report.warn(r.where, decl.name, `${program} does not exist on this node`, `it must exist on every node that may run the group (${where})`);
       continue;
     }

@@ -47,6 +47,8 @@ export interface AttrDecl {
    * `default` stays the value for a resource that sets none of the attributes it follows.
    */
   derivedDefault?: { rule: string; of(attrs: Readonly<Record<string, unknown>>): unknown };
+  /** For kind 'command': run before the group's shared disk is mounted, so it lives on each node's own disk. */
+  runsBeforeMount?: true;
 }
 
 /** A resource type as validation and `msgha explain` see it. */

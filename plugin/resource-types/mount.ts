@@ -39,7 +39,7 @@ const ATTRIBUTES = [
     doc: 'Monitor also writes and reads back a status file on the mounted disk.' },
   { name: 'EpochMarker', kind: 'bool', default: true,
     doc: 'Check and write the fencing marker .cluster-epoch on the volume: a newer epoch there means another node took the group over, so mounting is refused.' },
-  { name: 'FenceProgram', kind: 'command', example: '/usr/local/sbin/msgha-scsi-fence /dev/disk/by-id/wwn-0x600a0b8000',
+  { name: 'FenceProgram', kind: 'command', runsBeforeMount: true, example: '/usr/local/sbin/msgha-scsi-fence /dev/disk/by-id/wwn-0x600a0b8000',
     doc: 'Storage fence, run before every mount: it must leave this node the only one that can write the device (e.g. SCSI-3 persistent reservations) and exit 0, or nothing is mounted. Told MSGHA_FENCE_ACTION=claim, MSGHA_NODE, MSGHA_GROUP, MSGHA_DEVICE, MSGHA_MOUNT_POINT and MSGHA_EPOCH in its environment.' },
 ] as const satisfies readonly AttrDecl[];
 
