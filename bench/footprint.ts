@@ -19,11 +19,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MsgCluster, type GroupPlan } from '../test/fixtures/cluster/cluster';
-import type { ClusterNode } from '../test/fixtures/cluster/node';
+import { cmdlineOf, type ClusterNode } from '../test/fixtures/cluster/node';
 import { clusterFileSource } from '../test/fixtures/cluster-file';
 import { portBlock } from '../test/helpers/ports';
 import { mdTable, resultsDir, summarize, writeResults, type Summary } from './stats';
-import { PACKAGE_ROOT, Pm2Cli, groupState, round, sleep, treeOf, waitFor } from './recovery-env';
+import {
+  PACKAGE_ROOT, Pm2Cli, cpuTicks, groupState, pssKb, round, sleep, sleeperResource, treeOf, waitFor, writeStartSleep,
+} from './recovery-env';
 
 const WORK = '/tmp/mh-bench-fp';
 const SECONDS = Number(process.env.MSGHA_BENCH_CPU_SECONDS ?? 60);
@@ -38,21 +40,6 @@ export interface Usage { pss: Summary; cpuPercent: number; cpuSlices: Summary; p
 
 // ── measuring a set of processes ─────────────────────────────────────────────────────────
 
-/** utime + stime + cutime + cstime (ticks): a process's own CPU and its reaped children's. */
-function ticksWithChildren(pid: number): number | undefined {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-  } catch { return undefined; }
-}
-
-function pssKb(pid: number): number {
-  try { return Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
-}
-
-const cmdline = (pid: number): string => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { return ''; } };
-
 /**
  * PSS and CPU of the processes `ours()` lists (asked again at every sample: agents may come and
  * go), over SECONDS. CPU counts the processes alive at both ends of a slice.
@@ -60,7 +47,8 @@ const cmdline = (pid: number): string => { try { return fs.readFileSync(`/proc/$
 async function measure(ours: () => number[]): Promise<Usage> {
   const pss: number[] = [];
   const slices: number[] = [];
-  const snapshot = (): Map<number, number> => new Map(ours().map((p) => [p, ticksWithChildren(p) ?? 0]));
+  // A process's own CPU and that of the children it waited for (the agents' `ip`, `ping`, …).
+  const snapshot = (): Map<number, number> => new Map(ours().map((p) => [p, cpuTicks(p, { children: true }) ?? 0]));
   const delta = (a: Map<number, number>, b: Map<number, number>): number => [...b].reduce((s, [p, t]) => s + (a.has(p) ? t - a.get(p)! : 0), 0);
   const start = snapshot();
   const t0 = performance.now();
@@ -71,7 +59,7 @@ async function measure(ours: () => number[]): Promise<Usage> {
     await sleep(5000);
     const pids = ours();
     processes = Math.max(processes, pids.length);
-    pss.push(pids.reduce((s, p) => s + pssKb(p), 0) / 1024);
+    pss.push(pids.reduce((s, p) => s + (pssKb(p) ?? 0), 0) / 1024);
     if (performance.now() - lastT >= 9_900) {
       const now = snapshot();
       slices.push((delta(last, now) / CLK_TCK) / ((performance.now() - lastT) / 1000) * 100);
@@ -89,23 +77,15 @@ async function measure(ours: () => number[]): Promise<Usage> {
 function oursOnNode(node: ClusterNode): () => number[] {
   return () => node.pids().filter((p) => {
     if (p === node.initPid) return false;
-    const c = cmdline(p);
+    const c = cmdlineOf(p);
     return c !== 'sleep 3600' && !STAND_IN.test(c);
   });
 }
 
 // ── the stand-ins and the clusters ───────────────────────────────────────────────────────
 
-function writeStartSleep(): string {
-  const file = path.join(WORK, 'start-sleep');
-  // Detaches like a real daemon (own session, parent gone): what an Application agent watches.
-  fs.writeFileSync(file, '#!/bin/sh\nsetsid sleep "$1" </dev/null >/dev/null 2>&1 &\nexit 0\n', { mode: 0o755 });
-  return file;
-}
-
 function standIn(n: number, requires: string[]): Record<string, unknown> {
-  const secs = String(900000 + n);
-  return { type: 'Application', requires, StartProgram: [path.join(WORK, 'start-sleep'), secs], MonitorProcesses: [`sleep ${secs}`] };
+  return sleeperResource(WORK, 900000 + n, { requires });
 }
 
 /** A group of `resources` resources in all: NIC, IP and Mount (the harness's), and stand-ins. */
@@ -159,7 +139,7 @@ async function hundred(): Promise<{ ours: Usage; monit?: Usage; monitVersion?: s
     log(`  100 resources at 1 s: measuring ${SECONDS} s${monit ? ', monit beside' : ' (monit not installed)'}`);
     const god = pm2.godPid();
     const [ours, theirs] = await Promise.all([
-      measure(() => (god ? treeOf(god).filter((p) => !STAND_IN.test(cmdline(p))) : [])),
+      measure(() => (god ? treeOf(god).filter((p) => !STAND_IN.test(cmdlineOf(p))) : [])),
       monit?.pid ? measure(() => [monit!.pid!]) : Promise.resolve(undefined),
     ]);
     return { ours, ...(theirs ? { monit: theirs, monitVersion: version } : {}) };
@@ -193,7 +173,7 @@ function log(line: string): void { process.stdout.write(`${line}\n`); }
 export async function run(): Promise<void> {
   fs.rmSync(WORK, { recursive: true, force: true });
   fs.mkdirSync(WORK, { recursive: true });
-  writeStartSleep();
+  writeStartSleep(WORK);
   // A subset (MSGHA_BENCH_ONLY) keeps the other rows of the last run.
   const result: Record<string, unknown> = { ...previousResults(), when: new Date().toISOString(), node: process.version, seconds: SECONDS, goals: GOALS };
   if (ONLY.has('standby')) {

@@ -93,15 +93,36 @@ export function banner(port: number, timeoutMs = 200): Promise<string> {
   return readBanner(port, timeoutMs);
 }
 
-/** utime + stime of a process in clock ticks (USER_HZ = 100 on Linux); undefined when gone. */
-export function cpuTicks(pid: number): number | undefined {
+/**
+ * utime + stime of a process in clock ticks (USER_HZ = 100 on Linux); with `children`, also
+ * cutime + cstime (the children it waited for); undefined when gone.
+ */
+export function cpuTicks(pid: number, o: { children?: boolean } = {}): number | undefined {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
+    return Number(f[11]) + Number(f[12]) + (o.children ? Number(f[13]) + Number(f[14]) : 0);
   } catch {
     return undefined;
   }
+}
+
+/** Pss of a process in kB (smaps_rollup); undefined when gone (or an older kernel without it). */
+export function pssKb(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch { return undefined; }
+}
+
+/** `<dir>/start-sleep SECS`: a daemon that detaches like a real one (own session, parent gone). */
+export function writeStartSleep(dir: string): void {
+  fs.writeFileSync(path.join(dir, 'start-sleep'), '#!/bin/sh\nsetsid sleep "$1" </dev/null >/dev/null 2>&1 &\nexit 0\n', { mode: 0o755 });
+}
+
+/** An Application resource whose daemon is a detached `sleep SECS` (writeStartSleep), found by its command line. */
+export function sleeperResource(dir: string, secs: number, extra: Record<string, unknown>): Record<string, unknown> {
+  return { type: 'Application', StartProgram: [path.join(dir, 'start-sleep'), String(secs)], MonitorProcesses: [`sleep ${secs}`], ...extra };
 }
 
 export interface Memory {
@@ -118,8 +139,7 @@ export function memoryOf(pid: number): Memory | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (re: RegExp, text: string): number => Number(re.exec(text)?.[1] ?? NaN);
-    let pss = NaN;
-    try { pss = kb(/^Pss:\s+(\d+) kB/m, fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')); } catch { /* older kernel */ }
+    const pss = pssKb(pid) ?? NaN;
     const mb = (v: number): number => Math.round(v / 102.4) / 10;
     return { rssMb: mb(kb(/VmRSS:\s+(\d+) kB/, status)), anonMb: mb(kb(/RssAnon:\s+(\d+) kB/, status)), pssMb: mb(pss) };
   } catch {

@@ -25,7 +25,7 @@ import { portBlock } from '../test/helpers/ports';
 import { clusterFileSource } from '../test/fixtures/cluster-file';
 import { mdTable, summarize, writeResults, type Summary } from './stats';
 import {
-  PACKAGE_ROOT, Pm2Cli, banner, cpuTicks, groupState, memoryOf, readPid, round, rssMb, sleep, treeOf, waitFor,
+  PACKAGE_ROOT, Pm2Cli, banner, cpuTicks, groupState, memoryOf, readPid, round, rssMb, sleep, sleeperResource, treeOf, waitFor, writeStartSleep,
 } from './recovery-env';
 
 const BASE = portBlock('demo', 1); // 25100: the sandbox takes 25100–25139
@@ -87,8 +87,7 @@ function clusterDefinition(sb: Sandbox, l: Layout): Record<string, unknown> {
 
 /** An Application resource whose daemon is a detached `sleep 9000NN` (found by its command line). */
 function sleeper(_sb: Sandbox, i: number, extra: Record<string, unknown>): Record<string, unknown> {
-  const secs = String(900000 + i);
-  return { type: 'Application', StartProgram: [path.join(WORK, 'start-sleep'), secs], MonitorProcesses: [`sleep ${secs}`], ...extra };
+  return sleeperResource(WORK, 900000 + i, extra);
 }
 
 function writeCluster(sb: Sandbox, l: Layout, distDir: string): string {
@@ -98,11 +97,6 @@ function writeCluster(sb: Sandbox, l: Layout, distDir: string): string {
   return file;
 }
 
-function writeStartSleep(): void {
-  const file = path.join(WORK, 'start-sleep');
-  // A daemon that detaches like a real one (own session, parent gone): what Application agents watch.
-  fs.writeFileSync(file, '#!/bin/sh\nsetsid sleep "$1" </dev/null >/dev/null 2>&1 &\nexit 0\n', { mode: 0o755 });
-}
 
 async function startCluster(pm2: Pm2Cli, file: string, groups: string[], timeoutMs = 180_000): Promise<void> {
   const r = await pm2.cli(['start', file]);
@@ -382,7 +376,7 @@ export async function run(): Promise<void> {
   const pm2 = new Pm2Cli(path.join(WORK, 'h'), { MSGHA_NODE: 'n1' });
   fs.mkdirSync(WORK, { recursive: true });
   await cleanStart(pm2);
-  writeStartSleep();
+  writeStartSleep(WORK);
   const sb = await buildSandbox({ dir: path.join(WORK, 's'), basePort: BASE });
   const probeTarget = net.createServer((s) => s.end()).listen(PROBE_PORT, '127.0.0.1');
   const results: Record<string, unknown> = { goals: GOALS, timing: TIMING, runs: RUNS, node: process.version, at: new Date().toISOString() };

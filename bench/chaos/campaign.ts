@@ -66,11 +66,11 @@ export interface CampaignResult {
   pausedOverlaps: Array<{ kind: string; group: string; nodes: string[]; at: number; durationMs: number }>;
   /** The storage fence's claims: one before every mount, each cutting every other node's device off the disk. */
   storageFence: { claims: number };
-  /** `unchecked`: why the mailbox could not be read at the end (then nothing is counted as lost). */
   /**
    * Lost and duplicated are counted in the store itself (the mail files on the disk); `imapWrong`:
    * acknowledged messages the IMAP listing at the end showed other than once although the store
-   * has them once (Dovecot's index after a failover, not the mail).
+   * has them once (Dovecot's index after a failover, not the mail); `unchecked`: why the store
+   * could not be read at the end (then nothing is counted as lost).
    */
   mail: { acked: number; unchecked?: string; lost: string[]; duplicated: string[]; imapWrong: string[]; refused: number; skipped: number };
   imapAttempts: number;
@@ -96,8 +96,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const paused: Array<{ node: string; from: number; to: number }> = [];
   let t0 = 0;
   let load: Awaited<ReturnType<MsgCluster['loadStop']>> | undefined;
-  let delivered: string[] = [];
-  let listed: string[] = [];
+  // Subject → how many times: in the store's mail files, and in the IMAP listing (deliveredSubjects).
+  let stored = new Map<string, number>();
+  let shown = new Map<string, number>();
   let mailUnchecked: string | undefined;
   let storageFence: CampaignResult['storageFence'] = { claims: 0 };
   const keepLogs = (name: string): void => {
@@ -187,18 +188,20 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         await c.chores();
         back = await c.waitFor(settled, 180_000, 200);
       }
-      if (back) ({ stored: delivered, imap: listed } = await deliveredSubjects(c, load.acked ?? []));
+      if (back) {
+        const d = await deliveredSubjects(c, load.acked ?? []);
+        stored = tally(d.stored);
+        shown = tally(d.imap);
+      }
       else mailUnchecked = `the mail group did not come back at the end: ${JSON.stringify(c.summary())}`;
     } catch (err) { mailUnchecked = `end of run: ${err instanceof Error ? err.message : String(err)}`; }
     if (mailUnchecked) o.say(mailUnchecked);
     if (c.monitor?.violations.length) keepLogs('violations');
-    if (mailMissedOnce(load?.acked ?? [], delivered, listed)) keepDisks(c, path.join(o.logDir, 'mail'), logDirs);
+    if ((load?.acked ?? []).some((s) => stored.get(s) !== 1 || shown.get(s) !== 1)) keepDisks(c, path.join(o.logDir, 'mail'), logDirs);
     storageFence = { claims: countLines(c.storageLog) };
     await c.teardown();
   }
   const acked = load?.acked ?? [];
-  const count = tally(delivered);
-  const shown = tally(listed);
   const outage = outages(load?.imap ?? [], faults, t0);
   faults.forEach((f, i) => { f.outageMs = outage[i]; });
   const all = (c.monitor?.violations ?? []).map((v) => ({ ...v, at: Math.round(v.t - t0) }));
@@ -212,9 +215,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     mail: {
       acked: acked.length,
       ...(mailUnchecked ? { unchecked: mailUnchecked } : {}),
-      lost: mailUnchecked ? [] : acked.filter((s) => !count.has(s)),
-      duplicated: acked.filter((s) => (count.get(s) ?? 0) > 1),
-      imapWrong: mailUnchecked ? [] : acked.filter((s) => count.get(s) === 1 && shown.get(s) !== 1),
+      lost: mailUnchecked ? [] : acked.filter((s) => !stored.has(s)),
+      duplicated: acked.filter((s) => (stored.get(s) ?? 0) > 1),
+      imapWrong: mailUnchecked ? [] : acked.filter((s) => stored.get(s) === 1 && shown.get(s) !== 1),
       refused: load?.failed ?? 0,
       skipped: load?.skipped ?? 0,
     },
@@ -253,16 +256,10 @@ async function deliveredSubjects(c: MsgCluster, acked: string[]): Promise<{ stor
   return { stored, imap: r.ok ? r.subjects ?? [] : [] };
 }
 
-/** Any acknowledged message not stored exactly once, or not listed exactly once by IMAP. */
-function mailMissedOnce(acked: string[], stored: string[], listed: string[]): boolean {
-  const count = tally(stored);
-  const shown = tally(listed);
-  return acked.some((s) => count.get(s) !== 1 || shown.get(s) !== 1);
-}
-
 /**
- * Copies of the disk images (sparse), for the mail daemons' own logs and queues: what happened to
- * a message lost or delivered twice is written there, not in the nodes' PM2 logs.
+ * Copies of the disk images (sparse), kept when an acknowledged message is not stored or not
+ * listed exactly once: what happened to it is in the mail daemons' own logs and queues there,
+ * not in the nodes' PM2 logs.
  */
 function keepDisks(c: MsgCluster, dir: string, logDirs: string[]): void {
   fs.mkdirSync(dir, { recursive: true });
