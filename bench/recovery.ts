@@ -249,8 +249,8 @@ async function bothRuns(pm2: Pm2Cli, sb: Sandbox): Promise<{ popMs: number[]; im
 interface RssRow { build: string; deep: boolean; resource: string; type: string; rssMb: number; anonMb?: number; pssMb?: number }
 
 const TYPES_BY_RESOURCE: Record<string, string> = {
-  'rec.imap': 'SunJESMsg (imap)', 'rec.pop': 'SunJESMsg (pop)', 'mem.core': 'SunJESMsg (core)', 'mem.ldap': 'SunJESLDAP',
-  'mem.adm': 'SunJESAdm', 'mem.ns': 'NetscapeMsg', 'mem.app': 'Application',
+  'rec:imap': 'SunJESMsg (imap)', 'rec:pop': 'SunJESMsg (pop)', 'mem:core': 'SunJESMsg (core)', 'mem:ldap': 'SunJESLDAP',
+  'mem:adm': 'SunJESAdm', 'mem:ns': 'NetscapeMsg', 'mem:app': 'Application',
 };
 
 /** VmRSS of every agent of groups rec and mem after a few monitor cycles (deep ones when on). */
@@ -282,7 +282,7 @@ async function cpuRun(pm2: Pm2Cli, sb: Sandbox): Promise<CpuResult> {
   log(`  (e) ${CPU_RESOURCES} resources ONLINE after ${startupSeconds} s; settling`);
   await sleep(10_000);
   const apps = await pm2.jlist();
-  const agents = apps.filter((a) => a.name.startsWith('cpu.')).map((a) => a.pid);
+  const agents = apps.filter((a) => a.name.startsWith('cpu:')).map((a) => a.pid);
   const coord = apps.find((a) => a.name === 'msgha')?.pid;
   const god = pm2.godPid();
   const sum = (pids: number[]): number => pids.reduce((s, p) => s + (cpuTicks(p) ?? 0), 0);

@@ -1,7 +1,8 @@
 /**
- * Entry point of an agent app: the PM2 app `<group>.<resource>` (namespace = group) that the
- * coordinator registers for every resource it may run. Environment: MSGHA_CLUSTER_FILE,
- * MSGHA_RESOURCE (`group.resource`), MSGHA_NODE.
+ * Entry point of an agent app: the PM2 app `<group>:<resource>` (namespace = group) that the
+ * coordinator registers for every resource it may run, and starts only while the resource should
+ * run here: PM2 shows it `online` with the component, `stopped` without. Environment:
+ * MSGHA_CLUSTER_FILE, MSGHA_RESOURCE (`group.resource`), MSGHA_NODE.
  *
  * Guarantees: a bad configuration never crash-loops — the agent logs every problem, stays up and
  * answers every command with a 'configuration' failure. SIGINT/SIGTERM (`pm2 stop`, `pm2 kill`)
@@ -12,7 +13,10 @@
  * reads its group's serve deadline from the local guard file ($MSGHA_RUN_DIR/<group>.lease) and
  * cleans its resource by itself when that deadline passes without renewal (docs/lease.md, "The
  * layers that stop a holder") — also after 'disconnect', when it keeps serving only until the
- * deadline, cleans, and exits (the fence kills the daemons at F in any case).
+ * deadline, cleans, and exits (the fence kills the daemons at F in any case). A retire (the
+ * coordinator no longer needs the app here) ends it with RETIRED_EXIT_CODE: PM2 shows it stopped.
+ * `pm2 show <app>` shows the component (state, reason, daemons, their CPU and memory, restarts in
+ * place, last probe) within a second of any change.
  */
 import { loadCluster } from '../config/load';
 import { formatProblem } from '../model/problems';
@@ -24,11 +28,12 @@ import { createLogger, type Logger } from '../core/log';
 import { DEFAULT_RUN_DIR, readGuard } from '../lease/guard';
 import { monotonicMs } from '../lease/clock';
 import { publishAgentMetrics } from '../metrics/pm2-io';
+import { usageSampler } from '../proc/usage';
 import { AgentCore, type WatchPids } from './agent-core';
 import { createAxmPublisher } from '../pm2/axm-metrics';
-import { logLevelOf } from './function-runner';
+import { logLevelOf } from '../resource-types/function-runner';
 import {
-  OBSERVE_EVENT, OBSERVE_FLUSH_MS, parseCommand, RESULT_EVENT, STATE_EVENT, type AgentCommand, type Observation, type ObservedMessage, type OutgoingMessage,
+  OBSERVE_EVENT, OBSERVE_FLUSH_MS, parseCommand, RESULT_EVENT, RETIRED_EXIT_CODE, STATE_EVENT, type AgentCommand, type Observation, type ObservedMessage, type OutgoingMessage,
 } from '../pm2/protocol';
 
 const resourceId = process.env.MSGHA_RESOURCE ?? '';
@@ -38,6 +43,8 @@ let log: Logger = createLogger(resourceId || 'agent', 'agent');
 function send(message: OutgoingMessage | ObservedMessage): void {
   // After a 'disconnect' process.send would throw; the state is kept locally until a new daemon.
   if (process.send && process.connected) process.send(message);
+  // `pm2 show` fresh after every change, not at the next period.
+  if (message.type === STATE_EVENT) showSoon();
 }
 
 let core: AgentCore | undefined;
@@ -49,12 +56,22 @@ let orphaned = false;
 const leaseManaged = process.env.MSGHA_LEASE === '1';
 const runDir = process.env.MSGHA_RUN_DIR || DEFAULT_RUN_DIR;
 
-// `pm2 show <app>` / `pm2 monit`: state, restarts, last probe phases. A small publisher of PM2's
-// axm:monitor messages rather than @pm2/io (see axm-metrics.ts for why).
-// Every 5 s (PM2's own metrics refresh about as often): one wake-up per second less per agent.
-publishAgentMetrics(createAxmPublisher({ intervalMs: 5000 }), () => core?.metricsView() ?? {
-  state: configurationError !== undefined ? 'CONFIGURATION ERROR' : 'STARTING', restarts: 0,
+// `pm2 show <app>` / `pm2 monit`: the component. A small publisher of PM2's axm:monitor messages
+// rather than @pm2/io (see axm-metrics.ts for why). Every 5 s, and right after each state report.
+const sampleUsage = usageSampler();
+const publisher = createAxmPublisher({ intervalMs: 5000 });
+publishAgentMetrics(publisher, () => {
+  if (!core) return { state: configurationError !== undefined ? 'CONFIGURATION ERROR' : 'STARTING', restarts: 0, ...(configurationError ? { reason: configurationError } : {}) };
+  const view = core.metricsView();
+  const usage = sampleUsage(view.pids ?? []);
+  return usage ? { ...view, usage } : view;
 });
+let showPending = false;
+function showSoon(): void {
+  if (showPending) return;
+  showPending = true;
+  setImmediate(() => { showPending = false; publisher.flush(); });
+}
 
 // Observations (metrics only) go to the coordinator in one batch every OBSERVE_FLUSH_MS.
 const observations: Observation[] = [];
@@ -71,7 +88,9 @@ process.on('message', (packet: unknown) => {
   const command = parseCommand(packet);
   if (!command) return;
   if (core) core.handle(command);
-  else if (configurationError !== undefined) refuse(command, configurationError);
+  else if (configurationError !== undefined && command.cmd === 'retire') {
+    retire(command.why, { type: RESULT_EVENT, data: { resource: resourceId, pid: process.pid, fn: 'retire', reqId: command.reqId, ok: true, state: 'UNKNOWN', reason: 'retired' } });
+  } else if (configurationError !== undefined) refuse(command, configurationError);
   else early.push(command);
 });
 
@@ -114,6 +133,17 @@ function leaseLapsed(group: string): string | undefined {
   return late >= 0 ? `serve deadline of group ${group} (epoch ${g.epoch}) passed ${Math.round(late)} ms ago without renewal` : undefined;
 }
 
+/** The coordinator no longer needs this app: answer, then exit so that PM2 marks it stopped. */
+function retire(why: string, reply: OutgoingMessage): void {
+  exiting = true;
+  log.info(`exiting: ${why || 'not needed on this node'}`);
+  const done = (): never => process.exit(RETIRED_EXIT_CODE);
+  if (!process.send || !process.connected) done();
+  // The callback runs once the reply is written to the channel: the coordinator gets it.
+  process.send!(reply, undefined, {}, () => done());
+  setTimeout(done, 2000).unref();
+}
+
 function idleWithConfigurationError(reason: string): void {
   configurationError = reason;
   log.error(`configuration error, agent idle until the cluster file is fixed: ${reason}`);
@@ -153,10 +183,11 @@ async function boot(): Promise<void> {
     return;
   }
   const resolveSecret = createSecretResolver(cluster);
+  const byCoordinator = process.env.MSGHA_PID_WATCH === 'coordinator';
   core = new AgentCore({
-    resource, type, resolveSecret, send, isDeepCycle,
-    // The coordinator watches this agent's processes (one timer per node, not per agent).
-    ...(process.env.MSGHA_PID_WATCH === 'coordinator' ? {} : { watchPids: watchPids as WatchPids }),
+    resource, type, resolveSecret, send, isDeepCycle, retire,
+    // The coordinator watches this agent's processes: exits and presence, one scan per node.
+    ...(byCoordinator ? { presenceElsewhere: true } : { watchPids: watchPids as WatchPids }),
     observe: (data) => { observations.push(data); },
     ...(leaseManaged ? {
       leaseLapsed: () => leaseLapsed(resource.group),

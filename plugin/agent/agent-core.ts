@@ -1,8 +1,14 @@
 /**
  * The agent of one resource: a queue of agent functions (never two at once), the target it keeps
- * (online: monitor loop + instant pid-exit watch; offline: standby check), and the reports it
- * sends. Transport-free: the agent app wires `send` to process.send and commands from the IPC
- * channel; unit tests drive it with a fake type.
+ * (online: monitor loop + instant pid-exit watch), and the reports it sends. Transport-free: the
+ * agent app wires `send` to process.send and commands from the IPC channel; unit tests drive it
+ * with a fake type.
+ *
+ * An agent runs only where its resource should run: the coordinator starts the app for an
+ * online and retires it (command 'retire') once the resource is offline; a standby's checks run
+ * in the coordinator (coordinator/standby-scan.ts). With `presenceElsewhere` the coordinator's
+ * exit watch covers the processes this agent reported, so this loop runs only the cycles that
+ * do more (deep checks, MonitorProgram) — and every cycle again while a failure is tolerated.
  *
  * Guarantees: every command gets exactly one reply; an online/offline/clean never waits behind a
  * monitor (the monitor is aborted); a monitor never runs longer than MonitorTimeout; after
@@ -12,7 +18,8 @@
  * (even when the coordinator is gone) and reports fn 'lapsed'. While ONLINE it reports the
  * resource's pids (fn 'pids') whenever they change, for the fence. Whether a monitor result is
  * tolerated or FAULTED is decided by plugin/recovery/policy.ts (ToleranceLimit); a monitor cut
- * short (`cancelled`) is no verdict.
+ * short (`cancelled`) is no verdict. A retire is refused while the target is online or a
+ * function runs: an agent never leaves a resource it keeps running.
  */
 import type { CheckReport } from '../core/results';
 import { numberAttr } from '../model/attributes';
@@ -21,7 +28,7 @@ import type { AgentFunction } from '../resource-types/contract';
 import type { Logger } from '../core/log';
 import type { AgentMetricsView } from '../metrics/pm2-io';
 import { serviceOfCheck } from '../metrics/snapshot';
-import { runFunction, loggerFor, type FunctionOutcome, type RunnerDeps } from './function-runner';
+import { runFunction, loggerFor, type FunctionOutcome, type RunnerDeps } from '../resource-types/function-runner';
 import {
   RESULT_EVENT, STATE_EVENT, type AgentCommand, type AgentReport, type AgentState, type AgentTarget,
   type Observation, type OutgoingMessage,
@@ -48,10 +55,17 @@ export interface AgentCoreDeps extends RunnerDeps {
   /** Called after the agent cleaned its resource because the lease lapsed. */
   onLapsed?(ok: boolean): void;
   /**
-   * Milliseconds in one second of MonitorInterval and OfflineMonitorInterval (1000). Those are
-   * whole seconds, at least 1: tests shorten the second to run the loops fast.
+   * Milliseconds in one second of MonitorInterval (1000). Those are whole seconds, at least 1:
+   * tests shorten the second to run the loops fast.
    */
   secondMs?: number;
+  /** The coordinator watches the reported processes for exits (see scheduleOnline). */
+  presenceElsewhere?: boolean;
+  /**
+   * Retire: send `reply` (the answer to the retire command), then end the agent process. Without
+   * it, retire is refused.
+   */
+  retire?(why: string, reply: OutgoingMessage): void;
 }
 
 interface Job {
@@ -115,7 +129,7 @@ export class AgentCore {
     }, true);
   }
 
-  private attr(name: 'MonitorInterval' | 'OfflineMonitorInterval' | 'SecondLevelMonitor'): number {
+  private attr(name: 'MonitorInterval' | 'SecondLevelMonitor'): number {
     return numberAttr(this.deps.resource.attrs, name);
   }
 
@@ -125,7 +139,7 @@ export class AgentCore {
 
   /** What `pm2 show <app>` displays (read by the @pm2/io-style publisher about once a second). */
   metricsView(): AgentMetricsView {
-    return { state: this.state, restarts: this.restarts, lastProbe: this.lastProbe };
+    return { state: this.state, reason: this.reason, restarts: this.restarts, lastProbe: this.lastProbe, pids: this.pidList };
   }
 
   hello(): void {
@@ -147,6 +161,9 @@ export class AgentCore {
         this.reply(command, { ok: true, state: this.state, reason: `noted: process ${command.pid} exited` });
         this.processExited(command.pid);
         return;
+      case 'retire':
+        this.retire(command);
+        return;
       case 'monitor':
         // An operator's probe: reply its result, leave the loop's bookkeeping alone.
         this.enqueue('monitor', command.deep === true, (o) => this.reply(command, outcomeFields(o)), false);
@@ -157,7 +174,7 @@ export class AgentCore {
           this.enqueue('monitor', false, (o) => { this.onLoopMonitor(o); this.reply(command, outcomeFields(o)); }, false);
         } else {
           this.setTarget('offline');
-          this.reply(command, { ok: true, state: this.state, reason: 'standby: offline monitoring' });
+          this.reply(command, { ok: true, state: this.state, reason: 'standby: nothing kept running' });
         }
         return;
       case 'online':
@@ -211,6 +228,20 @@ export class AgentCore {
     this.reason = o.ok ? `stopped by ${signal}` : `stop on ${signal} failed: ${o.reason}`;
     this.report(STATE_EVENT, { fn: 'shutdown', state: this.state, target: 'none', reason: this.reason, ok: o.ok });
     this.log.info(o.ok ? 'offline done; exiting' : `clean failed too (${o.reason}); exiting anyway`);
+  }
+
+  /** The coordinator no longer needs this agent: answer, then let the app end (see the header). */
+  private retire(command: Extract<AgentCommand, { cmd: 'retire' }>): void {
+    const busy = this.target === 'online' ? 'it keeps its resource online' : this.running || this.queue.length ? `${this.running?.job.fn ?? this.queue[0]?.fn} is running` : undefined;
+    if (busy || !this.deps.retire || this.lapsing) {
+      this.reply(command, { ok: false, reason: `not retired: ${busy ?? (this.lapsing ? 'self-fence in progress' : 'this agent cannot retire')}` });
+      return;
+    }
+    this.stopping = true;
+    this.dispose();
+    this.log.info(`retired: ${command.why || 'not needed on this node'}`);
+    const data: AgentReport = { resource: this.id, pid: process.pid, fn: 'retire', reqId: command.reqId, ok: true, state: this.state, target: this.target, reason: 'retired' };
+    this.deps.retire(command.why, { type: RESULT_EVENT, data });
   }
 
   /** Stop timers and the pid watch (tests, and the shutdown path). */
@@ -273,7 +304,6 @@ export class AgentCore {
     this.failures = 0;
     this.cycle = 0;
     this.faulted = false;
-    if (target === 'offline') this.scheduleStandby();
     // A type whose state changes without a process exit (NIC: carrier) is checked at each change.
     if (target === 'online' && this.deps.type.watchChanges && !this.stopping) {
       try {
@@ -303,30 +333,29 @@ export class AgentCore {
     else if (w && 'close' in w) w.close();
   }
 
-  private scheduleOnline(delayMs?: number): void {
+  /**
+   * The next cycle of the online loop. With presenceElsewhere, processes reported (under the
+   * coordinator's exit watch), no failure being tolerated and no MonitorProgram, only deep cycles
+   * are scheduled (none with SecondLevelMonitor 0): a first-level cycle would only find again what
+   * the exit watch sees at once.
+   */
+  private scheduleOnline(): void {
     this.clearTimer();
     if (this.target !== 'online' || this.faulted || this.stopping) return;
-    const ms = delayMs ?? this.attr('MonitorInterval') * this.secondMs;
+    const every = this.attr('SecondLevelMonitor');
+    const program = this.deps.resource.attrs.MonitorProgram;
+    const skipFirst = this.deps.presenceElsewhere === true && this.pidList.length > 0 && this.failures === 0 && (program === undefined || program === null || program === '');
+    if (skipFirst && every <= 0) return;
+    // The next deep cycle's number when skipping, else the next cycle's.
+    const next = skipFirst ? (Math.floor(this.cycle / every) + 1) * every : this.cycle + 1;
+    const ms = this.attr('MonitorInterval') * this.secondMs * (next - this.cycle);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.running || this.queue.length) { this.scheduleOnline(); return; }
-      this.cycle += 1;
-      const deep = this.deps.isDeepCycle(this.cycle, this.attr('SecondLevelMonitor'));
+      this.cycle = next;
+      const deep = this.deps.isDeepCycle(this.cycle, every);
       this.enqueue('monitor', deep, (o) => this.onLoopMonitor(o), false);
     }, ms);
-  }
-
-  private scheduleStandby(): void {
-    this.clearTimer();
-    const every = this.attr('OfflineMonitorInterval');
-    // A persistent type (NIC: a link) is ONLINE on every node whose link is up: finding it so
-    // on a standby is no concurrency violation, so it gets no standby check at all.
-    if (this.target !== 'offline' || every <= 0 || this.stopping || this.deps.type.persistent) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.running || this.queue.length) { this.scheduleStandby(); return; }
-      this.enqueue('monitor', false, (o) => this.onStandbyMonitor(o), false);
-    }, every * this.secondMs);
   }
 
   /** A monitor of the online loop: the policy counts failures against ToleranceLimit; ONLINE arms the pid watch. */
@@ -358,23 +387,6 @@ export class AgentCore {
         this.setState('FAULTED', d.why, o);
         return;
     }
-  }
-
-  private onStandbyMonitor(o: FunctionOutcome): void {
-    if (this.target !== 'offline') return;
-    // Any live process of this instance counts, not only a complete one: a lone store daemon on
-    // a standby writes to the same mailboxes as the holder's.
-    const partly = o.state !== 'ONLINE' && (o.pids?.length ?? 0) > 0;
-    if (o.state === 'ONLINE' || partly) {
-      const what = partly ? `partly running (pids ${o.pids!.join(',')})` : 'running';
-      this.log.error(`concurrency violation: resource found ${what} on a node that does not hold it (${o.reason})`);
-      this.state = 'ONLINE';
-      this.reason = `concurrency violation: ${partly ? `${what}: ` : ''}${o.reason}`;
-      this.report(STATE_EVENT, { fn: 'monitor', state: 'ONLINE', target: this.target, reason: this.reason, violation: true, durationMs: o.durationMs });
-    } else if (this.state !== 'OFFLINE' && o.state === 'OFFLINE') {
-      this.setState('OFFLINE', o.reason, o);
-    }
-    this.scheduleStandby();
   }
 
   private reportPids(pids: number[] | undefined): void {

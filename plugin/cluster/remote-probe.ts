@@ -74,7 +74,7 @@ async function probeResource(resource: ResolvedResource, vip: string, remaining:
   log: Logger, resolveSecret: SecretResolver): Promise<ServiceOutcome[]> {
   const type = getResourceType(resource.type);
   if (!type?.clientProbes) return [];
-  // The context the agent builds (agent/function-runner.ts): secrets bound to this group, resource, attribute.
+  // The context the agent builds (resource-types/function-runner.ts): secrets bound to this group, resource, attribute.
   const ctx: AgentContext = {
     resource,
     attrs: resource.attrs,

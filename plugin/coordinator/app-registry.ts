@@ -1,25 +1,42 @@
 /**
- * The agent apps of this node: how each is registered with PM2, which pm_id and pid it has now,
- * and request/reply with it over the bus.
+ * The agent apps of this node: how each is registered with PM2 (`<group>:<resource>`, namespace
+ * the group), which pm_id and pid it has now, whether its agent runs (said hello, not exited),
+ * starting and retiring it, and request/reply with it over the bus.
  *
  * Guarantees: every request resolves (never rejects, never hangs): with the agent's reply, or
  * with a failure when the agent exits, cannot be reached, or does not answer in time. Bus events
- * are hints; `refresh()` (called by the reconcile timer) re-reads the truth from pm2.list().
+ * are hints; `refresh()` (called by the reconcile timer) re-reads the truth from pm2.list(). One
+ * start and one retire per app at a time: a start waits for a retire in progress to end.
  */
 import * as path from 'node:path';
 import type { ResolvedResource } from '../model/cluster-types';
 import type { Logger } from '../core/log';
 import * as client from '../pm2/pm2-client';
 import type { AppInfo, AppOptions } from '../pm2/pm2-client';
-import { TOPIC, type AgentCommand, type AgentReport } from '../pm2/protocol';
+import { RETIRED_EXIT_CODE, TOPIC, type AgentCommand, type AgentReport } from '../pm2/protocol';
 import { timeoutSeconds } from '../resource-types/contract';
 
-/** What the group runner needs from the agents: one call. */
+/** What the group runner needs from the agents (agent-router.ts routes them). */
 export interface AgentPort {
-  request(resourceId: string, command: DistributiveOmit<AgentCommand, 'reqId'>, timeoutMs: number): Promise<AgentReport>;
+  request(resourceId: string, command: AgentRequest, timeoutMs: number): Promise<AgentReport>;
+  /** Start these resources' apps now, in parallel, without waiting (a group about to start). */
+  prepare?(resourceIds: readonly string[]): void;
+  /** This resource's app is not needed here now: let it end (PM2 shows it stopped). */
+  retire?(resourceId: string, why: string): void;
 }
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+export type AgentRequest = DistributiveOmit<AgentCommand, 'reqId'>;
+
+/** The PM2 app of a resource: `mail.imap` → `mail:imap` (PM2 reads a dotted name as a file). */
+export function appNameOf(resourceId: string): string {
+  return resourceId.replace('.', ':');
+}
+
+/** The resource of a PM2 app name, or the id itself (`mail:imap` or `mail.imap` → `mail.imap`). */
+export function resourceIdOf(name: string): string {
+  return name.replace(':', '.');
+}
 
 /** Agent app restarts PM2 may do in a row before it gives up (status 'errored'). */
 const AGENT_MAX_RESTARTS = 10;
@@ -46,7 +63,7 @@ export function agentAppOptions(resource: ResolvedResource, clusterFile: string,
   Object.assign(env, extraEnv, { MSGHA_CLUSTER_FILE: clusterFile, MSGHA_RESOURCE: resource.id, MSGHA_NODE: node, MSGHA_PID_WATCH: 'coordinator' });
   const stopBudgetMs = (timeoutSeconds(resource, 'offline') + timeoutSeconds(resource, 'clean')) * 1000 + 5000;
   return {
-    name: resource.id,
+    name: appNameOf(resource.id),
     namespace: resource.group,
     script: agentScript(),
     cwd: path.dirname(clusterFile),
@@ -54,6 +71,8 @@ export function agentAppOptions(resource: ResolvedResource, clusterFile: string,
     treekill: false,
     pmx: false,
     autorestart: true,
+    // A retired agent ends with this code: PM2 marks the app stopped instead of restarting it.
+    stop_exit_codes: [RETIRED_EXIT_CODE],
     max_restarts: AGENT_MAX_RESTARTS,
     min_uptime: AGENT_MIN_UPTIME_MS,
     kill_timeout: stopBudgetMs,
@@ -72,10 +91,19 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** How long a retired agent may take to exit before a start goes ahead anyway. */
+const RETIRE_EXIT_MS = 5000;
+
 export class AppRegistry {
+  /** By resource id (the bus names processes by app name: resourceIdOf). */
   private readonly pmIds = new Map<string, number>();
-  /** Pid of the agent process that last said hello (or answered), by app name. */
+  /** Pid of the agent process that last said hello (or answered), by resource id. */
   readonly pids = new Map<string, number>();
+  /** Resources whose agent said hello and has not exited since. */
+  private readonly up = new Set<string>();
+  private readonly starting = new Map<string, Promise<boolean>>();
+  private readonly retiring = new Map<string, Promise<void>>();
+  private readonly exitWaiters = new Map<string, Array<() => void>>();
   private readonly helloAt = new Map<string, number>();
   private helloWaiters: Array<{ name: string; since: number; resolve(ok: boolean): void }> = [];
   private readonly pending = new Map<number, Pending>();
@@ -84,9 +112,67 @@ export class AppRegistry {
   /** `agentEnv`: read at each registration (multi-node mode adds its variables once it exists). */
   constructor(private readonly log: Logger, private readonly agentEnv: () => Readonly<Record<string, string>> = () => ({})) {}
 
-  /** Record what pm2.list() says; returns the rows for our names. */
+  /** Record what pm2.list() says. */
   refresh(apps: AppInfo[]): void {
-    for (const a of apps) if (a.pmId >= 0) this.pmIds.set(a.name, a.pmId);
+    for (const a of apps) {
+      const id = resourceIdOf(a.name);
+      if (a.pmId >= 0) this.pmIds.set(id, a.pmId);
+      if (a.status !== 'online' && a.status !== 'launching' && !this.starting.has(id)) this.up.delete(id);
+    }
+  }
+
+  /** True while the resource's agent runs (said hello, not exited, not retiring). */
+  isUp(resourceId: string): boolean {
+    return this.up.has(resourceId) && !this.retiring.has(resourceId);
+  }
+
+  /** A running agent answered the coordinator's state query at start-up (adoption). */
+  adopted(resourceId: string): void {
+    this.up.add(resourceId);
+  }
+
+  /** True while the coordinator itself is starting this app (its hello is expected). */
+  isStarting(resourceId: string): boolean {
+    return this.starting.has(resourceId);
+  }
+
+  /** The agent runs, or is started now (one start at a time; a retire in progress ends first). */
+  ensureUp(resource: ResolvedResource, clusterFile: string, node: string): Promise<boolean> {
+    if (this.isUp(resource.id)) return Promise.resolve(true);
+    let start = this.starting.get(resource.id);
+    if (!start) {
+      start = (async () => {
+        await this.retiring.get(resource.id);
+        try { return await this.register(resource, clusterFile, node); } finally { this.starting.delete(resource.id); }
+      })();
+      this.starting.set(resource.id, start);
+    }
+    return start;
+  }
+
+  /** Ask the agent to end (see the 'retire' command); resolves once it exited or refused. */
+  retire(resourceId: string, why: string): Promise<void> {
+    if (!this.up.has(resourceId) || this.starting.has(resourceId)) return Promise.resolve();
+    let done = this.retiring.get(resourceId);
+    if (!done) {
+      done = (async () => {
+        const exited = this.waitExit(resourceId, RETIRE_EXIT_MS);
+        const rep = await this.request(resourceId, { cmd: 'retire', why }, RETIRE_EXIT_MS);
+        if (rep.ok) await exited;
+        else this.log.info(`${appNameOf(resourceId)}: kept running (${rep.reason})`);
+      })().finally(() => this.retiring.delete(resourceId));
+      this.retiring.set(resourceId, done);
+    }
+    return done;
+  }
+
+  private waitExit(resourceId: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      const list = this.exitWaiters.get(resourceId) ?? [];
+      list.push(() => { clearTimeout(timer); resolve(); });
+      this.exitWaiters.set(resourceId, list);
+    });
   }
 
   /** Register (or re-register) the app of a resource and wait until its agent says hello. */
@@ -96,11 +182,11 @@ export class AppRegistry {
     try {
       await client.start(agentAppOptions(resource, clusterFile, node, this.agentEnv()));
     } catch (err) {
-      this.log.error(`cannot register agent app ${resource.id}: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.error(`cannot start agent app ${appNameOf(resource.id)}: ${err instanceof Error ? err.message : String(err)}`);
       return false;
     }
     const ok = await hello;
-    if (!ok) this.log.error(`agent app ${resource.id} did not say hello within ${HELLO_TIMEOUT_MS / 1000}s`);
+    if (!ok) this.log.error(`agent app ${appNameOf(resource.id)} did not say hello within ${HELLO_TIMEOUT_MS / 1000}s`);
     return ok;
   }
 
@@ -121,6 +207,7 @@ export class AppRegistry {
     this.pmIds.set(report.resource, pmId);
     this.pids.set(report.resource, report.pid);
     if (report.fn === 'hello') {
+      this.up.add(report.resource);
       const now = Date.now();
       this.helloAt.set(report.resource, now);
       const ready = this.helloWaiters.filter((w) => w.name === report.resource && w.since <= now);
@@ -140,21 +227,20 @@ export class AppRegistry {
     p.resolve(report);
   }
 
-  /** The app exited (crash, stop, kill): its outstanding requests fail now, not at their timeout. */
-  noteExit(name: string): void {
+  /** The app exited (crash, stop, kill, retire): its outstanding requests fail now, not at their timeout. */
+  noteExit(resourceId: string): void {
+    this.up.delete(resourceId);
+    for (const w of this.exitWaiters.get(resourceId) ?? []) w();
+    this.exitWaiters.delete(resourceId);
     for (const [reqId, p] of this.pending) {
-      if (p.resourceId !== name) continue;
+      if (p.resourceId !== resourceId) continue;
       this.pending.delete(reqId);
       clearTimeout(p.timer);
-      p.resolve(failure(name, 'agent app exited before replying'));
+      p.resolve(failure(resourceId, 'agent app exited before replying'));
     }
   }
 
-  readonly port: AgentPort = {
-    request: (resourceId, command, timeoutMs) => this.request(resourceId, command, timeoutMs),
-  };
-
-  async request(resourceId: string, command: DistributiveOmit<AgentCommand, 'reqId'>, timeoutMs: number): Promise<AgentReport> {
+  async request(resourceId: string, command: AgentRequest, timeoutMs: number): Promise<AgentReport> {
     const reqId = this.nextReqId++;
     const pmId = this.pmIds.get(resourceId);
     if (pmId === undefined) return failure(resourceId, 'agent app is not registered with PM2');
@@ -183,6 +269,6 @@ export class AppRegistry {
   }
 }
 
-function failure(resource: string, reason: string): AgentReport {
+export function failure(resource: string, reason: string): AgentReport {
   return { resource, fn: 'state', ok: false, state: 'UNKNOWN', reason, recovery: 'restartable', pid: 0 };
 }

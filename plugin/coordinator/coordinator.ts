@@ -1,7 +1,9 @@
 /**
  * The coordinator of one node: registers one agent app per resource of every group this node
- * may run, adopts agents that already run (coordinator restart), brings autoStart groups online,
- * routes bus reports to the group runners and reconciles with pm2.list() on a timer.
+ * may run — started only while its resource should run here (agent-router.ts), so `pm2 ls`
+ * shows the components — adopts agents that already run (coordinator restart), does the
+ * standby's checks itself (standby-scan.ts), brings autoStart groups online, routes bus reports
+ * to the group runners and reconciles with pm2.list() on a timer.
  *
  * Guarantees: stopping the coordinator never takes a group offline — restarting it (`pm2 set`,
  * `pm2 restart msgha`, an upgrade) must never bounce the mail service; `pm2 kill` still stops
@@ -27,7 +29,11 @@ import { OBSERVE_EVENT, RESULT_EVENT, STATE_EVENT } from '../pm2/protocol';
 import { timeoutSeconds, SETTLE_GRACE_MS } from '../resource-types/contract';
 import * as client from '../pm2/pm2-client';
 import type { BusPacket, ProcessEventPacket, Bus } from '../pm2/pm2-client';
-import { AppRegistry, HELLO_TIMEOUT_MS } from './app-registry';
+import { AgentRouter } from './agent-router';
+import { AppRegistry, HELLO_TIMEOUT_MS, appNameOf, resourceIdOf } from './app-registry';
+import { InProcessAgents } from './in-process';
+import { createSecretResolver } from '../secrets';
+import { StandbyScan } from './standby-scan';
 import { GroupRunner, type GroupEvents, type Outcome } from './group-runner';
 import type { ClusterMode, ClusterModeFactory } from './cluster-mode';
 import type { DrillResult } from './drill';
@@ -50,6 +56,8 @@ export interface CoordinatorObserver {
 export class Coordinator {
   readonly groups = new Map<string, GroupRunner>();
   private readonly registry: AppRegistry;
+  private readonly router: AgentRouter;
+  private readonly scan: StandbyScan;
   private bus: Bus | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling = false;
@@ -64,10 +72,13 @@ export class Coordinator {
     private readonly observer?: CoordinatorObserver, clusterMode?: ClusterModeFactory) {
     let mode: ClusterMode | undefined;
     this.registry = new AppRegistry(log, () => mode?.agentEnv ?? {});
+    const local = new InProcessAgents(() => createSecretResolver(cluster), node, log);
+    this.router = new AgentRouter(this.registry, local, (id) => this.resource(id)?.res, cluster.file, node);
+    this.scan = new StandbyScan(this.groups, this.registry, local);
     for (const g of cluster.groups) {
       if (!g.systemList.includes(node)) continue;
       this.groups.set(g.name, new GroupRunner(g, {
-        agents: this.registry.port,
+        agents: this.router,
         log,
         restartApp: (id) => this.restartApp(id),
         watchPids,
@@ -97,7 +108,9 @@ export class Coordinator {
     return this.listedAt > 0 && now - this.listedAt <= HEALTHY_WITHIN_MS;
   }
 
-  private resource(id: string) {
+  /** By resource id (`mail.imap`) or app name (`mail:imap`). */
+  private resource(idOrApp: string) {
+    const id = resourceIdOf(idOrApp);
     for (const g of this.groups.values()) {
       const r = g.group.resources.find((x) => x.id === id);
       if (r) return { group: g, res: r };
@@ -125,31 +138,33 @@ export class Coordinator {
       }
     });
     this.bus.on('process:event', (p: ProcessEventPacket) => {
-      if (p?.event === 'exit' && this.resource(p.process?.name)) this.registry.noteExit(p.process.name);
+      const found = p?.event === 'exit' && typeof p.process?.name === 'string' ? this.resource(p.process.name) : undefined;
+      if (found) this.registry.noteExit(found.res.id);
     });
 
     const apps = await client.list();
     this.listedAt = Date.now();
     this.registry.refresh(apps);
-    const byName = new Map(apps.map((a) => [a.name, a]));
+    const byName = new Map(apps.map((a) => [resourceIdOf(a.name), a]));
     const reports = new Map<string, AgentReport>();
-    const stopped = new Set<string>();
     const toRegister: string[] = [];
     await Promise.all([...this.groups.values()].flatMap((g) => g.group.resources.map(async (res) => {
       const app = byName.get(res.id);
       if (app?.status === 'online') {
         const rep = await this.registry.request(res.id, { cmd: 'state' }, 5000);
-        if (rep.ok) { reports.set(res.id, rep); return; }
-        this.log.warn(`${res.id}: running agent did not answer a state query (${rep.reason}); registering it again`);
-      } else if (app?.status === 'stopped') {
-        stopped.add(res.id);
-        return;
+        if (rep.ok) { this.registry.adopted(res.id); reports.set(res.id, rep); return; }
+        this.log.warn(`${appNameOf(res.id)}: running agent did not answer a state query (${rep.reason}); starting it again`);
+      } else if (app) {
+        return; // registered and stopped: started when its resource is to run here
       }
       toRegister.push(res.id);
     })));
     if (reports.size > 0) this.log.info(`adopting ${reports.size} running agent(s)`);
-    await Promise.all(toRegister.map((id) => this.registry.register(this.resource(id)!.res, this.cluster.file, this.node)));
-    for (const g of this.groups.values()) await g.adopt(reports, stopped);
+    // A new app is registered by starting it; it is retired at its hello unless it is needed.
+    await Promise.all(toRegister.map((id) => this.registry.ensureUp(this.resource(id)!.res, this.cluster.file, this.node)));
+    for (const g of this.groups.values()) await g.adopt(reports);
+    for (const g of this.groups.values()) g.retireIdle();
+    this.scan.start();
 
     this.reconcileTimer = setInterval(() => { void this.reconcile(); }, RECONCILE_MS);
     if (this.clusterMode) {
@@ -171,14 +186,16 @@ export class Coordinator {
     if (!report || typeof report.resource !== 'string') return;
     const found = this.resource(report.resource);
     if (!found) return;
+    // Read before noteReport: a hello ends the start the coordinator is waiting for.
+    const expected = report.fn === 'hello' && this.registry.isStarting(found.res.id);
     this.registry.noteReport(report, p.process.pm_id);
-    found.group.onReport(report);
+    found.group.onReport(report, expected);
   }
 
   private async restartApp(id: string): Promise<boolean> {
     const found = this.resource(id);
     if (!found) return false;
-    return this.registry.register(found.res, this.cluster.file, this.node);
+    return this.registry.ensureUp(found.res, this.cluster.file, this.node);
   }
 
   private async reconcile(): Promise<void> {
@@ -188,17 +205,18 @@ export class Coordinator {
       const apps = await client.list();
       this.listedAt = Date.now();
       this.registry.refresh(apps);
-      const byName = new Map(apps.map((a) => [a.name, a]));
+      const byName = new Map(apps.map((a) => [resourceIdOf(a.name), a]));
       for (const g of this.groups.values()) {
         for (const res of g.group.resources) {
           const app = byName.get(res.id);
           if (!app) {
-            this.log.warn(`${res.id}: agent app missing from PM2 (deleted?); registering it again`);
-            void this.registry.register(res, this.cluster.file, this.node);
+            this.log.warn(`${appNameOf(res.id)}: agent app missing from PM2 (deleted?); registering it again`);
+            void this.registry.ensureUp(res, this.cluster.file, this.node);
             continue;
           }
           g.onAppStatus(res.id, app.status);
         }
+        g.retireIdle();
       }
     } catch (err) {
       this.log.warn(`reconcile: ${err instanceof Error ? err.message : String(err)}`);
@@ -241,15 +259,16 @@ export class Coordinator {
 
   async probe(id: string): Promise<Outcome & { report?: AgentReport }> {
     const found = this.resource(id);
-    if (!found) return { ok: false, reason: `no resource '${id}' on node ${this.node} (use <group>.<resource>)` };
+    if (!found) return { ok: false, reason: `no resource '${id}' on node ${this.node} (use <group>.<resource> or <group>:<resource>)` };
     const timeout = timeoutSeconds(found.res, 'monitor') * 1000 + SETTLE_GRACE_MS + HELLO_TIMEOUT_MS / 10;
-    const report = await this.registry.request(id, { cmd: 'monitor', deep: true }, timeout);
+    const report = await this.router.request(found.res.id, { cmd: 'monitor', deep: true }, timeout);
     return { ok: report.state === 'ONLINE', reason: `${id} ${report.state ?? 'UNKNOWN'}: ${report.reason}`, report };
   }
 
   /** Detach from PM2 without touching any group (see the module header for why). */
   stop(): void {
     this.clusterMode?.stop();
+    this.scan.stop();
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.registry.close();
     try { this.bus?.close?.(); } catch { /* daemon may be gone */ }

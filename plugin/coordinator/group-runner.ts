@@ -35,6 +35,7 @@ import { GroupRecovery } from './group-recovery';
 import type { GroupRunnerDeps, GroupState, GroupStatus, Outcome, Runtime, Transition } from './group-types';
 
 export type { GroupEvents, GroupRunnerDeps, GroupState, GroupStatus, Outcome, ResState, ResourceStatus, Transition } from './group-types';
+import type { ResState } from './group-types';
 export { adoptionGraceMs };
 
 /**
@@ -88,6 +89,29 @@ export class GroupRunner {
 
   has(resourceId: string): boolean { return this.book.rt.has(resourceId); }
 
+  resourceState(resourceId: string): ResState | undefined { return this.book.rt.get(resourceId)?.state; }
+
+  /**
+   * Whether a resource's agent app should run here now: while the group starts or stops, and
+   * while the resource is (being) brought online, kept online or restarted — or holds a fault
+   * recorded while frozen (the operator may bring it back; unfreeze looks again). Otherwise the
+   * app is retired and the coordinator does the standby's work (standby-scan.ts).
+   */
+  wantsApp(resourceId: string): boolean {
+    const r = this.book.rt.get(resourceId);
+    if (!r) return false;
+    if (this.state === 'STARTING' || this.state === 'STOPPING') return true;
+    return r.state === 'STARTING' || r.state === 'ONLINE' || r.state === 'RESTARTING' || r.state === 'STOPPING' || r.faultedWhileFrozen === true;
+  }
+
+  /** Retire the apps no longer wanted (after each action, and on the coordinator's reconcile). */
+  retireIdle(): void {
+    if (!this.deps.agents.retire) return;
+    for (const r of this.book.all()) {
+      if (!this.wantsApp(r.res.id)) this.deps.agents.retire(r.res.id, `${r.res.id} is ${r.state} here (group ${this.name} ${this.state}): ${r.reason}`);
+    }
+  }
+
   /** Processes of the group's ONLINE resources, as their agents last reported them. */
   allPids(): number[] { return this.book.all().flatMap((r) => r.pids); }
 
@@ -134,14 +158,13 @@ export class GroupRunner {
    * running agent's answer to a state query. Resources that are ONLINE with target online stay
    * as they are — nothing is restarted.
    */
-  adopt(reports: Map<string, AgentReport>, stopped: Set<string>): Promise<void> {
+  adopt(reports: Map<string, AgentReport>): Promise<void> {
     return this.serial(async () => {
       const book = this.book;
       let online = 0;
       const faulted: Runtime[] = [];
       for (const r of book.all()) {
         const rep = reports.get(r.res.id);
-        if (stopped.has(r.res.id)) { book.setRes(r, 'STOPPED', 'stopped through PM2'); continue; }
         if (!rep || rep.target !== 'online') continue;
         if (rep.state === 'ONLINE' || rep.state === 'FAULTED') r.adoptionGraceUntil = book.now() + adoptionGraceMs(r.res);
         if (rep.state === 'ONLINE') {
@@ -190,11 +213,14 @@ export class GroupRunner {
 
   // ── agent reports ──────────────────────────────────────────────────────────────────────
 
-  /** A `msgha:state` report from one of our agents. */
-  onReport(report: AgentReport): void {
+  /**
+   * A `msgha:state` report from one of our agents (or the standby scan's violation). `expected`:
+   * a hello from an app the coordinator is starting itself.
+   */
+  onReport(report: AgentReport, expected = false): void {
     const r = this.book.rt.get(report.resource);
     if (!r) return;
-    if (report.fn === 'hello') { void this.serial(() => this.onHello(r)); return; }
+    if (report.fn === 'hello') { void this.serial(() => this.onHello(r, expected)); return; }
     if (report.fn === 'pids') {
       if (Array.isArray(report.pids)) this.book.notePids(r, report.pids);
       return;
@@ -246,23 +272,32 @@ export class GroupRunner {
     if (this.state === 'ONLINE') this.book.setState('PARTIAL', `${r.res.name} ${reason}`);
   }
 
-  /** A (re)started agent said hello: give it the target this node wants for its resource. */
-  private async onHello(r: Runtime): Promise<void> {
+  /**
+   * A (re)started agent said hello. Started by the coordinator, or for a resource being started
+   * or stopped: a command follows. A crashed agent restarted by PM2 under an ONLINE resource gets
+   * its target back. `pm2 start <app>` after a `pm2 stop` brings the resource back online — unless
+   * the group is frozen. Any other start (on a node where the group does not run, or for a
+   * resource the group does not run now) is refused: the agent is retired with the reason, which
+   * its log (`pm2 logs <app>`) and the coordinator's show.
+   */
+  private async onHello(r: Runtime, expected: boolean): Promise<void> {
     const running = this.book.running();
-    if (running && r.state === 'STOPPED') {
-      // `pm2 start <app>` after a `pm2 stop`: the operator wants it back.
-      const started = await this.recovery.startOne(r);
-      this.book.settle(`${r.res.name} ${started.ok ? 'started again through PM2' : `failed to start: ${started.reason}`}`);
-      return;
-    }
-    if (running && (r.state === 'ONLINE' || r.state === 'RESTARTING')) {
-      // The agent process was restarted by PM2 (it crashed); its resource may still run.
+    if (r.state === 'ONLINE' || r.state === 'RESTARTING') {
       this.deps.log.info(`${r.res.id}: agent restarted, re-sending target online`);
       await this.book.ask(r, { cmd: 'target', target: 'online' }, 'monitor');
       return;
     }
-    if (this.state === 'STARTING' || this.state === 'STOPPING') return;
-    await this.deps.agents.request(r.res.id, { cmd: 'target', target: 'offline' }, 10_000);
+    if (expected || this.wantsApp(r.res.id)) return;
+    if (running && r.state === 'STOPPED' && !this.frozen) {
+      const started = await this.recovery.startOne(r);
+      this.book.settle(`${r.res.name} ${started.ok ? 'started again through PM2' : `failed to start: ${started.reason}`}`);
+      return;
+    }
+    const why = this.frozen ? `not started: group ${this.name} is frozen (unfreeze it first: msgha unfreeze ${this.name})`
+      : running ? `not started: ${r.res.id} is ${r.state} in group ${this.name}${r.state === 'FAULTED' ? ` (clear it: msgha clear ${r.res.id})` : ''}`
+        : `not started: group ${this.name} is ${this.state} on this node; its apps run only where the group runs (msgha status; msgha online ${this.name} or msgha switch ${this.name}:<node>)`;
+    this.deps.log.warn(`${r.res.id}: pm2 start refused: ${why}`);
+    this.deps.agents.retire?.(r.res.id, why);
   }
 
   // ── the work ───────────────────────────────────────────────────────────────────────────
@@ -274,6 +309,8 @@ export class GroupRunner {
     }
     if (this.state === 'ONLINE') return { ok: true, reason: `group ${this.name} is already ONLINE` };
     this.book.setState('STARTING', reason);
+    // Every app at once: their start-up overlaps, while startInOrder keeps the requires order.
+    this.deps.agents.prepare?.(this.book.all().filter((r) => r.state !== 'ONLINE').map((r) => r.res.id));
     const broken = await startInOrder(this.book, (r, s) => this.recovery.startOne(r, s), signal);
     if (broken) {
       const { r, reason: why } = broken;
@@ -356,7 +393,9 @@ export class GroupRunner {
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const next = this.chain.then(work, work);
-    this.chain = next.catch((err: unknown) => this.deps.log.error(`group ${this.name}: internal error: ${String(err)}`));
+    this.chain = next.catch((err: unknown) => this.deps.log.error(`group ${this.name}: internal error: ${String(err)}`))
+      .finally(() => { if (this.chain === settled) this.retireIdle(); });
+    const settled = this.chain;
     return next;
   }
 

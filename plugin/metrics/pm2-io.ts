@@ -5,8 +5,8 @@
  *
  * Guarantees: values are read from the given in-memory view each time @pm2/io polls (about once
  * a second); a view that throws shows nothing rather than stopping @pm2/io's timer; a value
- * that is unknown (no probe yet) is left undefined, which @pm2/io hides. Only names and closed
- * states are shown — never a reason sentence, which could hold a user name.
+ * that is unknown (no probe yet) is left undefined, which @pm2/io hides. An agent's reason is
+ * the sentence its own log already carries (cut to REASON_MAX characters); never a secret.
  */
 import type { Phases } from '../core/results';
 import type { GroupSnapshot, NodeSnapshot } from './snapshot';
@@ -29,16 +29,38 @@ function show(io: Pm2IoLike, name: string, value: () => Shown, unit?: string): v
 export interface AgentMetricsView {
   /** The agent's state (ONLINE, OFFLINE, FAULTED, UNKNOWN, STOPPING, …). */
   state: string;
+  /** Why it is in that state (the last monitor's or function's sentence). */
+  reason?: string;
   /** Restarts in place of the resource seen by this agent. */
   restarts: number;
   lastProbe?: { service: string; outcome: 'ok' | 'fail' | 'timeout'; phases: Phases };
+  /** The component's processes (what the last first-level check found). */
+  pids?: readonly number[];
+  /** The component's processes together: CPU in % of one core since the last reading, PSS in MB. */
+  usage?: { cpuPercent: number; memoryMb: number };
 }
 
-/** Registers `state`, `restarts`, `last probe` and one `probe <phase>` metric (ms) per phase. */
+/** Longest reason shown by `pm2 show` (PM2 prints each metric on one table row). */
+export const REASON_MAX = 160;
+
+/**
+ * Registers `state`, `reason`, `restarts in place`, `daemons` (pids), `daemons cpu`,
+ * `daemons memory`, `last probe` and one `probe <phase>` metric (ms) per phase.
+ */
 export function publishAgentMetrics(io: Pm2IoLike, view: () => AgentMetricsView): void {
   const read = safe(view);
   show(io, 'state', () => read()?.state);
-  show(io, 'restarts', () => read()?.restarts);
+  show(io, 'reason', () => {
+    const r = read()?.reason;
+    return r === undefined ? undefined : r.length > REASON_MAX ? `${r.slice(0, REASON_MAX - 1)}…` : r;
+  });
+  show(io, 'restarts in place', () => read()?.restarts);
+  show(io, 'daemons', () => {
+    const p = read()?.pids;
+    return p && p.length > 0 ? p.join(' ') : undefined;
+  });
+  show(io, 'daemons cpu', () => read()?.usage?.cpuPercent, '%');
+  show(io, 'daemons memory', () => read()?.usage?.memoryMb, 'MB');
   show(io, 'last probe', () => {
     const p = read()?.lastProbe;
     return p ? `${p.service} ${p.outcome}` : undefined;

@@ -35,10 +35,20 @@ export type AgentCommand =
   | { cmd: 'target'; reqId: number; target: 'online' | 'offline' }
   | { cmd: 'state'; reqId: number }
   /** The coordinator's pid watch saw one of the processes this agent reported exit. */
-  | { cmd: 'exited'; reqId: number; pid: number };
+  | { cmd: 'exited'; reqId: number; pid: number }
+  /**
+   * The coordinator needs this app no longer (its resource is offline here): after the reply the
+   * agent exits with RETIRED_EXIT_CODE, which PM2 records as `stopped` (stop_exit_codes). `why`
+   * goes to the agent's own log (what `pm2 logs <app>` shows after a refused `pm2 start`).
+   * Refused while the agent keeps its resource online or is running a function.
+   */
+  | { cmd: 'retire'; reqId: number; why: string };
+
+/** The exit code of a retired agent: listed in the app's stop_exit_codes, so PM2 does not restart it. */
+export const RETIRED_EXIT_CODE = 64;
 
 /** `fn` of a reply: an agent function, or the pseudo-functions of the protocol. */
-export type ReplyFn = AgentFunction | 'target' | 'state' | 'exited' | 'hello' | 'shutdown' | 'disconnect' | 'pids' | 'lapsed';
+export type ReplyFn = AgentFunction | 'target' | 'state' | 'exited' | 'retire' | 'hello' | 'shutdown' | 'disconnect' | 'pids' | 'lapsed';
 
 export interface AgentReport {
   /** `<group>.<resource>` */
@@ -118,6 +128,8 @@ export function parseCommand(packet: unknown): AgentCommand | undefined {
     case 'exited':
       if (typeof d.pid !== 'number' || !Number.isInteger(d.pid)) return undefined;
       return { cmd: 'exited', reqId: d.reqId, pid: d.pid };
+    case 'retire':
+      return { cmd: 'retire', reqId: d.reqId, why: typeof d.why === 'string' ? d.why.slice(0, 500) : '' };
     default: return undefined;
   }
 }

@@ -1,9 +1,11 @@
 /**
  * The coordinator and agent apps under a real, isolated PM2 daemon against the real sandbox
  * suite: `pm2 start <cluster file>` brings ldap → core → imap/pop/smtp → http online in order;
- * `pm2 stop mail.imap` is a real offline; kill -9 of a daemon is restarted in place; a hung
- * daemon is found by the deep check and restarted; RestartLimit used up faults the group and
- * takes it offline here.
+ * the apps (`mail:imap`, …) are online exactly while their components run; `pm2 stop mail:imap`
+ * is a real offline and `pm2 start mail:imap` a real online; kill -9 of a daemon is restarted in
+ * place; a hung daemon is found by the deep check and restarted; RestartLimit used up faults the
+ * group, takes it offline here and stops every app; a `pm2 start` of an app of a group that does
+ * not run here is refused with the reason in the app's log.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -97,7 +99,7 @@ describe('pm2 cluster on one node', () => {
     const g = await waitFor('group mail ONLINE', async () => ((await state())?.state === 'ONLINE' ? await state() : undefined), { timeoutMs: 60_000, intervalMs: 500 });
     expect(g.resources.map((r) => r.state)).toEqual(['ONLINE', 'ONLINE', 'ONLINE', 'ONLINE', 'ONLINE', 'ONLINE']);
     const apps = await pm2.jlist();
-    for (const id of ['mail.ldap', 'mail.core', 'mail.imap', 'mail.pop', 'mail.smtp', 'mail.http']) {
+    for (const id of ['mail:ldap', 'mail:core', 'mail:imap', 'mail:pop', 'mail:smtp', 'mail:http']) {
       const a = apps.find((x) => x.name === id);
       expect(a?.status, id).toBe('online');
       expect(a?.namespace).toBe('mail');
@@ -109,15 +111,15 @@ describe('pm2 cluster on one node', () => {
     expect(await banner(sb.ports.smtp)).toMatch(/^220/);
     // Online order follows requires: each agent's online log line comes after its requirement's.
     const onlineAt = (id: string): number => {
-      const log = fs.readFileSync(path.join(pm2.home, 'logs', `${id}-out.log`), 'utf8');
+      const log = fs.readFileSync(path.join(pm2.home, 'logs', `${id.replace(':', '-')}-out.log`), 'utf8');
       const line = log.split('\n').find((l) => / → ONLINE /.test(l));
       return line ? Date.parse(line.slice(0, 24)) : NaN;
     };
-    expect(onlineAt('mail.ldap')).toBeLessThanOrEqual(onlineAt('mail.core'));
-    expect(onlineAt('mail.core')).toBeLessThanOrEqual(onlineAt('mail.imap'));
-    expect(onlineAt('mail.imap')).toBeLessThanOrEqual(onlineAt('mail.http'));
+    expect(onlineAt('mail:ldap')).toBeLessThanOrEqual(onlineAt('mail:core'));
+    expect(onlineAt('mail:core')).toBeLessThanOrEqual(onlineAt('mail:imap'));
+    expect(onlineAt('mail:imap')).toBeLessThanOrEqual(onlineAt('mail:http'));
     const ls = await pm2.cli(['ls']);
-    expect(ls.stdout).toContain('mail.imap');
+    expect(ls.stdout).toContain('mail:imap');
     // PM2's own `pm2 trigger` CLI loses a reply that comes before the daemon's count of
     // receivers (pm2-client.ts trigger; it then waits until killed: this step failed twice under load at exactly the 45 s CLI
     // timeout). Short attempts until one is answered, as coordinatorStatus does.
@@ -139,18 +141,17 @@ describe('pm2 cluster on one node', () => {
     expect(g.resources.every((x) => x.restarts === 0)).toBe(true);
   });
 
-  it('(b) pm2 stop mail.imap is a real offline; the group turns PARTIAL; pm2 restart brings it back', async () => {
+  it('(b) pm2 stop mail:imap is a real offline; the group turns PARTIAL; pm2 start mail:imap brings it back', async () => {
     const imapdPid = pidOf(path.join(sb.msgRoot, 'config', 'pid', 'imapd.pid'));
-    const r = await pm2.cli(['stop', 'mail.imap']);
+    const r = await pm2.cli(['stop', 'mail:imap']);
     expect(r.code).toBe(0);
     // The stop returned only after the agent ran offline: the daemon is already gone.
     expect(fs.existsSync(`/proc/${imapdPid}`) && !fs.readFileSync(`/proc/${imapdPid}/stat`, 'utf8').includes(') Z ')).toBe(false);
     expect(await banner(sb.ports.imap)).toBe('');
     const g = await waitFor('group PARTIAL', async () => { const s = await state(); return s?.state === 'PARTIAL' ? s : undefined; });
     expect(g.resources.find((x) => x.name === 'imap')?.state).toBe('STOPPED');
-    // `pm2 start mail.imap` would take the dotted name for a script path (PM2 looks names up only
-    // when they have no extension); restart starts a stopped app by name.
-    expect((await pm2.cli(['restart', 'mail.imap'], {}, { timeoutMs: 30_000 })).code).toBe(0);
+    expect((await pm2.jlist()).find((a) => a.name === 'mail:imap')?.status).toBe('stopped');
+    expect((await pm2.cli(['start', 'mail:imap'], {}, { timeoutMs: 30_000 })).code).toBe(0);
     await waitFor('group ONLINE again', async () => (await state())?.state === 'ONLINE', { timeoutMs: 30_000 });
     expect(await banner(sb.ports.imap)).toMatch(/^\* OK/);
   });
@@ -175,7 +176,7 @@ describe('pm2 cluster on one node', () => {
     process.stdout.write(`kill -9 imapd → IMAP answering again: ${times.join(', ')} ms\n`);
     const after = resourceOf(await coordinatorStatus(pm2), 'mail.imap');
     expect(after?.restarts).toBe(before + times.length);
-    const agentLog = fs.readFileSync(path.join(pm2.home, 'logs', 'mail.imap-out.log'), 'utf8');
+    const agentLog = fs.readFileSync(path.join(pm2.home, 'logs', 'mail-imap-out.log'), 'utf8');
     expect(agentLog).toMatch(/FAULTED/);
   });
 
@@ -210,6 +211,15 @@ describe('pm2 cluster on one node', () => {
     expect(g.reason).toMatch(/pop/);
     expect(g.resources.find((r) => r.name === 'pop')?.state).toBe('FAULTED');
     for (const port of [sb.ports.imap, sb.ports.smtp, sb.ports.ldap]) expect(await banner(port, 300)).toBe('');
+    expect(processesUnder(sb.msgRoot)).toEqual([]);
+    // No component runs here: every app shows stopped.
+    await waitFor('every mail app stopped', async () => (await pm2.jlist()).filter((a) => a.name.startsWith('mail:')).every((a) => a.status === 'stopped'), { timeoutMs: 15_000, intervalMs: 300 });
+    // `pm2 start` of one of them is refused: the app stops again and its log says why.
+    expect((await pm2.cli(['start', 'mail:imap'])).code).toBe(0);
+    await waitFor('pm2 start refused', async () => {
+      const log = fs.readFileSync(path.join(pm2.home, 'logs', 'mail-imap-out.log'), 'utf8');
+      return /not started: group mail is FAULTED on this node/.test(log) && (await pm2.jlist()).find((a) => a.name === 'mail:imap')?.status === 'stopped';
+    }, { timeoutMs: 20_000, intervalMs: 300 });
     expect(processesUnder(sb.msgRoot)).toEqual([]);
     // FAULTED until cleared: online is refused with the reason.
     const refused = await waitFor('online refused', async () => (await pm2.trigger('msgha', 'online', 'mail', 5000)).reply);

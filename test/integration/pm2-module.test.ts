@@ -76,7 +76,7 @@ describe('PM2 module', () => {
     expect(set.code, set.stderr).toBe(0);
     await waitFor('group dir ONLINE under the module', async () => groupOf(await coordinatorStatus(pm2, MODULE), 'dir')?.state === 'ONLINE', { timeoutMs: 60_000, intervalMs: 500 });
     const apps = await pm2.jlist();
-    const agent = apps.find((a) => a.name === 'dir.ldap');
+    const agent = apps.find((a) => a.name === 'dir:ldap');
     expect(agent?.status).toBe('online');
     // The agent runs the module's own copy of the code.
     expect(String((agent?.raw.pm2_env as Record<string, unknown>).pm_exec_path)).toContain(path.join(pm2.home, 'modules', MODULE));

@@ -150,11 +150,15 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
   });
 
   it('pm2 jlist / pm2 show: agents show state, restarts and probe phases; the coordinator its groups', async () => {
-    const imap = await waitFor('mail.imap axm_monitor', async () => {
-      const m = await axm('mail.imap');
+    const imap = await waitFor('mail:imap axm_monitor', async () => {
+      const m = await axm('mail:imap');
       return m.state?.value === 'ONLINE' && typeof m['probe total']?.value === 'number' ? m : undefined;
     }, { timeoutMs: 15_000, intervalMs: 500 });
-    expect(imap.restarts?.value).toBe(0);
+    expect(imap['restarts in place']?.value).toBe(0);
+    // The component, not the agent: its daemons, their CPU and memory, the state's reason.
+    expect(String(imap.daemons?.value)).toMatch(/^\d+( \d+)*$/);
+    expect(imap['daemons memory']?.unit).toBe('MB');
+    expect(typeof imap.reason?.value).toBe('string');
     expect(imap['last probe']?.value).toBe('imap ok');
     expect(imap['probe login']?.unit).toBe('ms');
     const coord = await waitFor('msgha axm_monitor', async () => {
@@ -162,11 +166,11 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
       return m['mail state']?.value === 'ONLINE' ? m : undefined;
     }, { timeoutMs: 15_000, intervalMs: 500 });
     expect(coord['groups online']?.value).toBe(1);
-    const show = await pm2.cli(['show', 'mail.imap']);
+    const show = await pm2.cli(['show', 'mail:imap']);
     expect(show.stdout).toMatch(/Code metrics value/);
     expect(show.stdout).toMatch(/state\s*│\s*ONLINE/);
     expect(show.stdout).toMatch(/probe total/);
-    const rss = (await pm2.jlist()).filter((a) => a.name.startsWith('mail.')).map((a) => {
+    const rss = (await pm2.jlist()).filter((a) => a.name.startsWith('mail:')).map((a) => {
       const monit = (a.raw.monit ?? {}) as { memory?: number };
       return `${a.name} ${((monit.memory ?? 0) / 1048576).toFixed(1)} MB`;
     });
@@ -184,6 +188,9 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
       return groupOf(s, 'mail')?.state === 'ONLINE' && imap?.restarts === 1;
     }, { timeoutMs: 30_000, intervalMs: 300 }).catch((err: Error) => { throw new Error(`${err.message}; last seen: ${seen}`); });
     await waitFor('IMAP answering again', async () => /^\* OK/.test(await banner(sb.ports.imap)), { timeoutMs: 20_000 });
+    // pm2 show: the restart in place, within a second of it (published at every state change).
+    const m = await waitFor('pm2 show restarts in place 1', async () => { const x = await axm('mail:imap'); return x['restarts in place']?.value === 1 ? x : undefined; }, { timeoutMs: 5_000, intervalMs: 200 });
+    expect(m.state?.value).toBe('ONLINE');
     // Scraped at least once while restarted (Prometheus scrapes every second).
     await prom!.waitForSeries('msgha_resource_restarts_total{resource="imap"} > 0', 10_000);
     process.kill(imapdPid(), 'SIGKILL');
@@ -191,9 +198,8 @@ describe('a real Prometheus scraping a real one-node deployment', () => {
     await prom!.waitForSeries('msgha_resource_state{resource="imap", state="FAULTED"} == 1', 15_000);
     await prom!.waitForSeries('increase(msgha_group_failovers_total{reason="resource-fault"}[5m]) > 0', 15_000);
     await prom!.waitForSeries('msgha_resource_faults_total{resource="imap", reason="process-exit"} >= 2', 15_000);
-    // pm2 show values are refreshed every 5 s.
-    const m = await waitFor('pm2 show restarts 1', async () => { const x = await axm('mail.imap'); return x.restarts?.value === 1 ? x : undefined; }, { timeoutMs: 15_000, intervalMs: 500 });
-    expect(m.restarts?.value).toBe(1);
+    // The group faulted: its apps are retired, so `pm2 ls` shows them stopped.
+    await waitFor('mail apps stopped', async () => (await pm2.jlist()).filter((a) => a.name.startsWith('mail:')).every((a) => a.status === 'stopped'), { timeoutMs: 15_000, intervalMs: 300 });
   });
 
   it('scrapes the exporter and loads every alert rule healthy', async () => {

@@ -12,7 +12,7 @@ import { formatProblem } from '../../model/problems';
 import { getResourceType } from '../../resource-types';
 import type { AgentFunction } from '../../resource-types/contract';
 import { createSecretResolver } from '../../secrets';
-import { logLevelOf, runFunction } from '../../agent/function-runner';
+import { logLevelOf, runFunction } from '../../resource-types/function-runner';
 
 import { EXIT, type ExitCode } from './exit-codes';
 import { UsageError, type Output } from './output';

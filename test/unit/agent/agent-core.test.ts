@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ActionResult, MonitorResult } from '../../../plugin/core/results';
 import type { ResourceType } from '../../../plugin/resource-types/contract';
 import type { ResolvedResource } from '../../../plugin/model/cluster-types';
-import { AgentCore } from '../../../plugin/agent/agent-core';
+import { AgentCore, type AgentCoreDeps } from '../../../plugin/agent/agent-core';
 import type { AgentReport, OutgoingMessage } from '../../../plugin/pm2/protocol';
 
 /** One second of MonitorInterval lasts 50 ms here: MonitorInterval 1 is a 50 ms loop. */
@@ -38,11 +38,12 @@ function fakeType(): Fake {
   return t;
 }
 
-function harness(attrs: Record<string, unknown> = {}) {
+function harness(attrs: Record<string, unknown> = {}, extra: Partial<AgentCoreDeps> = {}) {
   const type = fakeType();
   const sent: OutgoingMessage[] = [];
   let exitCb: ((pid: number) => void) | undefined;
   const core = new AgentCore({
+    ...extra,
     resource: resource(attrs), type, resolveSecret: async () => undefined, secondMs: SECOND_MS,
     send: (m) => { sent.push(m); }, isDeepCycle: (c, n) => n > 0 && c % n === 0,
     watchPids: (_pids, onExit) => { exitCb = onExit; return { stop: () => { exitCb = undefined; } }; },
@@ -145,6 +146,42 @@ describe('AgentCore', () => {
     expect(h.states().at(-1)).toMatchObject({ fn: 'shutdown', state: 'OFFLINE' });
     h.core.handle({ cmd: 'online', reqId: 20 });
     expect(h.results().find((r) => r.reqId === 20)).toMatchObject({ ok: false });
+    h.core.dispose();
+  });
+
+  it('with the coordinator watching its processes, only deep cycles run — every cycle again while a failure is tolerated', async () => {
+    const h = harness({ SecondLevelMonitor: 3, ToleranceLimit: 1 }, { presenceElsewhere: true });
+    h.core.handle({ cmd: 'online', reqId: 1 });
+    await h.until(() => h.type.calls.filter((c) => c === 'monitor:deep').length >= 3);
+    // After the first-level check that follows the online, every cycle is a deep one.
+    expect(h.type.calls.slice(0, 2)).toEqual(['online', 'monitor']);
+    expect(h.type.calls.slice(2).every((c) => c === 'monitor:deep')).toBe(true);
+    h.type.up = false;
+    h.exit(4242);
+    await h.until(() => h.states().some((s) => s.state === 'FAULTED'));
+    // The exit was confirmed by a first-level monitor, the tolerated failure by the next cycle's.
+    const after = h.type.calls.slice(h.type.calls.lastIndexOf('monitor:deep') + 1);
+    expect(after).toEqual(['monitor', 'monitor']);
+    h.core.dispose();
+  });
+
+  it('retire: refused while the resource is kept online; after an offline the reply goes out, then the app ends', async () => {
+    const retired: Array<{ why: string; reply: OutgoingMessage }> = [];
+    const h = harness({}, { retire: (why, reply) => { retired.push({ why, reply }); } });
+    h.core.handle({ cmd: 'online', reqId: 1 });
+    await h.until(() => h.results().some((r) => r.reqId === 1));
+    h.core.handle({ cmd: 'retire', reqId: 2, why: 'not needed' });
+    expect(h.results().find((r) => r.reqId === 2)).toMatchObject({ ok: false, reason: expect.stringMatching(/keeps its resource online/) });
+    expect(retired).toEqual([]);
+    h.core.handle({ cmd: 'offline', reqId: 3 });
+    await h.until(() => h.results().some((r) => r.reqId === 3));
+    h.core.handle({ cmd: 'retire', reqId: 4, why: 'group offline here' });
+    expect(retired).toHaveLength(1);
+    expect(retired[0]!.why).toBe('group offline here');
+    expect(retired[0]!.reply.data).toMatchObject({ fn: 'retire', reqId: 4, ok: true });
+    // Nothing more from a retired agent.
+    h.core.handle({ cmd: 'state', reqId: 5 });
+    expect(h.results().find((r) => r.reqId === 5)?.ok).toBe(false);
     h.core.dispose();
   });
 });

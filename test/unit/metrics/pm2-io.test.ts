@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type io from '@pm2/io';
-import { publishAgentMetrics, publishCoordinatorMetrics, type AgentMetricsView, type Pm2IoLike } from '../../../plugin/metrics/pm2-io';
+import { REASON_MAX, publishAgentMetrics, publishCoordinatorMetrics, type AgentMetricsView, type Pm2IoLike } from '../../../plugin/metrics/pm2-io';
 import type { NodeSnapshot } from '../../../plugin/metrics/snapshot';
 
 // The real @pm2/io object must fit the adapter's parameter type.
@@ -20,10 +20,17 @@ describe('@pm2/io adapters', () => {
     const f = fakeIo();
     let view: AgentMetricsView = { state: 'OFFLINE', restarts: 0 };
     publishAgentMetrics(f.api, () => view);
-    expect(f.read()).toMatchObject({ state: 'OFFLINE', restarts: 0, 'last probe': undefined, 'probe total': undefined });
+    expect(f.read()).toMatchObject({ state: 'OFFLINE', 'restarts in place': 0, 'last probe': undefined, 'probe total': undefined });
     expect(f.metrics.get('probe login')?.unit).toBe('ms');
     view = { state: 'ONLINE', restarts: 2, lastProbe: { service: 'imap', outcome: 'ok', phases: { connect: 0.0012, login: 0.0153, total: 0.02 } } };
-    expect(f.read()).toMatchObject({ state: 'ONLINE', restarts: 2, 'last probe': 'imap ok', 'probe connect': 1.2, 'probe login': 15.3, 'probe total': 20, 'probe tls': undefined });
+    expect(f.read()).toMatchObject({ state: 'ONLINE', 'restarts in place': 2, 'last probe': 'imap ok', 'probe connect': 1.2, 'probe login': 15.3, 'probe total': 20, 'probe tls': undefined });
+    // The component: its reason (one table row: cut), its daemons, their CPU and memory.
+    view = { state: 'FAULTED', reason: `imapd not running ${'x'.repeat(300)}`, restarts: 3, pids: [41, 42], usage: { cpuPercent: 1.5, memoryMb: 12.3 } };
+    const shown = f.read();
+    expect(shown).toMatchObject({ state: 'FAULTED', 'restarts in place': 3, daemons: '41 42', 'daemons cpu': 1.5, 'daemons memory': 12.3 });
+    expect(String(shown.reason)).toMatch(/^imapd not running x+…$/);
+    expect(String(shown.reason)).toHaveLength(REASON_MAX);
+    expect(f.metrics.get('daemons memory')?.unit).toBe('MB');
   });
 
   it('coordinator: group state and lease per group; a throwing snapshot shows nothing', () => {

@@ -51,7 +51,7 @@ describe('axm publisher', () => {
     pub.flush();
     const d = sent[0]!;
     expect(d.state!.value).toBe('ONLINE');
-    expect(d.restarts!.value).toBe(2);
+    expect(d['restarts in place']!.value).toBe(2);
     expect(d['last probe']!.value).toBe('imap ok');
     expect(d['probe login']).toMatchObject({ value: 12.3, unit: 'ms' });
     expect(d['probe tls']).toBeUndefined();

@@ -13,7 +13,10 @@ import { AgentCore } from '../../../plugin/agent/agent-core';
 import { explainType } from '../../../plugin/config/explain';
 import { applyDefaults } from '../../../plugin/config/resolve';
 import type { ResolvedResource } from '../../../plugin/model/cluster-types';
-import type { Observation, OutgoingMessage } from '../../../plugin/pm2/protocol';
+import type { AgentReport, Observation, OutgoingMessage } from '../../../plugin/pm2/protocol';
+import { InProcessAgents } from '../../../plugin/coordinator/in-process';
+import { StandbyScan } from '../../../plugin/coordinator/standby-scan';
+import { createLogger } from '../../../plugin/core/log';
 import { getResourceType } from '../../../plugin/resource-types';
 import { defineType, type ResourceType } from '../../../plugin/resource-types/contract';
 import { checkLink, linkSpecOf, pingArgv, type LinkSpec } from '../../../plugin/resource-types/nic';
@@ -262,21 +265,30 @@ describe('the agent with a NIC', () => {
     return { core, sent, observed, until, states };
   }
 
-  it('on a standby: no standby check, so a link that is up is never a concurrency violation', async () => {
+  it('on a standby: the coordinator\'s standby scan never checks a NIC, so a link that is up is never a concurrency violation', async () => {
     await linkUp();
-    const a = agent(nic);
-    a.core.handle({ cmd: 'target', target: 'offline', reqId: 1 });
+    const resource: ResolvedResource = resolvedResource('NIC', 'link', { Device: 'nic0', ContainerName: NS_A, PingHosts: [PEER], OfflineMonitorInterval: 1 });
+    const scanOf = (type: ResourceType) => {
+      const reports: AgentReport[] = [];
+      const group = { resources: () => [resource], resourceState: () => 'OFFLINE' as const, onReport: (r: AgentReport) => { reports.push(r); } };
+      const local = new InProcessAgents(() => async () => undefined, 'n1', createLogger('test', 'scan', 'ERROR'), () => type);
+      const scan = new StandbyScan(new Map([['g', group]]), { isUp: () => false, isStarting: () => false }, local, SECOND_MS);
+      return { scan, reports };
+    };
+    const a = scanOf(nic);
+    a.scan.start();
     // 20 OfflineMonitorIntervals: a standby check would have run many times by now.
     await new Promise((r) => setTimeout(r, 20 * SECOND_MS));
-    a.core.dispose();
-    expect(a.observed.filter((o) => o.fn === 'monitor')).toEqual([]);
-    expect(a.states().some((s) => s.violation)).toBe(false);
+    a.scan.stop();
+    expect(a.reports).toEqual([]);
 
     // The same link as a type that is not persistent: its standby check reports a violation.
-    const plain = agent({ ...nic, persistent: undefined });
-    plain.core.handle({ cmd: 'target', target: 'offline', reqId: 1 });
-    await plain.until(() => plain.states().some((s) => s.violation === true));
-    plain.core.dispose();
+    const plain = scanOf({ ...nic, persistent: undefined });
+    plain.scan.start();
+    const end = Date.now() + 20_000;
+    while (!plain.reports.some((r) => r.violation === true) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    plain.scan.stop();
+    expect(plain.reports.some((r) => r.violation === true)).toBe(true);
   });
 
   it('holding: a carrier change is checked at once (link events), not at the next MonitorInterval', async () => {

@@ -10,7 +10,7 @@
 import { nodeName } from '../core/node-name';
 import type { ResolvedResource } from '../model/cluster-types';
 import type { Cancellation, CheckReport, RecoveryClass, ResourceState } from '../core/results';
-import { TIMEOUT_ATTR, SETTLE_GRACE_MS, timeoutSeconds, type AgentContext, type AgentFunction, type ResourceType } from '../resource-types/contract';
+import { TIMEOUT_ATTR, SETTLE_GRACE_MS, timeoutSeconds, type AgentContext, type AgentFunction, type ResourceType } from './contract';
 import { createLogger, type Logger, type LogLevel, type LogSink } from '../core/log';
 import type { SecretResolver } from '../secrets';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { MonitorResult } from '../../../plugin/core/results';
 import type { ResourceType } from '../../../plugin/resource-types/contract';
 import type { ResolvedResource } from '../../../plugin/model/cluster-types';
-import { runFunction } from '../../../plugin/agent/function-runner';
+import { runFunction } from '../../../plugin/resource-types/function-runner';
 
 const resource: ResolvedResource = {
   id: 'g.r', group: 'g', name: 'r', type: 'Fake', requires: [], attrs: { MonitorTimeout: 5, ResLogLevel: 'ERROR' },
