@@ -100,6 +100,10 @@ export class GroupLease {
         if (e.type === 'resume-failed') { this.d.log.warn(`group ${this.group}: lease not resumed (${e.detail ?? ''})`); this.settle(false); }
         if (e.type === 'renew-failed') d.leaseRenew?.(Number.NaN, false);
         if (e.type === 'state' || e.type === 'claim-lost' || e.type === 'observed-change') this.noteFollowing();
+        // The holder's renewals stopped: start this group's apps now, so that their start-up is
+        // over by the time the lease may be claimed (L later). Only on the node that claims first.
+        if (e.type === 'holder-silent' && (d.claimDelayMs?.(this.lastSeen.holder) ?? 0) === 0) d.runner.expectTakeover(true, e.detail ?? 'holder silent');
+        if (e.type === 'observed-change' || e.type === 'claim-lost' || e.type === 'lost') d.runner.expectTakeover(false, e.type);
       },
     });
     d.runner.leaseSettled = () => this.leaseSettled();

@@ -66,6 +66,8 @@ export class GroupRunner {
    */
   holdAdoptedFaults = false;
   private holdingFaults = false;
+  /** The lease's holder went silent: a takeover may come (see expectTakeover). */
+  private takeoverExpected = false;
   private heldFaults = new Map<Runtime, AgentReport>();
   private frozenFlag: boolean;
   private readonly book: GroupBook;
@@ -101,7 +103,22 @@ export class GroupRunner {
     const r = this.book.rt.get(resourceId);
     if (!r) return false;
     if (this.state === 'STARTING' || this.state === 'STOPPING') return true;
+    if (this.takeoverExpected && this.state === 'OFFLINE' && r.state === 'OFFLINE') return true;
     return r.state === 'STARTING' || r.state === 'ONLINE' || r.state === 'RESTARTING' || r.state === 'STOPPING' || r.faultedWhileFrozen === true;
+  }
+
+  /**
+   * Multi-node (group-lease.ts): the holder's renewals stopped, so this node may soon claim the
+   * lease and start the group — start its apps now, in parallel, to hide their start-up; or that
+   * is over (the holder lives, someone else claimed): retire them again.
+   */
+  expectTakeover(on: boolean, why: string): void {
+    if (on === this.takeoverExpected) return;
+    this.takeoverExpected = on;
+    if (!on) { this.retireIdle(); return; }
+    if (this.state !== 'OFFLINE' || this.frozen) return;
+    this.deps.log.info(`group ${this.name}: ${why}: starting its apps ahead of a possible takeover`);
+    this.deps.agents.prepare?.(this.book.all().filter((r) => r.state === 'OFFLINE').map((r) => r.res.id));
   }
 
   /** Retire the apps no longer wanted (after each action, and on the coordinator's reconcile). */
@@ -308,6 +325,7 @@ export class GroupRunner {
       return { ok: false, reason: `group ${this.name} is FAULTED on this node (${this.reason}); clear it first: pm2 trigger msgha clear ${this.name}` };
     }
     if (this.state === 'ONLINE') return { ok: true, reason: `group ${this.name} is already ONLINE` };
+    this.takeoverExpected = false;
     this.book.setState('STARTING', reason);
     // Every app at once: their start-up overlaps, while startInOrder keeps the requires order.
     this.deps.agents.prepare?.(this.book.all().filter((r) => r.state !== 'ONLINE').map((r) => r.res.id));

@@ -1,6 +1,6 @@
 /**
  * Line logger. Every line names the resource and the function (online, monitor, …), so
- * `pm2 logs mail.imap` reads on its own. Secrets never reach here: callers log attribute names,
+ * `pm2 logs mail:imap` reads on its own. Secrets never reach here: callers log attribute names,
  * never values.
  */
 

@@ -26,8 +26,13 @@ export interface AcquireInfo extends RenewInfo {
   resumed: boolean;
 }
 
+/**
+ * `holder-silent`: a follower saw no life from the holder for more than two renew periods — its
+ * renewals stopped, a claim may follow after L (once per silence; the next life emits
+ * `observed-change`).
+ */
 export interface ElectorEvent {
-  type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'frozen' | 'move-requested' | 'state' | 'resume-failed';
+  type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'holder-silent' | 'frozen' | 'move-requested' | 'state' | 'resume-failed';
   epoch?: number;
   detail?: string;
 }

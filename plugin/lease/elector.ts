@@ -63,6 +63,8 @@ export class Elector {
   /** Untrusted files above the followed epoch, judged before a claim passes them. */
   private readonly sights = new FileSights();
   private polls = 0;
+  /** A holder-silent event was emitted for the current silence (reset by the next life). */
+  private silentNoted = false;
   /** The claim goes on from this number while following `claimFrom.n` (files below it did not verify). */
   private claimFrom: { n: number; next: number } | undefined;
   /** The holder's scan of newer files goes on from here (files below it did not verify). */
@@ -276,6 +278,12 @@ export class Elector {
     this.lastHolder = this.obs.holder();
     this.lastLeaseState = this.obs.leaseState();
     if (life) this.emit({ type: 'observed-change', epoch: n });
+    const silent = this.obs.silentFor(tDone);
+    if (life || silent === undefined || silent <= 2 * this.t.renewMs || this.obs.holder() === this.o.node) this.silentNoted = false;
+    else if (!this.silentNoted) {
+      this.silentNoted = true;
+      this.emit({ type: 'holder-silent', epoch: n, detail: `${this.obs.holder()}: no renewal seen for ${Math.round(silent)} ms` });
+    }
     // A claim whose outcome we never learned turned out to be ours: nothing started, release it.
     if (verdict === 'release-pending' && rec) await this.writeReleased(n, '', rec);
     else if (verdict === 'claim') await this.claim(n);

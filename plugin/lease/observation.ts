@@ -128,6 +128,11 @@ export class Observation {
     return { verdict: due ? 'claim' : 'wait', life };
   }
 
+  /** How long a HELD record has shown no life, at `now` (undefined: none followed, or released). */
+  silentFor(now: number): number | undefined {
+    return this.best?.state === 'HELD' && this.tLife !== undefined ? now - this.tLife : undefined;
+  }
+
   /** A read of the followed epoch that found no file (it vanished): no life; the wait goes on. */
   absent(tIssue: number, tDone: number, rules: ClaimRules): Verdict {
     if (this.tLife === undefined) this.tLife = tDone;

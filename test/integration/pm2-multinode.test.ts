@@ -6,7 +6,10 @@
  * Covers: the group runs on exactly one node; SIGKILL of node a's PM2 daemon and agents → the
  * fence kills a's daemon → b takes over; switch moves it back; a persistent freeze blocks the
  * takeover until unfreeze; RestartLimit used up → failover to the other node, faulted flag
- * published until clear; `msgha status --cluster` shows it all from the shared directory.
+ * published until clear; `msgha status --cluster` shows it all from the shared directory; `pm2 ls`
+ * mirrors the component on both nodes — the app `app:svc` online only where the group runs and
+ * stopped elsewhere, reversed within a second of a switch, stopped everywhere after
+ * `msgha offline`, and a restart in place shown by `pm2 show`.
  * Standby offline monitoring is off here (OfflineMonitorInterval 0): on one machine every node
  * would see the other's daemon through the shared pid file.
  */
@@ -123,6 +126,17 @@ async function waitForFollower(node: 'a' | 'b'): Promise<void> {
   }, { timeoutMs: 30_000 });
 }
 
+/** PM2's status of the app `app:svc` on a node. */
+async function appStatus(node: 'a' | 'b'): Promise<string | undefined> {
+  return (await nodes[node].jlist()).find((x) => x.name === 'app:svc')?.status;
+}
+
+/** The app's `pm2 show` metrics on a node. */
+async function shown(node: 'a' | 'b'): Promise<Record<string, { value: unknown }>> {
+  const row = (await nodes[node].jlist()).find((x) => x.name === 'app:svc');
+  return ((row?.raw.pm2_env as Record<string, unknown> | undefined)?.axm_monitor ?? {}) as Record<string, { value: unknown }>;
+}
+
 function daemonPid(): number {
   return Number(fs.readFileSync(PIDFILE, 'utf8').trim());
 }
@@ -166,6 +180,9 @@ describe('two coordinators on one shared directory (profile fast)', () => {
     expect(g.holder).toBe('a');
     expect(g.onlineOn).toEqual(['a']);
     expect(g.nodes.b?.state).toBe('OFFLINE');
+    // pm2 ls tells the truth: the app runs where the component runs, and only there.
+    expect(await appStatus('a')).toBe('online');
+    await waitFor('b\'s app stopped', async () => (await appStatus('b')) === 'stopped', { timeoutMs: 15_000 });
     // Watch for a while: still exactly one server.
     for (let i = 0; i < 10; i += 1) { expect(await who()).toBe('a'); await new Promise((r) => setTimeout(r, 200)); }
     const text = await msgha('b', ['status', '--cluster', file]);
@@ -198,6 +215,12 @@ describe('two coordinators on one shared directory (profile fast)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/RELEASED to a/);
     await waitFor('a serves', async () => (await who()) === 'a', { timeoutMs: 20_000 });
+    // Within a second of the switch completing, pm2 ls shows it the other way round.
+    const served = performance.now();
+    await waitFor('apps reversed', async () => (await appStatus('a')) === 'online' && (await appStatus('b')) === 'stopped', { timeoutMs: 5000, intervalMs: 50 });
+    const reversedMs = Math.round(performance.now() - served);
+    process.stdout.write(`switch: pm2 ls reversed ${reversedMs} ms after a served\n`);
+    expect(reversedMs).toBeLessThanOrEqual(1000);
     const s = await waitFor('a holder, the switch published', async () => { const x = await clusterStatus(); return x.groups[0]?.holder === 'a' && x.groups[0]?.lastFailover?.kind === 'switch' ? x : undefined; }, { timeoutMs: 15_000 });
     expect(s.groups[0]!.lastFailover?.from).toBe('b');
     // Refusals explain themselves.
@@ -229,6 +252,12 @@ describe('two coordinators on one shared directory (profile fast)', () => {
       await waitFor('svc ONLINE on b', async () => (await clusterStatus()).groups[0]?.nodes.b?.state === 'ONLINE', { timeoutMs: 20_000 });
       process.kill(daemonPid(), 'SIGKILL');
       await waitFor('daemon gone', async () => (await who()) !== 'b', { timeoutMs: 5000, intervalMs: 20 });
+      if (i === 0) {
+        // The restart in place, where a PM2 user looks: pm2 show, within a second of it.
+        await waitFor('b serves again', async () => (await who()) === 'b', { timeoutMs: 20_000, intervalMs: 50 });
+        const m = await waitFor('pm2 show: restarts in place 1', async () => { const x = await shown('b'); return x['restarts in place']?.value === 1 ? x : undefined; }, { timeoutMs: 3000, intervalMs: 100 });
+        expect(String(m.daemons?.value)).toMatch(/^\d+/);
+      }
     }
     await waitFor('a serves after the fault on b', async () => (await who()) === 'a', { timeoutMs: 30_000 });
     const s = await waitFor('b faulted in its view', async () => { const x = await clusterStatus(); return x.groups[0]?.nodes.b?.faulted ? x : undefined; }, { timeoutMs: 10_000 });
@@ -237,5 +266,13 @@ describe('two coordinators on one shared directory (profile fast)', () => {
     expect(c.code, c.stdout + c.stderr).toBe(0);
     await waitFor('b no longer faulted', async () => (await clusterStatus()).groups[0]?.nodes.b?.faulted === false, { timeoutMs: 10_000 });
     expect(await who()).toBe('a');
+    expect(await appStatus('b')).toBe('stopped');
+  });
+
+  it('msgha offline: the app is stopped on every node', async () => {
+    const r = await msgha('a', ['offline', 'app']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await waitFor('no server', async () => (await who()) === '', { timeoutMs: 10_000 });
+    await waitFor('stopped everywhere', async () => (await appStatus('a')) === 'stopped' && (await appStatus('b')) === 'stopped', { timeoutMs: 5000, intervalMs: 100 });
   });
 });

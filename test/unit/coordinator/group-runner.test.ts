@@ -423,3 +423,59 @@ describe('a thawed holder stays eligible (GroupRunner under a real GroupLease, f
     }
   });
 });
+
+describe('GroupRunner: the apps mirror the components', () => {
+  /** A port that records prepare and retire, and answers like fakePort. */
+  function appPort() {
+    const f = fakePort();
+    const prepared: string[] = [];
+    const retired: Array<{ id: string; why: string }> = [];
+    const port: AgentPort = { ...f.port, prepare: (ids) => { prepared.push(...ids); }, retire: (id, why) => { retired.push({ id, why }); } };
+    return { port, calls: f.calls, prepared, retired };
+  }
+
+  it('online prepares every app at once; offline retires them all once the group is down', async () => {
+    const p = appPort();
+    const runner = new GroupRunner(group([res('a'), res('b', ['a'])]), { agents: p.port, log: quiet, restartApp: async () => true });
+    await runner.online('test');
+    expect(p.prepared).toEqual(['g.a', 'g.b']);
+    expect(p.retired).toEqual([]);
+    await runner.offline('test');
+    await settle();
+    expect(p.retired.map((r) => r.id).sort()).toEqual(['g.a', 'g.b']);
+    expect(p.retired[0]!.why).toMatch(/OFFLINE here \(group g OFFLINE\)/);
+  });
+
+  it('a non-critical resource beyond its budget is retired; the rest keep their apps', async () => {
+    const p = appPort();
+    const runner = new GroupRunner(group([res('a'), res('b', [], { Critical: false, RestartLimit: 0 })]), { agents: p.port, log: quiet, restartApp: async () => true });
+    await runner.online('test');
+    runner.onReport(fault('g.b'));
+    await until(() => p.retired.length > 0);
+    expect(p.retired.map((r) => r.id)).toEqual(['g.b']);
+    expect(runner.wantsApp('g.a')).toBe(true);
+  });
+
+  it('a pm2 start where the group does not run is refused with the reason; an expected start (ours) is only retired as idle', async () => {
+    const p = appPort();
+    const runner = new GroupRunner(group([res('a')]), { agents: p.port, log: quiet, restartApp: async () => true });
+    runner.onReport({ resource: 'g.a', fn: 'hello', state: 'UNKNOWN', reason: 'agent started', pid: 9 }, true);
+    await until(() => p.retired.length > 0);
+    expect(p.retired[0]!.why).not.toMatch(/its apps run only where/);
+    p.retired.length = 0;
+    runner.onReport({ resource: 'g.a', fn: 'hello', state: 'UNKNOWN', reason: 'agent started', pid: 9 });
+    await until(() => p.retired.length > 0);
+    expect(p.retired[0]!.why).toMatch(/not started: group g is OFFLINE on this node; its apps run only where the group runs/);
+  });
+
+  it('the holder went silent: the apps start ahead of a takeover and are retired when it lives again', async () => {
+    const p = appPort();
+    const runner = new GroupRunner(group([res('a'), res('b')]), { agents: p.port, log: quiet, restartApp: async () => true });
+    runner.expectTakeover(true, 'holder silent');
+    expect(p.prepared).toEqual(['g.a', 'g.b']);
+    runner.retireIdle();
+    expect(p.retired).toEqual([]);
+    runner.expectTakeover(false, 'observed-change');
+    expect(p.retired.map((r) => r.id)).toEqual(['g.a', 'g.b']);
+  });
+});
