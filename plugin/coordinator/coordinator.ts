@@ -160,8 +160,9 @@ export class Coordinator {
       toRegister.push(res.id);
     })));
     if (reports.size > 0) this.log.info(`adopting ${reports.size} running agent(s)`);
-    // A new app is registered by starting it; it is retired at its hello unless it is needed.
-    await Promise.all(toRegister.map((id) => this.registry.ensureUp(this.resource(id)!.res, this.cluster.file, this.node)));
+    // A new app is registered by starting it (retired at its hello unless needed). Not awaited:
+    // no running resource waits for it, and a restarted holder must resume its lease in time.
+    for (const id of toRegister) void this.registry.ensureUp(this.resource(id)!.res, this.cluster.file, this.node);
     for (const g of this.groups.values()) await g.adopt(reports);
     for (const g of this.groups.values()) g.retireIdle();
     this.scan.start();

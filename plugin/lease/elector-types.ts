@@ -27,9 +27,9 @@ export interface AcquireInfo extends RenewInfo {
 }
 
 /**
- * `holder-silent`: a follower saw no life from the holder for more than two renew periods — its
- * renewals stopped, a claim may follow after L (once per silence; the next life emits
- * `observed-change`).
+ * `holder-silent`: a follower saw no life from the holder for a third of L (at least two renew
+ * periods: elector.ts silentAfterMs) — its renewals stopped, a claim may follow at L (once per
+ * silence; the next life emits `observed-change`).
  */
 export interface ElectorEvent {
   type: 'acquired' | 'renewed' | 'renew-failed' | 'lost' | 'released' | 'claim-lost' | 'observed-change' | 'holder-silent' | 'frozen' | 'move-requested' | 'state' | 'resume-failed';

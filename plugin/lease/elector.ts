@@ -279,7 +279,7 @@ export class Elector {
     this.lastLeaseState = this.obs.leaseState();
     if (life) this.emit({ type: 'observed-change', epoch: n });
     const silent = this.obs.silentFor(tDone);
-    if (life || silent === undefined || silent <= 2 * this.t.renewMs || this.obs.holder() === this.o.node) this.silentNoted = false;
+    if (life || silent === undefined || silent <= silentAfterMs(this.t) || this.obs.holder() === this.o.node) this.silentNoted = false;
     else if (!this.silentNoted) {
       this.silentNoted = true;
       this.emit({ type: 'holder-silent', epoch: n, detail: `${this.obs.holder()}: no renewal seen for ${Math.round(silent)} ms` });
@@ -554,4 +554,13 @@ export class Elector {
     if (d.kind === 'format1') this.o.log?.info(`lease ${this.o.group}: resuming our own epoch ${tok.epoch} from a format-1 record (the fence vouches for it); it is rewritten in format 2 now`);
     this.becomeHolder(rec, this.o.clock.now() + tok.killRemainingMs - this.F, true);
   }
+}
+
+/**
+ * When a follower calls a holder silent (event holder-silent): a third of L, and never before two
+ * renew periods were missed — late enough that a busy holder's slow renewal is not mistaken for
+ * a dead one, early enough to leave most of L for what is prepared meanwhile.
+ */
+export function silentAfterMs(t: { renewMs: number; leaseMs: number }): number {
+  return Math.max(2 * t.renewMs, t.leaseMs / 3);
 }

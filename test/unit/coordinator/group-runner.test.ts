@@ -308,7 +308,7 @@ describe('adoption after a coordinator restart', () => {
     let now = 1_000_000;
     const { port, calls } = scriptedPort(() => true);
     const g = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 1, MonitorInterval: 10, SecondLevelMonitor: 1, MonitorTimeout: 8 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => now });
-    await g.adopt(running(['g.disk', 'g.dovecot']), new Set());
+    await g.adopt(running(['g.disk', 'g.dovecot']));
     now += 5_000;
     g.onReport(deepFault('g.dovecot'));
     await settle();
@@ -321,7 +321,7 @@ describe('adoption after a coordinator restart', () => {
     let now = 1_000_000;
     const { port, calls } = scriptedPort((_id, cmd) => cmd !== 'monitor');
     const g = new GroupRunner(group([res('disk'), res('dovecot', ['disk'], { RestartLimit: 1, MonitorInterval: 10, SecondLevelMonitor: 1, MonitorTimeout: 8 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => now });
-    await g.adopt(running(['g.disk', 'g.dovecot']), new Set());
+    await g.adopt(running(['g.disk', 'g.dovecot']));
     expect(g.state).toBe('ONLINE');
     expect(calls).toEqual([]); // adoption restarts nothing
 
@@ -352,14 +352,14 @@ describe('adoption after a coordinator restart', () => {
     const mk = () => new GroupRunner(group([res('dovecot', [], { RestartLimit: 0, MonitorInterval: 10, SecondLevelMonitor: 1, MonitorTimeout: 8 })]), { agents: port, log: quiet, restartApp: async () => true, now: () => now });
     // After the grace: counted (RestartLimit 0 → FAULTED).
     const late = mk();
-    await late.adopt(running(['g.dovecot']), new Set());
+    await late.adopt(running(['g.dovecot']));
     now += 18_001;
     late.onReport(deepFault('g.dovecot'));
     await settle();
     expect(late.state).toBe('FAULTED');
     // A process exit (first level) within the grace: counted as always.
     const exit = mk();
-    await exit.adopt(running(['g.dovecot']), new Set());
+    await exit.adopt(running(['g.dovecot']));
     exit.onReport({ ...fault('g.dovecot'), level: 'first' });
     await settle();
     expect(exit.state).toBe('FAULTED');

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeRecord, encodeRecord, RECORD_SIZE } from '../../../plugin/lease/record';
 import { fenceMs, PROFILES } from '../../../plugin/lease/profiles';
+import { silentAfterMs } from '../../../plugin/lease/elector';
 import { expectSafe, Sim, startCluster, stopAll, type SimNode } from './sim';
 
 const T = PROFILES.fast.timings;
@@ -485,5 +486,24 @@ describe('elector failure table (docs/lease.md, What happens when something fail
   });
   it('F < L in the fast profile (the margin the table relies on)', () => {
     expect(F).toBeLessThan(L);
+  });
+});
+
+describe('holder-silent: a follower says when the holder\'s renewals stopped', () => {
+  it('never while the holder renews; once, a third of L after the holder crashed, and before the claim', async () => {
+    const { sim, holder } = await cluster(['a', 'b']);
+    const follower = sim.nodes.find((n) => n !== holder)!;
+    await sim.run(3 * L);
+    expect(follower.events.filter((e) => e.type === 'holder-silent')).toEqual([]);
+    const crashedAt = sim.clock.now();
+    holder.crash();
+    await sim.until(() => follower.events.some((e) => e.type === 'holder-silent'), 2 * L);
+    const silentAt = sim.clock.now();
+    expect(silentAt - crashedAt).toBeGreaterThanOrEqual(silentAfterMs(T) - P);
+    expect(silentAt - crashedAt).toBeLessThan(silentAfterMs(T) + 2 * P + TIO);
+    expect(sim.holders()).not.toContain(follower);
+    expect(await sim.until(() => sim.holders().includes(follower), 3 * CRASH_BOUND)).toBeGreaterThanOrEqual(0);
+    expect(follower.events.filter((e) => e.type === 'holder-silent')).toHaveLength(1);
+    await stopAll(sim);
   });
 });
