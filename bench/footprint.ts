@@ -132,10 +132,12 @@ async function hundred(): Promise<{ ours: Usage; monit?: Usage; monitVersion?: s
     const r = await pm2.cli(['start', file]);
     if (r.code !== 0) throw new Error(`pm2 start ${file} failed: ${r.out}`);
     await waitFor('group cpu ONLINE', async () => groupState(await pm2.status(), 'cpu') === 'ONLINE', 900_000, 2000);
-    // monit first, so that both are past their start-up when the window opens.
+    // monit first, so that both are past their start-up when the window opens. A minute: the
+    // last of the 100 apps came online moments ago, and a Node process's first idle minute still
+    // has start-up work (V8's deferred compiles and GCs) that is not what the node costs.
     const version = monitVersion();
     if (version) monit = startMonit();
-    await sleep(15_000);
+    await sleep(60_000);
     log(`  100 resources at 1 s: measuring ${SECONDS} s${monit ? ', monit beside' : ' (monit not installed)'}`);
     const god = pm2.godPid();
     const [ours, theirs] = await Promise.all([

@@ -57,9 +57,11 @@ const leaseManaged = process.env.MSGHA_LEASE === '1';
 const runDir = process.env.MSGHA_RUN_DIR || DEFAULT_RUN_DIR;
 
 // `pm2 show <app>` / `pm2 monit`: the component. A small publisher of PM2's axm:monitor messages
-// rather than @pm2/io (see axm-metrics.ts for why). Every 5 s, and right after each state report.
+// rather than @pm2/io (see axm-metrics.ts for why): right after each state report, and every
+// 15 s for the daemons' CPU and memory — an agent that has nothing to do must not wake up often
+// (a node may run a hundred of them).
 const sampleUsage = usageSampler();
-const publisher = createAxmPublisher({ intervalMs: 5000 });
+const publisher = createAxmPublisher({ intervalMs: 15_000 });
 publishAgentMetrics(publisher, () => {
   if (!core) return { state: configurationError !== undefined ? 'CONFIGURATION ERROR' : 'STARTING', restarts: 0, ...(configurationError ? { reason: configurationError } : {}) };
   const view = core.metricsView();
@@ -73,12 +75,18 @@ function showSoon(): void {
   setImmediate(() => { showPending = false; publisher.flush(); });
 }
 
-// Observations (metrics only) go to the coordinator in one batch every OBSERVE_FLUSH_MS.
+// Observations (metrics only) go to the coordinator in one batch at most every OBSERVE_FLUSH_MS;
+// the timer runs only while some are waiting.
 const observations: Observation[] = [];
-setInterval(() => {
-  if (observations.length === 0) return;
-  send({ type: OBSERVE_EVENT, data: observations.splice(0) });
-}, OBSERVE_FLUSH_MS).unref();
+let observeTimer: NodeJS.Timeout | undefined;
+function observed(o: Observation): void {
+  observations.push(o);
+  observeTimer ??= setTimeout(flushObservations, OBSERVE_FLUSH_MS).unref();
+}
+function flushObservations(): void {
+  observeTimer = undefined;
+  if (observations.length > 0) send({ type: OBSERVE_EVENT, data: observations.splice(0) });
+}
 
 function refuse(command: AgentCommand, reason: string): void {
   send({ type: RESULT_EVENT, data: { resource: resourceId, pid: process.pid, fn: command.cmd, reqId: command.reqId, ok: false, state: 'UNKNOWN', recovery: 'configuration', reason } });
@@ -137,6 +145,7 @@ function leaseLapsed(group: string): string | undefined {
 function retire(why: string, reply: OutgoingMessage): void {
   exiting = true;
   log.info(`exiting: ${why || 'not needed on this node'}`);
+  flushObservations();
   const done = (): never => process.exit(RETIRED_EXIT_CODE);
   if (!process.send || !process.connected) done();
   // The callback runs once the reply is written to the channel: the coordinator gets it.
@@ -188,7 +197,7 @@ async function boot(): Promise<void> {
     resource, type, resolveSecret, send, isDeepCycle, retire,
     // The coordinator watches this agent's processes: exits and presence, one scan per node.
     ...(byCoordinator ? { presenceElsewhere: true } : { watchPids: watchPids as WatchPids }),
-    observe: (data) => { observations.push(data); },
+    observe: observed,
     ...(leaseManaged ? {
       leaseLapsed: () => leaseLapsed(resource.group),
       onLapsed: (ok: boolean) => {

@@ -48,7 +48,8 @@ export const REASON_MAX = 160;
  * `daemons memory`, `last probe` and one `probe <phase>` metric (ms) per phase.
  */
 export function publishAgentMetrics(io: Pm2IoLike, view: () => AgentMetricsView): void {
-  const read = safe(view);
+  // One view per round of readings, not one per metric (the view reads /proc for the usage).
+  const read = oncePerRound(safe(view));
   show(io, 'state', () => read()?.state);
   show(io, 'reason', () => {
     const r = read()?.reason;
@@ -134,6 +135,18 @@ function linksText(groups: readonly GroupSnapshot[]): string | undefined {
   if (!any) return undefined;
   return [...devices].sort(([a], [b]) => a.localeCompare(b))
     .map(([device, up]) => `${device} ${up === undefined ? '?' : up ? 'up' : 'DOWN'}`).join(', ');
+}
+
+/** The value of `fn`, computed at most once per turn of the event loop (one round of metric reads). */
+function oncePerRound<T>(fn: () => T): () => T {
+  let cached: { value: T } | undefined;
+  return () => {
+    if (!cached) {
+      cached = { value: fn() };
+      queueMicrotask(() => { cached = undefined; });
+    }
+    return cached.value;
+  };
 }
 
 function safe<T>(fn: () => T): () => T | undefined {

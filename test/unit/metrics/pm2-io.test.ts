@@ -15,16 +15,19 @@ function fakeIo() {
 }
 
 describe('@pm2/io adapters', () => {
-  it('agent: state, restarts, last probe and its phases in ms; nothing shown before the first probe', () => {
+  it('agent: state, restarts, last probe and its phases in ms; nothing shown before the first probe; one view per round', async () => {
     expect(fits).toBe(true);
     const f = fakeIo();
     let view: AgentMetricsView = { state: 'OFFLINE', restarts: 0 };
     publishAgentMetrics(f.api, () => view);
     expect(f.read()).toMatchObject({ state: 'OFFLINE', 'restarts in place': 0, 'last probe': undefined, 'probe total': undefined });
     expect(f.metrics.get('probe login')?.unit).toBe('ms');
+    // The view is read once per round of metric reads (a turn of the event loop).
+    await Promise.resolve();
     view = { state: 'ONLINE', restarts: 2, lastProbe: { service: 'imap', outcome: 'ok', phases: { connect: 0.0012, login: 0.0153, total: 0.02 } } };
     expect(f.read()).toMatchObject({ state: 'ONLINE', 'restarts in place': 2, 'last probe': 'imap ok', 'probe connect': 1.2, 'probe login': 15.3, 'probe total': 20, 'probe tls': undefined });
     // The component: its reason (one table row: cut), its daemons, their CPU and memory.
+    await Promise.resolve();
     view = { state: 'FAULTED', reason: `imapd not running ${'x'.repeat(300)}`, restarts: 3, pids: [41, 42], usage: { cpuPercent: 1.5, memoryMb: 12.3 } };
     const shown = f.read();
     expect(shown).toMatchObject({ state: 'FAULTED', 'restarts in place': 3, daemons: '41 42', 'daemons cpu': 1.5, 'daemons memory': 12.3 });
