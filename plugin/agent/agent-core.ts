@@ -6,7 +6,7 @@
  *
  * An agent runs only where its resource should run: the coordinator starts the app for an
  * online and retires it (command 'retire') once the resource is offline; a standby's checks run
- * in the coordinator (coordinator/standby-scan.ts). With `presenceElsewhere` the coordinator's
+ * in the coordinator (coordinator/apps/standby-scan.ts). With `presenceElsewhere` the coordinator's
  * exit watch covers the processes this agent reported, so this loop runs only the cycles that
  * do more (deep checks, MonitorProgram) — and every cycle again while a failure is tolerated.
  *

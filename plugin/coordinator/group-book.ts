@@ -11,7 +11,7 @@ import type { AgentReport } from '../pm2/protocol';
 import { SETTLE_GRACE_MS, timeoutSeconds, type AgentFunction } from '../resource-types/contract';
 import type { GroupSnapshot, ResourceMetricState } from '../metrics/snapshot';
 import { restartBudgetOf } from '../recovery/restart-budget';
-import type { AgentPort } from './app-registry';
+import type { AgentPort } from './apps/app-registry';
 import type { GroupEvents, GroupRunnerDeps, GroupState, GroupStatus, ResState, Runtime, Transition } from './group-types';
 
 /** The metrics' resource states: RESTARTING counts as STARTING, STOPPED (through PM2) as OFFLINE. */

@@ -7,7 +7,7 @@ import type { ResolvedResource } from '../model/cluster-types';
 import type { Logger } from '../core/log';
 import type { FailoverReason, FaultReason } from '../metrics/snapshot';
 import type { RestartBudget } from '../recovery/restart-budget';
-import type { AgentPort } from './app-registry';
+import type { AgentPort } from './apps/app-registry';
 
 export type GroupState = 'OFFLINE' | 'STARTING' | 'ONLINE' | 'PARTIAL' | 'STOPPING' | 'FAULTED';
 /** STOPPED: stopped through PM2 (`pm2 stop <app>`) behind the group's back. */

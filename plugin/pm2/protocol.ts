@@ -9,7 +9,8 @@
  * Unsolicited `msgha:state` reports: fn 'hello' (agent started), 'monitor' (state change),
  * 'shutdown' (PM2 stop), 'pids' (process set changed), 'lapsed' (the lease's serve deadline
  * passed without renewal and the agent cleaned its resource by itself — docs/lease.md, "The layers
- * that stop a holder", layer 2).
+ * that stop a holder", layer 2). The command 'retire' ends an agent whose resource is offline
+ * here (RETIRED_EXIT_CODE, which PM2 records as stopped).
  */
 import type { CheckReport, RecoveryClass, ResourceState } from '../core/results';
 import type { AgentFunction } from '../resource-types/contract';

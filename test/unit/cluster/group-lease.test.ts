@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResolvedGroup, ResolvedResource } from '../../../plugin/model/cluster-types';
 import { createLogger } from '../../../plugin/core/log';
-import type { AgentPort } from '../../../plugin/coordinator/app-registry';
+import type { AgentPort } from '../../../plugin/coordinator/apps/app-registry';
 import { GroupRunner } from '../../../plugin/coordinator/group-runner';
 import { GroupLease, type FencePort } from '../../../plugin/cluster/group-lease';
 import { FakeClock } from '../../../plugin/lease/fake-clock';

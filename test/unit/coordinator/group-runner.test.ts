@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedGroup, ResolvedResource } from '../../../plugin/model/cluster-types';
 import { createLogger } from '../../../plugin/core/log';
-import type { AgentPort } from '../../../plugin/coordinator/app-registry';
+import type { AgentPort } from '../../../plugin/coordinator/apps/app-registry';
 import { GroupRunner } from '../../../plugin/coordinator/group-runner';
 import type { AgentReport } from '../../../plugin/pm2/protocol';
 

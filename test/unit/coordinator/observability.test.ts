@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResolvedCluster, ResolvedGroup, ResolvedResource } from '../../../plugin/model/cluster-types';
 import { createLogger, type LogLevel } from '../../../plugin/core/log';
-import type { AgentPort } from '../../../plugin/coordinator/app-registry';
+import type { AgentPort } from '../../../plugin/coordinator/apps/app-registry';
 import { faultReasonOf } from '../../../plugin/coordinator/fault-reason';
 import { GroupRunner } from '../../../plugin/coordinator/group-runner';
 import { Observability } from '../../../plugin/coordinator/observability';

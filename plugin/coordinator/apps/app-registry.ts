@@ -9,12 +9,12 @@
  * start and one retire per app at a time: a start waits for a retire in progress to end.
  */
 import * as path from 'node:path';
-import type { ResolvedResource } from '../model/cluster-types';
-import type { Logger } from '../core/log';
-import * as client from '../pm2/pm2-client';
-import type { AppInfo, AppOptions } from '../pm2/pm2-client';
-import { RETIRED_EXIT_CODE, TOPIC, type AgentCommand, type AgentReport } from '../pm2/protocol';
-import { timeoutSeconds } from '../resource-types/contract';
+import type { ResolvedResource } from '../../model/cluster-types';
+import type { Logger } from '../../core/log';
+import * as client from '../../pm2/pm2-client';
+import type { AppInfo, AppOptions } from '../../pm2/pm2-client';
+import { RETIRED_EXIT_CODE, TOPIC, type AgentCommand, type AgentReport } from '../../pm2/protocol';
+import { timeoutSeconds } from '../../resource-types/contract';
 
 /** What the group runner needs from the agents (agent-router.ts routes them). */
 export interface AgentPort {

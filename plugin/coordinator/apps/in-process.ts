@@ -8,12 +8,12 @@
  * resolves once none is queued or running (an app is started only then, so an agent and the
  * coordinator never work on one resource at once); never throws.
  */
-import type { ResolvedResource } from '../model/cluster-types';
-import type { Logger } from '../core/log';
-import { getResourceType } from '../resource-types';
-import type { AgentFunction, ResourceType } from '../resource-types/contract';
-import { runFunction, type FunctionOutcome, type RunnerDeps } from '../resource-types/function-runner';
-import type { SecretResolver } from '../secrets';
+import type { ResolvedResource } from '../../model/cluster-types';
+import type { Logger } from '../../core/log';
+import { getResourceType } from '../../resource-types';
+import type { AgentFunction, ResourceType } from '../../resource-types/contract';
+import { runFunction, type FunctionOutcome, type RunnerDeps } from '../../resource-types/function-runner';
+import type { SecretResolver } from '../../secrets';
 
 export class InProcessAgents {
   private readonly chains = new Map<string, Promise<unknown>>();

@@ -11,12 +11,12 @@
  * meanwhile; a persistent type (NIC: a fact of the node) is never checked; a check cut short is
  * no verdict.
  */
-import { numberAttr } from '../model/attributes';
-import type { FunctionOutcome } from '../resource-types/function-runner';
+import { numberAttr } from '../../model/attributes';
+import type { FunctionOutcome } from '../../resource-types/function-runner';
 import type { AppRegistry } from './app-registry';
-import type { GroupRunner } from './group-runner';
+import type { GroupRunner } from '../group-runner';
 import type { InProcessAgents } from './in-process';
-import type { ResState } from './group-types';
+import type { ResState } from '../group-types';
 
 /** States in which nothing of ours should run the resource here. */
 const STANDBY: ReadonlySet<ResState> = new Set(['OFFLINE', 'FAULTED', 'UNKNOWN']);
@@ -49,7 +49,7 @@ export class StandbyScan {
     return !!state && STANDBY.has(state) && !this.apps.isUp(id) && !this.apps.isStarting(id);
   }
 
-  /** Run every check that is due now (exported for tests through `tick`). */
+  /** Run every check that is due now (the timer calls it every second). */
   tick(): void {
     const at = this.now();
     for (const g of this.groups.values()) {

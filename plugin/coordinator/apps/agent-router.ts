@@ -9,9 +9,9 @@
  * retire never races a start of the same app (app-registry.ts orders them); every request
  * resolves.
  */
-import type { ResolvedResource } from '../model/cluster-types';
-import type { AgentReport } from '../pm2/protocol';
-import type { FunctionOutcome } from '../resource-types/function-runner';
+import type { ResolvedResource } from '../../model/cluster-types';
+import type { AgentReport } from '../../pm2/protocol';
+import type { FunctionOutcome } from '../../resource-types/function-runner';
 import { failure, type AgentPort, type AgentRequest, type AppRegistry } from './app-registry';
 import type { InProcessAgents } from './in-process';
 
