@@ -48,8 +48,8 @@ export const HELLO_TIMEOUT_MS = 30_000;
 const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'MSGHA_KEY_FILE'];
 
 export function agentScript(): string {
-  // dist/plugin/coordinator → dist/plugin/agent/agent-app.js (also inside an installed module).
-  return path.resolve(__dirname, '..', 'agent', 'agent-app.js');
+  // dist/plugin/coordinator/apps → dist/plugin/agent/agent-app.js (also inside an installed module).
+  return path.resolve(__dirname, '..', '..', 'agent', 'agent-app.js');
 }
 
 /**
