@@ -122,7 +122,7 @@ export async function run(args: string[]): Promise<number> {
     say('');
     say('Look around (each node has its own PM2):');
     for (const n of NODES) say(`  PM2_HOME=${c.pm2Home(n)} node ${pm2} ls`);
-    say(`  PM2_HOME=${c.pm2Home(second)} node ${pm2} logs mail.imap --lines 20`);
+    say(`  PM2_HOME=${c.pm2Home(second)} node ${pm2} logs mail:imap --lines 20`);
     say(`  PM2_HOME=${c.pm2Home(second)} MSGHA_NODE=${second} MSGHA_CLUSTER_FILE=${c.clusterFile} node ${cli} status   # the whole cluster`);
     say(`  PM2_HOME=${c.pm2Home(second)} MSGHA_NODE=${second} MSGHA_CLUSTER_FILE=${c.clusterFile} node ${cli} switch mail:${first}`);
     say(`  ip netns exec mh-${TAG}-cl curl -s imap://${vip}:${sb.ports.imap}/ -u '${sb.testUser.name}:…'   # from the client namespace`);

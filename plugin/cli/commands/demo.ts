@@ -174,7 +174,7 @@ export async function run(args: string[]): Promise<number> {
   say('Now try it yourself:');
   say(`  export PM2_HOME=${p.pm2Home}`);
   say(`  ${pm2Bin()} ls                     # one app per resource, plus the coordinator msgha`);
-  say(`  ${pm2Bin()} logs mail.imap         # what the agent did and why`);
+  say(`  ${pm2Bin()} logs mail:imap         # what the agent did and why`);
   say(`  kill -9 $(cat ${pidFile})   # crash IMAP again and watch the logs`);
   say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} status   # group and resource states`);
   say(`  node ${path.join(packageRoot(), 'dist', 'plugin', 'cli', 'main.js')} demo --stop   # tear everything down`);
