@@ -160,9 +160,13 @@ export class Coordinator {
       toRegister.push(res.id);
     })));
     if (reports.size > 0) this.log.info(`adopting ${reports.size} running agent(s)`);
-    // A new app is registered by starting it (retired at its hello unless needed). Not awaited:
-    // no running resource waits for it, and a restarted holder must resume its lease in time.
-    for (const id of toRegister) void this.registry.ensureUp(this.resource(id)!.res, this.cluster.file, this.node);
+    // A new app is registered by starting it (retired at its hello unless needed). In the
+    // background and one at a time: no running resource waits for it, a restarted holder must
+    // resume its lease in time, and a node's start must not be a burst of Node start-ups (an
+    // online that needs one of them starts it at once: ensureUp).
+    void (async () => {
+      for (const id of toRegister) await this.registry.ensureUp(this.resource(id)!.res, this.cluster.file, this.node);
+    })();
     for (const g of this.groups.values()) await g.adopt(reports);
     for (const g of this.groups.values()) g.retireIdle();
     this.scan.start();
