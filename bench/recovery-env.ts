@@ -6,6 +6,8 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readStatSync } from '../plugin/proc/table';
+import { pssKb } from '../plugin/proc/usage';
 import { readBanner } from '../test/fixtures/cluster-file';
 
 /** dist/bench → package root. */
@@ -98,22 +100,12 @@ export function banner(port: number, timeoutMs = 200): Promise<string> {
  * cutime + cstime (the children it waited for); undefined when gone.
  */
 export function cpuTicks(pid: number, o: { children?: boolean } = {}): number | undefined {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]) + (o.children ? Number(f[13]) + Number(f[14]) : 0);
-  } catch {
-    return undefined;
-  }
+  const st = readStatSync(pid);
+  return st ? st.cpuTicks + (o.children ? st.childCpuTicks : 0) : undefined;
 }
 
-/** Pss of a process in kB (smaps_rollup); undefined when gone (or an older kernel without it). */
-export function pssKb(pid: number): number | undefined {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch { return undefined; }
-}
+/** Pss of a process in kB (smaps_rollup), as `pm2 show` reports it; undefined when gone. */
+export { pssKb };
 
 /** `<dir>/start-sleep SECS`: a daemon that detaches like a real one (own session, parent gone). */
 export function writeStartSleep(dir: string): void {

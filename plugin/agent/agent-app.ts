@@ -33,7 +33,7 @@ import { AgentCore, type WatchPids } from './agent-core';
 import { createAxmPublisher } from '../pm2/axm-metrics';
 import { logLevelOf } from '../resource-types/function-runner';
 import {
-  OBSERVE_EVENT, OBSERVE_FLUSH_MS, parseCommand, RESULT_EVENT, RETIRED_EXIT_CODE, STATE_EVENT, type AgentCommand, type Observation, type ObservedMessage, type OutgoingMessage,
+  OBSERVE_EVENT, OBSERVE_FLUSH_MS, parseCommand, RESULT_EVENT, RETIRED_EXIT_CODE, retiredReply, STATE_EVENT, type AgentCommand, type Observation, type ObservedMessage, type OutgoingMessage,
 } from '../pm2/protocol';
 
 const resourceId = process.env.MSGHA_RESOURCE ?? '';
@@ -97,7 +97,7 @@ process.on('message', (packet: unknown) => {
   if (!command) return;
   if (core) core.handle(command);
   else if (configurationError !== undefined && command.cmd === 'retire') {
-    retire(command.why, { type: RESULT_EVENT, data: { resource: resourceId, pid: process.pid, fn: 'retire', reqId: command.reqId, ok: true, state: 'UNKNOWN', reason: 'retired' } });
+    retire(command.why, retiredReply(resourceId, command.reqId, 'UNKNOWN'));
   } else if (configurationError !== undefined) refuse(command, configurationError);
   else early.push(command);
 });

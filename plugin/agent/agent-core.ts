@@ -24,13 +24,14 @@
 import type { CheckReport } from '../core/results';
 import { numberAttr } from '../model/attributes';
 import { decide } from '../recovery/policy';
+import { monitorProgramOf } from '../resource-types/monitor-levels';
 import type { AgentFunction } from '../resource-types/contract';
 import type { Logger } from '../core/log';
 import type { AgentMetricsView } from '../metrics/pm2-io';
 import { serviceOfCheck } from '../metrics/snapshot';
 import { runFunction, loggerFor, type FunctionOutcome, type RunnerDeps } from '../resource-types/function-runner';
 import {
-  RESULT_EVENT, STATE_EVENT, type AgentCommand, type AgentReport, type AgentState, type AgentTarget,
+  RESULT_EVENT, STATE_EVENT, retiredReply, type AgentCommand, type AgentReport, type AgentState, type AgentTarget,
   type Observation, type OutgoingMessage,
 } from '../pm2/protocol';
 
@@ -240,8 +241,7 @@ export class AgentCore {
     this.stopping = true;
     this.dispose();
     this.log.info(`retired: ${command.why || 'not needed on this node'}`);
-    const data: AgentReport = { resource: this.id, pid: process.pid, fn: 'retire', reqId: command.reqId, ok: true, state: this.state, target: this.target, reason: 'retired' };
-    this.deps.retire(command.why, { type: RESULT_EVENT, data });
+    this.deps.retire(command.why, retiredReply(this.id, command.reqId, this.state, this.target));
   }
 
   /** Stop timers and the pid watch (tests, and the shutdown path). */
@@ -343,8 +343,7 @@ export class AgentCore {
     this.clearTimer();
     if (this.target !== 'online' || this.faulted || this.stopping) return;
     const every = this.attr('SecondLevelMonitor');
-    const program = this.deps.resource.attrs.MonitorProgram;
-    const skipFirst = this.deps.presenceElsewhere === true && this.pidList.length > 0 && this.failures === 0 && (program === undefined || program === null || program === '');
+    const skipFirst = this.deps.presenceElsewhere === true && this.pidList.length > 0 && this.failures === 0 && monitorProgramOf(this.deps.resource.attrs) === undefined;
     if (skipFirst && every <= 0) return;
     // The next deep cycle's number when skipping, else the next cycle's.
     const next = skipFirst ? (Math.floor(this.cycle / every) + 1) * every : this.cycle + 1;

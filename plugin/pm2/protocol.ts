@@ -48,6 +48,11 @@ export type AgentCommand =
 /** The exit code of a retired agent: listed in the app's stop_exit_codes, so PM2 does not restart it. */
 export const RETIRED_EXIT_CODE = 64;
 
+/** An agent's answer to a retire it accepts (sent just before it exits). */
+export function retiredReply(resource: string, reqId: number, state: AgentState, target?: AgentTarget): OutgoingMessage {
+  return { type: RESULT_EVENT, data: { resource, pid: process.pid, fn: 'retire', reqId, ok: true, state, ...(target ? { target } : {}), reason: 'retired' } };
+}
+
 /** `fn` of a reply: an agent function, or the pseudo-functions of the protocol. */
 export type ReplyFn = AgentFunction | 'target' | 'state' | 'exited' | 'retire' | 'hello' | 'shutdown' | 'disconnect' | 'pids' | 'lapsed';
 

@@ -28,6 +28,10 @@ export interface ProcStat {
   starttime: number;
   /** A kernel thread (PF_KTHREAD): never a daemon, never ours to signal. */
   kernelThread: boolean;
+  /** utime + stime in clock ticks (USER_HZ). */
+  cpuTicks: number;
+  /** cutime + cstime: the children it waited for, in clock ticks. */
+  childCpuTicks: number;
 }
 
 /** The kernel's flag for its own threads (include/linux/sched.h). */
@@ -62,6 +66,7 @@ function parseStat(pid: number, text: string): ProcStat | undefined {
   return {
     pid, state: f[0] ?? '?', ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), starttime: Number(f[19]),
     kernelThread: (Number(f[6]) & PF_KTHREAD) !== 0,
+    cpuTicks: Number(f[11]) + Number(f[12]), childCpuTicks: Number(f[13]) + Number(f[14]),
   };
 }
 

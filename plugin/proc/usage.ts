@@ -8,29 +8,19 @@
  * Assumes the kernel's USER_HZ of 100 (every Linux architecture we run on).
  */
 import { readFileSync } from 'node:fs';
+import { readStatSync } from './table';
 
 const USER_HZ = 100;
 
 export interface Usage { cpuPercent: number; memoryMb: number }
 
-/** utime + stime in clock ticks; undefined when the process is gone. */
-function cpuTicks(pid: number): number | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Proportional set size in kB (0 when the process is gone or the kernel hides it). */
-function pssKb(pid: number): number {
+/** Proportional set size in kB; undefined when the process is gone (or the kernel has no smaps_rollup). */
+export function pssKb(pid: number): number | undefined {
   try {
     const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : 0;
+    return m ? Number(m[1]) : undefined;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
@@ -42,7 +32,7 @@ export function usageSampler(now: () => number = () => performance.now()): (pids
     if (pids.length === 0) { last = new Map(); return undefined; }
     const ticks = new Map<number, number>();
     for (const p of pids) {
-      const t = cpuTicks(p);
+      const t = readStatSync(p)?.cpuTicks;
       if (t !== undefined) ticks.set(p, t);
     }
     const at = now();
@@ -52,7 +42,7 @@ export function usageSampler(now: () => number = () => performance.now()): (pids
     const cpuPercent = lastAt > 0 && seconds > 0 ? Math.round((used / USER_HZ / seconds) * 1000) / 10 : 0;
     last = ticks;
     lastAt = at;
-    const memoryMb = Math.round(pids.reduce((s, p) => s + pssKb(p), 0) / 102.4) / 10;
+    const memoryMb = Math.round(pids.reduce((s, p) => s + (pssKb(p) ?? 0), 0) / 102.4) / 10;
     return { cpuPercent, memoryMb };
   };
 }

@@ -42,6 +42,12 @@ export interface MonitorSpec {
 /** Time kept back from MonitorTimeout so that we answer before the caller gives up. */
 const MARGIN_MS = 250;
 
+/** The resource's MonitorProgram, or undefined when none is set (absent, null or ''). */
+export function monitorProgramOf(attrs: Readonly<Record<string, unknown>>): unknown {
+  const program = attrs.MonitorProgram;
+  return program === undefined || program === null || program === '' ? undefined : program;
+}
+
 export async function runMonitor(ctx: AgentContext, options: MonitorOptions, spec: MonitorSpec): Promise<MonitorResult> {
   const log = ctx.log.child('monitor');
   const budget = Math.max(500, genericAttr.ms(ctx, 'MonitorTimeout') - MARGIN_MS);
@@ -74,8 +80,8 @@ export async function runMonitor(ctx: AgentContext, options: MonitorOptions, spe
     reason = `${reason}; ${second.reason}`;
   }
 
-  const program = ctx.attrs.MonitorProgram;
-  if (program !== undefined && program !== null && program !== '') {
+  const program = monitorProgramOf(ctx.attrs);
+  if (program !== undefined) {
     if (deadline.expired()) return cutShort('program', first.pids, checks);
     const r = await runMonitorProgram(program, { ...execBase(ctx, log), timeoutMs: deadline.remaining(), signal });
     checks.push(r.check);

@@ -101,8 +101,6 @@ const RETIRE_EXIT_MS = 5000;
 export class AppRegistry {
   /** By resource id (the bus names processes by app name: resourceIdOf). */
   private readonly pmIds = new Map<string, number>();
-  /** Pid of the agent process that last said hello (or answered), by resource id. */
-  readonly pids = new Map<string, number>();
   /** Resources whose agent said hello and has not exited since. */
   private readonly up = new Set<string>();
   private readonly starting = new Map<string, Promise<boolean>>();
@@ -209,7 +207,6 @@ export class AppRegistry {
   /** A state report arrived on the bus (hello included). */
   noteReport(report: AgentReport, pmId: number): void {
     this.pmIds.set(report.resource, pmId);
-    this.pids.set(report.resource, report.pid);
     if (report.fn === 'hello') {
       this.up.add(report.resource);
       const now = Date.now();
